@@ -1,0 +1,341 @@
+/*
+ * lelp.h -- public interface of liblelp, a C library for few-class knowledge
+ * distillation with LELP (Learning Embedding Linear Projections).
+ *
+ * This is the only public header. It is C99, usable from C++, and exposes no
+ * struct layouts: every object is an opaque handle created and freed by the
+ * library. See docs/api.md for every call with an example.
+ *
+ * Conventions that hold for every function below:
+ *  - Every fallible call returns an int status: LELP_OK (0) or a negative
+ *    LELP_E_* code. On failure lelp_last_error() holds a message naming the bad
+ *    argument, class or row (thread-local), and outputs are left unspecified
+ *    unless the function says otherwise. Creators set *out = NULL on failure.
+ *  - Matrices are dense, row-major and contiguous: an n x d matrix is n*d values
+ *    with element (i, j) at [i*d + j].
+ *  - Every S*C vector is class-major: index c*S + s.
+ *  - The caller owns every input and output buffer; the library never keeps a
+ *    pointer to a caller buffer past the call.
+ *  - Sizes are int64_t element counts, byte sizes are size_t, labels int32_t.
+ *  - Threads: a const lelp_model* may be used by any number of threads at once.
+ *    A lelp_builder or lelp_loss may be used by one thread at a time; using one
+ *    such handle from two threads at once is the caller's error.
+ *  - Nothing aborts, exits or prints on bad input.
+ */
+#ifndef LELP_H
+#define LELP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Visibility                                                                 */
+/* ------------------------------------------------------------------------ */
+#if defined(LELP_STATIC)
+#  define LELP_API
+#elif defined(_WIN32)
+#  if defined(LELP_BUILD_SHARED)
+#    define LELP_API __declspec(dllexport)
+#  else
+#    define LELP_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define LELP_API __attribute__((visibility("default")))
+#else
+#  define LELP_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                    */
+/* ------------------------------------------------------------------------ */
+#define LELP_VERSION_MAJOR 0
+#define LELP_VERSION_MINOR 1
+#define LELP_VERSION_PATCH 0
+#define LELP_VERSION_NUMBER \
+    (LELP_VERSION_MAJOR * 10000 + LELP_VERSION_MINOR * 100 + LELP_VERSION_PATCH)
+#define LELP_VERSION_STRING "0.1.0"
+
+/* Runtime version of the linked library, MAJOR*10000 + MINOR*100 + PATCH.
+ * Bindings compare it with the version they were written for. Since v0.1. */
+LELP_API uint32_t lelp_version_number(void);
+/* Runtime version as "MAJOR.MINOR.PATCH"; static storage. Since v0.1. */
+LELP_API const char* lelp_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes (explicit values; never renumbered, never reused)             */
+/* ------------------------------------------------------------------------ */
+enum lelp_status_code {
+    LELP_OK                   =   0,
+    /* arguments and handles */
+    LELP_E_NULL               =  -1, /* a required pointer argument is NULL */
+    LELP_E_INVALID_ARG        =  -2, /* a size or scalar argument is out of its domain */
+    LELP_E_INVALID_HANDLE     =  -3, /* handle of the wrong type, freed, or corrupt */
+    /* allocation */
+    LELP_E_NOMEM              = -10, /* an allocation failed */
+    /* parameters */
+    LELP_E_PARAM_UNSUPPORTED  = -20, /* unknown parameter id for this handle, or wrong type */
+    LELP_E_PARAM_RANGE        = -21, /* parameter value outside lelp_param_bounds() */
+    LELP_E_PARAM_COMBINATION  = -22, /* parameters inconsistent with each other or the call */
+    /* call order */
+    LELP_E_STAGE              = -30, /* call made in the wrong stage (e.g. fit before update) */
+    /* shapes and buffers */
+    LELP_E_SHAPE_MISMATCH     = -40, /* dimensions disagree with the handle's (d, C, S) */
+    LELP_E_BUFFER_TOO_SMALL   = -41, /* output capacity smaller than needed */
+    LELP_E_LABEL_RANGE        = -42, /* a label outside [0, C) */
+    /* numerical */
+    LELP_E_NONFINITE          = -50, /* NaN or Inf in an input */
+    LELP_E_TOO_FEW_SAMPLES    = -51, /* a class has fewer than 2 examples */
+    LELP_E_RANK_DEFICIENT     = -52, /* a class has fewer than S non-zero eigenvalues */
+    LELP_E_SOLVER             = -53, /* LAPACK reported failure */
+    LELP_E_NUMERICAL          = -54, /* other numerical failure (overflow, search failed) */
+    LELP_E_INVALID_TARGETS    = -55, /* targets negative or rows not summing to 1 */
+    /* serialized formats */
+    LELP_E_FORMAT             = -60, /* not a liblelp buffer of this kind, or inconsistent fields */
+    LELP_E_VERSION            = -61, /* format version newer than this library reads */
+    LELP_E_CHECKSUM           = -62, /* payload checksum mismatch (corruption) */
+    LELP_E_TRUNCATED          = -63, /* buffer shorter than its header says */
+    /* I/O */
+    LELP_E_IO                 = -70, /* file could not be opened, read or written */
+    /* internal */
+    LELP_E_INTERNAL           = -99  /* a bug in liblelp; please report */
+};
+
+/* Static, never-NULL description of a status code (unknown codes get a
+ * generic text). Thread-safe. Since v0.1. */
+LELP_API const char* lelp_status_string(int status);
+
+/* Detailed message of the most recent failing liblelp call on this thread
+ * ("" if none). Valid until the next liblelp call on the same thread.
+ * Never NULL. Since v0.1. */
+LELP_API const char* lelp_last_error(void);
+
+/* Opaque handles. */
+typedef struct lelp_allocator lelp_allocator; /* custom allocation functions */
+typedef struct lelp_builder lelp_builder;     /* mutable streaming statistics */
+typedef struct lelp_model lelp_model;         /* immutable fitted subspaces */
+typedef struct lelp_loss lelp_loss;           /* student loss settings */
+
+/* ------------------------------------------------------------------------ */
+/* Custom allocation (optional)                                              */
+/* ------------------------------------------------------------------------ */
+/* alloc returns a block of `size` bytes aligned to `align` (a power of two,
+ * at most 64) or NULL; free receives the size that was requested. Both must
+ * be thread-safe if one allocator serves handles used from several threads. */
+typedef void* (*lelp_alloc_fn)(void* opaque, size_t size, size_t align);
+typedef void (*lelp_free_fn)(void* opaque, void* ptr, size_t size);
+
+/* Creates an allocator descriptor (itself allocated through alloc_fn).
+ * Handles created with it copy the functions and opaque pointer, so the
+ * descriptor may be freed right after the creating call; opaque must stay
+ * valid as long as any such handle lives. Since v0.1. */
+LELP_API int lelp_allocator_create(lelp_allocator** out, lelp_alloc_fn alloc_fn,
+                                   lelp_free_fn free_fn, void* opaque);
+/* Frees a descriptor; NULL is a no-op. Since v0.1. */
+LELP_API void lelp_allocator_free(lelp_allocator* a);
+
+/* ------------------------------------------------------------------------ */
+/* Parameters                                                                 */
+/* ------------------------------------------------------------------------ */
+/* Ids are grouped by handle family: builder 100s, model queries 200s,
+ * loss 300s. Values are append-only. */
+enum lelp_param {
+    /* builder (int): 1 = project out the row space of the head W before PCA
+     * when a head is set; 0 = never. Default 1. */
+    LELP_BUILDER_NULL_SPACE       = 101,
+    /* builder (int): 1 = apply the seeded Haar rotation. Default 1. */
+    LELP_BUILDER_ROTATE           = 102,
+    /* builder (int): seed of the rotation and of the automatic beta,
+     * 0 .. 2^63-1. Default 0. */
+    LELP_BUILDER_SEED             = 103,
+    /* builder (double): subclass temperature beta. 0 = automatic (default);
+     * > 0 = fixed. */
+    LELP_BUILDER_BETA             = 104,
+    /* builder (double): automatic beta's target mean within-class entropy as
+     * a fraction of log S, in [0.01, 0.99]. Default 0.5. */
+    LELP_BUILDER_ENTROPY_FRACTION = 105,
+
+    /* model queries (read-only; lelp_model_get_int / _get_double) */
+    LELP_MODEL_DIM                = 201, /* int: d */
+    LELP_MODEL_NUM_CLASSES        = 202, /* int: C */
+    LELP_MODEL_SUBCLASSES         = 203, /* int: S */
+    LELP_MODEL_SEED               = 204, /* int: rotation seed */
+    LELP_MODEL_BETA               = 205, /* double: beta in use */
+    LELP_MODEL_NULL_SPACE         = 206, /* int: 1 if a head's row space was projected out */
+    LELP_MODEL_ROTATE             = 207, /* int: 1 if rotated */
+    LELP_MODEL_HEAD_RANK          = 208, /* int: numerical rank r of the head (0 if none) */
+    LELP_MODEL_ENTROPY_FRACTION   = 209, /* double: entropy fraction used for auto beta */
+    LELP_MODEL_AUTO_BETA          = 210, /* int: 1 if beta was chosen automatically */
+
+    /* loss (double): KD temperature tau, in [0.01, 100]. Default 1. */
+    LELP_LOSS_TAU                 = 301,
+    /* loss (double): weight alpha of the label term, in [0, 1]. Default 0. */
+    LELP_LOSS_ALPHA               = 302,
+    /* loss (int): LELP_REDUCTION_MEAN (default) or LELP_REDUCTION_SUM. */
+    LELP_LOSS_REDUCTION           = 303
+};
+
+enum lelp_reduction {
+    LELP_REDUCTION_MEAN = 0, /* sum_i w_i L_i / sum_i w_i  (w_i = 1 without weights) */
+    LELP_REDUCTION_SUM  = 1  /* sum_i w_i L_i */
+};
+
+/* Legal range of a settable parameter (ints reported as doubles).
+ * LELP_E_PARAM_UNSUPPORTED for unknown or read-only ids. Since v0.1. */
+LELP_API int lelp_param_bounds(int param, double* lo, double* hi);
+
+/* ------------------------------------------------------------------------ */
+/* Builder: streaming per-class statistics (mutable)                          */
+/* ------------------------------------------------------------------------ */
+/* Creates an empty builder for embeddings of width d (>= 1), C classes
+ * (>= 1) and S pseudo-subclasses per class (1 <= S <= d). Memory is
+ * C*d*d doubles (co-moments) plus O(C*d + 1024*d). alloc may be NULL
+ * (malloc). Since v0.1. */
+LELP_API int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
+                                 const lelp_allocator* alloc);
+/* Frees a builder; NULL is a no-op. Since v0.1. */
+LELP_API void lelp_builder_free(lelp_builder* b);
+
+LELP_API int lelp_builder_set_int(lelp_builder* b, int param, int64_t value);
+LELP_API int lelp_builder_set_double(lelp_builder* b, int param, double value);
+LELP_API int lelp_builder_get_int(const lelp_builder* b, int param, int64_t* value);
+LELP_API int lelp_builder_get_double(const lelp_builder* b, int param, double* value);
+
+/* Streams a batch: H is n x d float32, labels n int32 in [0, C). n == 0 is
+ * a no-op. The batch is validated whole before any state changes, so a
+ * failing call leaves the builder as it was. Since v0.1. */
+LELP_API int lelp_builder_update(lelp_builder* b, const float* H, const int32_t* labels,
+                                 int64_t n, int64_t d);
+/* Adds src's statistics (disjoint data) into dst: exact Chan merge. src is
+ * unchanged; dst's parameters and head are kept. Shapes must match. */
+LELP_API int lelp_builder_merge(lelp_builder* dst, const lelp_builder* src);
+/* Sets (or replaces) the teacher head W, C x d float32 (copied). May be
+ * called at any time before fit. Since v0.1. */
+LELP_API int lelp_builder_set_head(lelp_builder* b, const float* W, int64_t C, int64_t d);
+/* Number of examples streamed so far for class c (into *count). */
+LELP_API int lelp_builder_count(const lelp_builder* b, int64_t c, int64_t* count);
+/* Fits the model: null-space projection, top-S eigenvectors per class, sign
+ * rule, rotation, offsets, beta. The builder is not changed and may keep
+ * streaming. Errors: LELP_E_STAGE (nothing streamed), LELP_E_TOO_FEW_SAMPLES,
+ * LELP_E_RANK_DEFICIENT, LELP_E_SOLVER, LELP_E_NUMERICAL. Since v0.1. */
+LELP_API int lelp_builder_fit(const lelp_builder* b, lelp_model** out);
+
+/* Serialized partial state (counts, means, co-moments, head, parameters). */
+LELP_API int lelp_builder_serialized_size(const lelp_builder* b, size_t* size);
+LELP_API int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity,
+                                    size_t* written);
+LELP_API int lelp_builder_load(lelp_builder** out, const void* src, size_t size,
+                               const lelp_allocator* alloc);
+LELP_API int lelp_builder_save_path(const lelp_builder* b, const char* path);
+LELP_API int lelp_builder_load_path(lelp_builder** out, const char* path,
+                                    const lelp_allocator* alloc);
+
+/* ------------------------------------------------------------------------ */
+/* Model: fitted subspaces (immutable, shareable across threads)             */
+/* ------------------------------------------------------------------------ */
+/* Frees a model; NULL is a no-op. Since v0.1. */
+LELP_API void lelp_model_free(lelp_model* m);
+/* Scalar queries, keys LELP_MODEL_*. */
+LELP_API int lelp_model_get_int(const lelp_model* m, int key, int64_t* value);
+LELP_API int lelp_model_get_double(const lelp_model* m, int key, double* value);
+/* Array queries; `capacity` is the number of elements out can hold. */
+/* Eigenvalues of P Sigma_c P, descending: C x S. */
+LELP_API int lelp_model_eigenvalues(const lelp_model* m, double* out, int64_t capacity);
+/* Eigenvalue / trace(P Sigma_c P): C x S. */
+LELP_API int lelp_model_explained_variance_ratio(const lelp_model* m, double* out,
+                                                 int64_t capacity);
+/* Projection directions U_c (rotated if rotation is on): C x S x d, element
+ * (c, s, j) at [(c*S + s)*d + j]. */
+LELP_API int lelp_model_components(const lelp_model* m, double* out, int64_t capacity);
+/* Class means mu_c of the raw embeddings: C x d. */
+LELP_API int lelp_model_means(const lelp_model* m, double* out, int64_t capacity);
+/* Offsets b_{c,s} = <U_c[:,s], mu_c>: C x S. */
+LELP_API int lelp_model_offsets(const lelp_model* m, double* out, int64_t capacity);
+
+/* Soft targets from teacher logits: H n x d (d must equal the model's),
+ * Z n x C (float32), tau in [0.01, 100].
+ * T_out n x (C*S): t_{c,s} = softmax(Z/tau)_c * softmax_s(f_{c,.})_s.
+ * Rows of T sum to 1; sum_s t_{c,s} = softmax(Z/tau)_c. Since v0.1. */
+LELP_API int lelp_model_targets_from_logits(const lelp_model* m, const float* H,
+                                            const float* Z, int64_t n, int64_t d,
+                                            double tau,
+                                            float* T_out);
+/* Soft targets from labels: p = (1-eps)*onehot(y) + eps/C, eps in [0, 1). */
+LELP_API int lelp_model_targets_from_labels(const lelp_model* m, const float* H,
+                                            const int32_t* labels, int64_t n,
+                                            int64_t d, double smoothing, float* T_out);
+/* Raw scaled projections f_{c,s} = (<U_c[:,s], h> - b_{c,s}) / beta: n x (C*S). */
+LELP_API int lelp_model_project(const lelp_model* m, const float* H, int64_t n,
+                                int64_t d, float* F_out);
+/* Hard pseudo-subclass of each example within its own class:
+ * out[i] = argmax_s f_{y_i,s} (ties: lowest s), in [0, S). */
+LELP_API int lelp_model_assign(const lelp_model* m, const float* H, const int32_t* labels,
+                               int64_t n, int64_t d, int32_t* out);
+/* Mean within-class entropy of softmax_s(f) on a caller batch (each row
+ * in its own class) at a given beta (> 0), in nats. */
+LELP_API int lelp_model_mean_entropy(const lelp_model* m, const float* H,
+                                     const int32_t* labels, int64_t n, int64_t d,
+                                     double beta, double* entropy);
+/* The beta at which lelp_model_mean_entropy on this batch equals
+ * fraction * log S (fraction in [0.01, 0.99]); monotone bisection. */
+LELP_API int lelp_model_estimate_beta(const lelp_model* m, const float* H,
+                                      const int32_t* labels, int64_t n, int64_t d,
+                                      double fraction, double* beta);
+/* A new model equal to m but with a fixed beta (> 0). m is unchanged. */
+LELP_API int lelp_model_with_beta(const lelp_model* m, double beta, lelp_model** out);
+
+/* Serialization (docs/format.md). A truncated, corrupt or foreign buffer is
+ * refused with LELP_E_TRUNCATED / LELP_E_CHECKSUM / LELP_E_FORMAT /
+ * LELP_E_VERSION and never read past `size`. */
+LELP_API int lelp_model_serialized_size(const lelp_model* m, size_t* size);
+LELP_API int lelp_model_serialize(const lelp_model* m, void* dst, size_t capacity,
+                                  size_t* written);
+LELP_API int lelp_model_load(lelp_model** out, const void* src, size_t size,
+                             const lelp_allocator* alloc);
+LELP_API int lelp_model_save_path(const lelp_model* m, const char* path);
+LELP_API int lelp_model_load_path(lelp_model** out, const char* path,
+                                  const lelp_allocator* alloc);
+
+/* ------------------------------------------------------------------------ */
+/* Loss: student loss and gradient (BLAS-free)                                */
+/* ------------------------------------------------------------------------ */
+/* Creates a loss for student logits of width C*S (C >= 1, S >= 1).
+ * alloc may be NULL. Since v0.1. */
+LELP_API int lelp_loss_create(lelp_loss** out, int64_t C, int64_t S,
+                              const lelp_allocator* alloc);
+LELP_API void lelp_loss_free(lelp_loss* l);
+LELP_API int lelp_loss_set_int(lelp_loss* l, int param, int64_t value);
+LELP_API int lelp_loss_set_double(lelp_loss* l, int param, double value);
+LELP_API int lelp_loss_get_int(const lelp_loss* l, int param, int64_t* value);
+LELP_API int lelp_loss_get_double(const lelp_loss* l, int param, double* value);
+/* L = (1-alpha)*tau^2*KL(t || softmax(u/tau)) + alpha*CE(y, class marginal of
+ * softmax(u)), reduced over the batch. U, T, grad: n x (C*S) float32.
+ * T may be NULL only if alpha == 1; labels may be NULL only if alpha == 0;
+ * weights (n, finite, >= 0) may be NULL; grad may be NULL (value only).
+ * *value receives L; grad receives dL/du. No allocation. Since v0.1. */
+LELP_API int lelp_loss_compute(const lelp_loss* l, const float* U, const float* T,
+                               const int32_t* labels, const float* weights, int64_t n,
+                               double* value, float* grad);
+
+/* ------------------------------------------------------------------------ */
+/* Prediction and plain KD helpers (BLAS-free; link alone on edge devices)    */
+/* ------------------------------------------------------------------------ */
+/* Class log-probabilities from S*C student logits: out[i*C + c] =
+ * logsumexp_s U[i, c*S+s] - logsumexp U[i, :]. Since v0.1. */
+LELP_API int lelp_predict_log_proba(const float* U, int64_t n, int64_t C, int64_t S,
+                                    float* out);
+/* Argmax class of each row (ties: lowest c). Since v0.1. */
+LELP_API int lelp_predict_class(const float* U, int64_t n, int64_t C, int64_t S,
+                                int32_t* out);
+/* Vanilla-KD targets softmax(Z/tau): Z and out n x C. With S = 1 these are
+ * the targets of Hinton's KD for lelp_loss_compute. Since v0.1. */
+LELP_API int lelp_softmax_targets(const float* Z, int64_t n, int64_t C, double tau,
+                                  float* out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LELP_H */

@@ -1,0 +1,247 @@
+/* builder.c -- the mutable streaming builder: lifecycle, parameters,
+ * batch updates, merge and the teacher head. */
+#include <string.h>
+
+#include "internal.h"
+
+#define LELP__MAX_D INT64_C(65536)
+#define LELP__MAX_C INT64_C(1048576)
+#define LELP__MAX_CS INT64_C(16777216)
+
+static void lelp__builder_release(lelp_builder* b)
+{
+    lelp__mem mem = b->mem;
+    int64_t C = b->C, d = b->d;
+    lelp__free(&mem, b->count, lelp__bytes(C, 1, sizeof(int64_t)));
+    lelp__free(&mem, b->mean, lelp__bytes(C, d, sizeof(double)));
+    lelp__free(&mem, b->M, lelp__bytes(C, d * d, sizeof(double)));
+    lelp__free(&mem, b->head, lelp__bytes(C, d, sizeof(double)));
+    lelp__free(&mem, b->block, lelp__bytes(LELP__BLOCK_ROWS, d, sizeof(double)));
+    lelp__free(&mem, b->delta, lelp__bytes(d, 1, sizeof(double)));
+    lelp__free(&mem, b->bmean, lelp__bytes(d, 1, sizeof(double)));
+    lelp__free(&mem, b->batch_count, lelp__bytes(C, 1, sizeof(int64_t)));
+    b->magic = LELP__MAGIC_DEAD;
+    lelp__free(&mem, b, sizeof *b);
+}
+
+static int lelp__check_shape(int64_t d, int64_t C, int64_t S)
+{
+    if (d < 1 || d > LELP__MAX_D)
+        return lelp__fail(LELP_E_INVALID_ARG, "d = %lld must be in [1, %lld]", (long long)d,
+                          (long long)LELP__MAX_D);
+    if (C < 1 || C > LELP__MAX_C)
+        return lelp__fail(LELP_E_INVALID_ARG, "C = %lld must be in [1, %lld]", (long long)C,
+                          (long long)LELP__MAX_C);
+    if (S < 1 || S > d)
+        return lelp__fail(LELP_E_INVALID_ARG, "S = %lld must be in [1, d = %lld]", (long long)S,
+                          (long long)d);
+    if (C * S > LELP__MAX_CS)
+        return lelp__fail(LELP_E_INVALID_ARG, "C*S = %lld exceeds %lld", (long long)(C * S),
+                          (long long)LELP__MAX_CS);
+    return LELP_OK;
+}
+
+int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
+                        const lelp_allocator* alloc)
+{
+    if (!out) return lelp__fail(LELP_E_NULL, "lelp_builder_create: out is NULL");
+    *out = NULL;
+    int st = lelp__check_shape(d, C, S);
+    if (st) return st;
+    if ((st = lelp__check_allocator(alloc))) return st;
+    lelp__mem mem;
+    lelp__mem_init(&mem, alloc);
+    lelp_builder* b = lelp__calloc(&mem, sizeof *b);
+    if (!b) return lelp__fail(LELP_E_NOMEM, "lelp_builder_create: out of memory");
+    b->magic = LELP__MAGIC_BUILDER;
+    b->self = b;
+    b->mem = mem;
+    b->d = d;
+    b->C = C;
+    b->S = S;
+    b->null_space = 1;
+    b->rotate = 1;
+    b->seed = 0;
+    b->beta = 0.0;
+    b->entropy_fraction = 0.5;
+    b->count = lelp__calloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
+    b->mean = lelp__calloc(&mem, lelp__bytes(C, d, sizeof(double)));
+    b->M = lelp__calloc(&mem, lelp__bytes(C, d * d, sizeof(double)));
+    b->head = lelp__calloc(&mem, lelp__bytes(C, d, sizeof(double)));
+    b->block = lelp__alloc(&mem, lelp__bytes(LELP__BLOCK_ROWS, d, sizeof(double)));
+    b->delta = lelp__alloc(&mem, lelp__bytes(d, 1, sizeof(double)));
+    b->bmean = lelp__alloc(&mem, lelp__bytes(d, 1, sizeof(double)));
+    b->batch_count = lelp__alloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
+    if (!b->count || !b->mean || !b->M || !b->head || !b->block || !b->delta || !b->bmean ||
+        !b->batch_count) {
+        lelp__builder_release(b);
+        return lelp__fail(LELP_E_NOMEM, "lelp_builder_create: out of memory for d = %lld, C = %lld",
+                          (long long)d, (long long)C);
+    }
+    *out = b;
+    return LELP_OK;
+}
+
+void lelp_builder_free(lelp_builder* b)
+{
+    if (!b || b->magic != LELP__MAGIC_BUILDER || b->self != b) return;
+    lelp__builder_release(b);
+}
+
+int lelp_builder_set_int(lelp_builder* b, int param, int64_t value)
+{
+    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
+    if (st) return st;
+    switch (param) {
+    case LELP_BUILDER_NULL_SPACE:
+    case LELP_BUILDER_ROTATE:
+    case LELP_BUILDER_SEED:
+        break;
+    default:
+        return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
+                          "lelp_builder_set_int: %d is not an integer builder parameter", param);
+    }
+    if (value < 0)
+        return lelp__fail(LELP_E_PARAM_RANGE, "lelp_builder_set_int: parameter %d = %lld is negative",
+                          param, (long long)value);
+    if (param != LELP_BUILDER_SEED && (st = lelp__param_check(param, (double)value))) return st;
+    if (param == LELP_BUILDER_NULL_SPACE) b->null_space = (int)value;
+    if (param == LELP_BUILDER_ROTATE) b->rotate = (int)value;
+    if (param == LELP_BUILDER_SEED) b->seed = (uint64_t)value;
+    return LELP_OK;
+}
+
+int lelp_builder_set_double(lelp_builder* b, int param, double value)
+{
+    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
+    if (st) return st;
+    if (param != LELP_BUILDER_BETA && param != LELP_BUILDER_ENTROPY_FRACTION)
+        return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
+                          "lelp_builder_set_double: %d is not a real builder parameter", param);
+    if ((st = lelp__param_check(param, value))) return st;
+    if (param == LELP_BUILDER_BETA) b->beta = value;
+    else b->entropy_fraction = value;
+    return LELP_OK;
+}
+
+int lelp_builder_get_int(const lelp_builder* b, int param, int64_t* value)
+{
+    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
+    if (st) return st;
+    if (!value) return lelp__fail(LELP_E_NULL, "lelp_builder_get_int: value is NULL");
+    switch (param) {
+    case LELP_BUILDER_NULL_SPACE: *value = b->null_space; return LELP_OK;
+    case LELP_BUILDER_ROTATE: *value = b->rotate; return LELP_OK;
+    case LELP_BUILDER_SEED: *value = (int64_t)b->seed; return LELP_OK;
+    default:
+        return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
+                          "lelp_builder_get_int: %d is not an integer builder parameter", param);
+    }
+}
+
+int lelp_builder_get_double(const lelp_builder* b, int param, double* value)
+{
+    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
+    if (st) return st;
+    if (!value) return lelp__fail(LELP_E_NULL, "lelp_builder_get_double: value is NULL");
+    switch (param) {
+    case LELP_BUILDER_BETA: *value = b->beta; return LELP_OK;
+    case LELP_BUILDER_ENTROPY_FRACTION: *value = b->entropy_fraction; return LELP_OK;
+    default:
+        return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
+                          "lelp_builder_get_double: %d is not a real builder parameter", param);
+    }
+}
+
+/* Streams the rows of class c in blocks: block mean, centred copy in
+ * float64, one dsyrk, one Chan merge. */
+static void lelp__builder_add_class(lelp_builder* b, const float* H, const int32_t* y,
+                                    int64_t n, int32_t c)
+{
+    const int64_t d = b->d;
+    double* mean = b->mean + (int64_t)c * d;
+    double* M = b->M + (int64_t)c * d * d;
+    double* X = b->block;
+    double* bm = b->bmean;
+    int64_t rows[LELP__BLOCK_ROWS];
+    int64_t i = 0;
+    while (i < n) {
+        int64_t nb = 0;
+        for (; i < n && nb < LELP__BLOCK_ROWS; i++)
+            if (y[i] == c) rows[nb++] = i;
+        if (nb == 0) break;
+        for (int64_t j = 0; j < d; j++) bm[j] = 0.0;
+        for (int64_t r = 0; r < nb; r++) {
+            const float* h = H + rows[r] * d;
+            for (int64_t j = 0; j < d; j++) bm[j] += (double)h[j];
+        }
+        for (int64_t j = 0; j < d; j++) bm[j] /= (double)nb;
+        for (int64_t r = 0; r < nb; r++) {
+            const float* h = H + rows[r] * d;
+            double* x = X + r * d;
+            for (int64_t j = 0; j < d; j++) x[j] = (double)h[j] - bm[j];
+        }
+        lelp__comoment_add_block(mean, M, &b->count[c], d, X, nb, bm, b->delta);
+    }
+}
+
+int lelp_builder_update(lelp_builder* b, const float* H, const int32_t* labels, int64_t n,
+                        int64_t d)
+{
+    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
+    if (st) return st;
+    if ((st = lelp__check_batch(H, n, d, b->d))) return st;
+    if (n == 0) return LELP_OK;
+    if (!labels) return lelp__fail(LELP_E_NULL, "lelp_builder_update: labels is NULL");
+    if ((st = lelp__check_labels(labels, n, b->C, "labels"))) return st;
+    for (int64_t c = 0; c < b->C; c++) b->batch_count[c] = 0;
+    for (int64_t i = 0; i < n; i++) b->batch_count[labels[i]]++;
+    for (int64_t c = 0; c < b->C; c++)
+        if (b->batch_count[c] > 0) lelp__builder_add_class(b, H, labels, n, (int32_t)c);
+    return LELP_OK;
+}
+
+int lelp_builder_merge(lelp_builder* dst, const lelp_builder* src)
+{
+    int st = lelp__check_handle(dst, LELP__MAGIC_BUILDER, "dst");
+    if (st) return st;
+    if ((st = lelp__check_handle(src, LELP__MAGIC_BUILDER, "src"))) return st;
+    if (dst == src) return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_merge: dst and src are the same builder");
+    if (dst->d != src->d || dst->C != src->C || dst->S != src->S)
+        return lelp__fail(LELP_E_SHAPE_MISMATCH,
+                          "lelp_builder_merge: src has (d, C, S) = (%lld, %lld, %lld), dst (%lld, %lld, %lld)",
+                          (long long)src->d, (long long)src->C, (long long)src->S, (long long)dst->d,
+                          (long long)dst->C, (long long)dst->S);
+    const int64_t d = dst->d;
+    for (int64_t c = 0; c < dst->C; c++)
+        lelp__comoment_merge(dst->mean + c * d, dst->M + c * d * d, &dst->count[c], d,
+                             src->mean + c * d, src->M + c * d * d, src->count[c], dst->delta);
+    return LELP_OK;
+}
+
+int lelp_builder_set_head(lelp_builder* b, const float* W, int64_t C, int64_t d)
+{
+    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
+    if (st) return st;
+    if (!W) return lelp__fail(LELP_E_NULL, "lelp_builder_set_head: W is NULL");
+    if (C != b->C || d != b->d)
+        return lelp__fail(LELP_E_SHAPE_MISMATCH,
+                          "lelp_builder_set_head: W is %lld x %lld but the builder needs C x d = %lld x %lld",
+                          (long long)C, (long long)d, (long long)b->C, (long long)b->d);
+    if ((st = lelp__check_finite_f32(W, C, d, "W"))) return st;
+    for (int64_t i = 0; i < C * d; i++) b->head[i] = (double)W[i];
+    b->has_head = 1;
+    return LELP_OK;
+}
+
+int lelp_builder_count(const lelp_builder* b, int64_t c, int64_t* count)
+{
+    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
+    if (st) return st;
+    if (!count) return lelp__fail(LELP_E_NULL, "lelp_builder_count: count is NULL");
+    if (c < 0 || c >= b->C)
+        return lelp__fail(LELP_E_LABEL_RANGE, "lelp_builder_count: class %lld is outside [0, %lld)",
+                          (long long)c, (long long)b->C);
+    *count = b->count[c];
+    return LELP_OK;
+}

@@ -1,0 +1,199 @@
+/* builder_io.c -- serialization of a builder's partial state, so shards and
+ * restarts can resume streaming (docs/format.md). */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum { LELP__B_COUNT, LELP__B_MEAN, LELP__B_M, LELP__B_HEAD, LELP__B_N };
+
+static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, size_t off[LELP__B_N])
+{
+    size_t tri = lelp__bytes(d, d + 1, 1);
+    if (tri != SIZE_MAX) tri /= 2;
+    size_t sizes[LELP__B_N] = {
+        lelp__bytes(C, 1, 8), lelp__bytes(C, d, 8),
+        tri == SIZE_MAX ? SIZE_MAX : lelp__bytes(C, (int64_t)tri, 8),
+        has_head ? lelp__bytes(C, d, 8) : 0,
+    };
+    size_t pos = LELP__HEADER_LEN;
+    for (int i = 0; i < LELP__B_N; i++) {
+        pos = lelp__align64(pos);
+        if (pos == SIZE_MAX || sizes[i] == SIZE_MAX || sizes[i] > SIZE_MAX - pos) return SIZE_MAX;
+        off[i] = pos;
+        pos += sizes[i];
+    }
+    pos = lelp__align64(pos);
+    return pos == SIZE_MAX ? SIZE_MAX : pos - LELP__HEADER_LEN;
+}
+
+int lelp_builder_serialized_size(const lelp_builder* b, size_t* size)
+{
+    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
+    if (st) return st;
+    if (!size) return lelp__fail(LELP_E_NULL, "lelp_builder_serialized_size: size is NULL");
+    size_t off[LELP__B_N];
+    *size = LELP__HEADER_LEN + lelp__builder_layout(b->d, b->C, b->has_head, off) + 4;
+    return LELP_OK;
+}
+
+int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, size_t* written)
+{
+    size_t need = 0;
+    int st = lelp_builder_serialized_size(b, &need);
+    if (st) return st;
+    if (!dst) return lelp__fail(LELP_E_NULL, "lelp_builder_serialize: dst is NULL");
+    if (capacity < need)
+        return lelp__fail(LELP_E_BUFFER_TOO_SMALL, "lelp_builder_serialize: capacity %zu < %zu needed", capacity, need);
+    const int64_t d = b->d, C = b->C;
+    size_t off[LELP__B_N];
+    size_t plen = lelp__builder_layout(d, C, b->has_head, off);
+    lelp__writer w = {dst, 0};
+    memcpy(w.p, "LELPBLDR", 8);
+    w.pos = 8;
+    lelp__put_u32(&w, LELP__FORMAT_VERSION);
+    lelp__put_u32(&w, LELP__HEADER_LEN);
+    lelp__put_u32(&w, (uint32_t)LELP_VERSION_NUMBER);
+    lelp__put_u32(&w, (uint32_t)(b->null_space | (b->rotate << 1) | (b->has_head << 2)));
+    lelp__put_u64(&w, (uint64_t)plen);
+    lelp__put_u64(&w, (uint64_t)d);
+    lelp__put_u64(&w, (uint64_t)C);
+    lelp__put_u64(&w, (uint64_t)b->S);
+    lelp__put_u64(&w, b->seed);
+    lelp__put_f64(&w, b->beta);
+    lelp__put_f64(&w, b->entropy_fraction);
+    lelp__put_pad(&w, off[LELP__B_COUNT]);
+    for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, (uint64_t)b->count[c]);
+    lelp__put_pad(&w, off[LELP__B_MEAN]);
+    lelp__put_f64s(&w, b->mean, (size_t)(C * d));
+    lelp__put_pad(&w, off[LELP__B_M]);
+    /* lower triangle, column by column (= row-major upper triangle) */
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t j = 0; j < d; j++) lelp__put_f64s(&w, b->M + c * d * d + j * d + j, (size_t)(d - j));
+    if (b->has_head) {
+        lelp__put_pad(&w, off[LELP__B_HEAD]);
+        lelp__put_f64s(&w, b->head, (size_t)(C * d));
+    }
+    lelp__put_pad(&w, LELP__HEADER_LEN + plen);
+    lelp__put_u32(&w, lelp__crc32(w.p, w.pos));
+    if (written) *written = w.pos;
+    return LELP_OK;
+}
+
+typedef struct lelp__builder_hdr {
+    int64_t d, C, S;
+    uint32_t flags;
+    uint64_t seed;
+    double beta, fraction;
+} lelp__builder_hdr;
+
+static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_hdr* h)
+{
+    lelp__reader r = {src, LELP__HEADER_LEN, 20};
+    h->flags = lelp__get_u32(&r);
+    r.pos = 32;
+    h->d = (int64_t)lelp__get_u64(&r);
+    h->C = (int64_t)lelp__get_u64(&r);
+    h->S = (int64_t)lelp__get_u64(&r);
+    h->seed = lelp__get_u64(&r);
+    h->beta = lelp__get_f64(&r);
+    h->fraction = lelp__get_f64(&r);
+    for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
+        if (src[i] != 0) return lelp__fail(LELP_E_FORMAT, "builder state: reserved header byte %zu is not zero", i);
+    if (h->flags > 7u) return lelp__fail(LELP_E_FORMAT, "builder state: unknown flags 0x%x", (unsigned)h->flags);
+    if (h->d < 1 || h->d > 65536 || h->C < 1 || h->C > 1048576 || h->S < 1 || h->S > h->d ||
+        h->C * h->S > 16777216 || h->seed > (uint64_t)INT64_MAX)
+        return lelp__fail(LELP_E_FORMAT, "builder state: impossible shape d = %lld, C = %lld, S = %lld",
+                          (long long)h->d, (long long)h->C, (long long)h->S);
+    if (!(h->beta >= 0.0 && h->beta <= 1e30) || !(h->fraction >= 0.01 && h->fraction <= 0.99))
+        return lelp__fail(LELP_E_FORMAT, "builder state: beta %g or entropy fraction %g out of range", h->beta,
+                          h->fraction);
+    size_t off[LELP__B_N];
+    if (lelp__builder_layout(h->d, h->C, (int)((h->flags >> 2) & 1u), off) != plen)
+        return lelp__fail(LELP_E_FORMAT, "builder state: payload length %zu does not match the shape", plen);
+    return LELP_OK;
+}
+
+static int lelp__builder_payload(const uint8_t* src, size_t size, lelp_builder* b)
+{
+    const int64_t d = b->d, C = b->C;
+    size_t off[LELP__B_N];
+    lelp__builder_layout(d, C, b->has_head, off);
+    lelp__reader r = {src, size, off[LELP__B_COUNT]};
+    for (int64_t c = 0; c < C; c++) {
+        b->count[c] = (int64_t)lelp__get_u64(&r);
+        if (b->count[c] < 0) return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has a negative count", (long long)c);
+    }
+    r.pos = off[LELP__B_MEAN];
+    lelp__get_f64s(&r, b->mean, (size_t)(C * d));
+    r.pos = off[LELP__B_M];
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t j = 0; j < d; j++) lelp__get_f64s(&r, b->M + c * d * d + j * d + j, (size_t)(d - j));
+    if (b->has_head) {
+        r.pos = off[LELP__B_HEAD];
+        lelp__get_f64s(&r, b->head, (size_t)(C * d));
+    }
+    for (int64_t i = 0; i < C * d; i++)
+        if (!isfinite(b->mean[i]) || !isfinite(b->head[i]))
+            return lelp__fail(LELP_E_FORMAT, "builder state: non-finite mean or head value");
+    for (int64_t i = 0; i < C * d * d; i++)
+        if (!isfinite(b->M[i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite co-moment");
+    return LELP_OK;
+}
+
+int lelp_builder_load(lelp_builder** out, const void* src, size_t size, const lelp_allocator* alloc)
+{
+    if (!out) return lelp__fail(LELP_E_NULL, "lelp_builder_load: out is NULL");
+    *out = NULL;
+    if (!src) return lelp__fail(LELP_E_NULL, "lelp_builder_load: src is NULL");
+    size_t plen = 0;
+    int st = lelp__check_envelope(src, size, "LELPBLDR", LELP__FORMAT_VERSION, &plen, "builder state");
+    if (st) return st;
+    lelp__builder_hdr h;
+    if ((st = lelp__builder_header(src, plen, &h))) return st;
+    lelp_builder* b = NULL;
+    if ((st = lelp_builder_create(&b, h.d, h.C, h.S, alloc))) return st;
+    b->null_space = (int)(h.flags & 1u);
+    b->rotate = (int)((h.flags >> 1) & 1u);
+    b->has_head = (int)((h.flags >> 2) & 1u);
+    b->seed = h.seed;
+    b->beta = h.beta;
+    b->entropy_fraction = h.fraction;
+    if ((st = lelp__builder_payload(src, size, b))) {
+        lelp_builder_free(b);
+        return st;
+    }
+    *out = b;
+    return LELP_OK;
+}
+
+int lelp_builder_save_path(const lelp_builder* b, const char* path)
+{
+    size_t size = 0;
+    int st = lelp_builder_serialized_size(b, &size);
+    if (st) return st;
+    if (!path) return lelp__fail(LELP_E_NULL, "lelp_builder_save_path: path is NULL");
+    uint8_t* buf = lelp__alloc(&b->mem, size);
+    if (!buf) return lelp__fail(LELP_E_NOMEM, "lelp_builder_save_path: out of memory for %zu bytes", size);
+    st = lelp_builder_serialize(b, buf, size, NULL);
+    if (!st) st = lelp__write_file(path, buf, size);
+    lelp__free(&b->mem, buf, size);
+    return st;
+}
+
+int lelp_builder_load_path(lelp_builder** out, const char* path, const lelp_allocator* alloc)
+{
+    if (!out) return lelp__fail(LELP_E_NULL, "lelp_builder_load_path: out is NULL");
+    *out = NULL;
+    if (!path) return lelp__fail(LELP_E_NULL, "lelp_builder_load_path: path is NULL");
+    int st = lelp__check_allocator(alloc);
+    if (st) return st;
+    lelp__mem mem;
+    lelp__mem_init(&mem, alloc);
+    uint8_t* buf = NULL;
+    size_t size = 0;
+    if ((st = lelp__read_file(&mem, path, &buf, &size))) return st;
+    st = lelp_builder_load(out, buf, size, alloc);
+    lelp__free(&mem, buf, size);
+    return st;
+}

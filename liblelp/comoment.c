@@ -1,0 +1,46 @@
+/* comoment.c -- Welford/Chan updates of a class's count, mean and co-moment
+ * matrix (lower triangle, column-major d x d). Raw sums of h h^T are never
+ * formed: every update adds a co-moment about its own mean plus the exact
+ * rank-one correction for the difference of means. */
+#include <cblas.h>
+
+#include "internal.h"
+
+/* delta <- mean_b - mean; mean += delta * nb / n; M += M_b + delta delta^T * na*nb/n
+ * with M_b added by the caller beforehand. */
+static void lelp__chan_means(double* mean, double* M, int64_t na, int64_t d, const double* mean_b,
+                             int64_t nb, double* delta)
+{
+    double n = (double)(na + nb);
+    for (int64_t j = 0; j < d; j++) delta[j] = mean_b[j] - mean[j];
+    double w = (double)nb / n;
+    for (int64_t j = 0; j < d; j++) mean[j] += delta[j] * w;
+    if (na > 0) {
+        double alpha = (double)na * (double)nb / n;
+        cblas_dsyr(CblasColMajor, CblasLower, (int)d, alpha, delta, 1, M, (int)d);
+    }
+}
+
+void lelp__comoment_add_block(double* mean, double* M, int64_t* count, int64_t d,
+                              const double* X, int64_t nb, const double* block_mean,
+                              double* delta)
+{
+    /* X holds nb centred rows (row-major nb x d == column-major d x nb). */
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)d, (int)nb, 1.0, X, (int)d, 1.0,
+                M, (int)d);
+    lelp__chan_means(mean, M, *count, d, block_mean, nb, delta);
+    *count += nb;
+}
+
+void lelp__comoment_merge(double* mean, double* M, int64_t* count, int64_t d,
+                          const double* mean_b, const double* M_b, int64_t count_b,
+                          double* delta)
+{
+    if (count_b == 0) return;
+    /* Only the lower triangle is meaningful; adding whole columns from the
+     * diagonal down keeps the untouched upper part at zero. */
+    for (int64_t j = 0; j < d; j++)
+        cblas_daxpy((int)(d - j), 1.0, M_b + j * d + j, 1, M + j * d + j, 1);
+    lelp__chan_means(mean, M, *count, d, mean_b, count_b, delta);
+    *count += count_b;
+}

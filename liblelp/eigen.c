@@ -1,0 +1,84 @@
+/* eigen.c -- the S largest eigenpairs of a symmetric matrix through
+ * LAPACKE_dsyevr (range 'I': only the wanted ones), and the sign rule. */
+#include <float.h>
+#include <lapacke.h>
+#include <math.h>
+
+#include "internal.h"
+
+/* A: lower triangle, column-major d x d (destroyed). w: S eigenvalues,
+ * descending. V: d x S column-major, column s = eigenvector s. */
+int lelp__top_eigen(const lelp__mem* mem, double* A, int64_t d, int64_t S, double* w, double* V,
+                    int64_t cls)
+{
+    double* wall = lelp__alloc(mem, lelp__bytes(d, 1, sizeof(double)));
+    double* Z = lelp__alloc(mem, lelp__bytes(d, S, sizeof(double)));
+    lapack_int* isuppz = lelp__alloc(mem, lelp__bytes(2 * S, 1, sizeof(lapack_int)));
+    double* work = NULL;
+    lapack_int* iwork = NULL;
+    size_t work_bytes = 0, iwork_bytes = 0;
+    int st = LELP_OK;
+    if (!wall || !Z || !isuppz) {
+        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the eigensolver (class %lld)",
+                        (long long)cls);
+        goto done;
+    }
+    const lapack_int n = (lapack_int)d;
+    const lapack_int il = (lapack_int)(d - S + 1), iu = n;
+    const double abstol = LAPACKE_dlamch('S');
+    lapack_int m = 0, iquery = 0;
+    double query = 0.0;
+    lapack_int info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'V', 'I', 'L', n, A, n, 0.0, 0.0, il, iu,
+                                          abstol, &m, wall, Z, n, isuppz, &query, -1, &iquery, -1);
+    if (info != 0) {
+        st = lelp__fail(LELP_E_SOLVER, "fit: dsyevr workspace query failed (info %d)", (int)info);
+        goto done;
+    }
+    int64_t lwork = (int64_t)query, liwork = (int64_t)iquery;
+    work_bytes = lelp__bytes(lwork, 1, sizeof(double));
+    iwork_bytes = lelp__bytes(liwork, 1, sizeof(lapack_int));
+    work = lelp__alloc(mem, work_bytes);
+    iwork = lelp__alloc(mem, iwork_bytes);
+    if (!work || !iwork) {
+        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the eigensolver workspace");
+        goto done;
+    }
+    info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'V', 'I', 'L', n, A, n, 0.0, 0.0, il, iu, abstol, &m,
+                               wall, Z, n, isuppz, work, (lapack_int)lwork, iwork,
+                               (lapack_int)liwork);
+    if (info != 0 || m != (lapack_int)S) {
+        st = lelp__fail(LELP_E_SOLVER, "fit: dsyevr failed for class %lld (info %d, %d of %lld found)",
+                        (long long)cls, (int)info, (int)m, (long long)S);
+        goto done;
+    }
+    /* LAPACK returns ascending order; the API promises descending. */
+    for (int64_t s = 0; s < S; s++) {
+        w[s] = wall[S - 1 - s];
+        const double* src = Z + (S - 1 - s) * d;
+        double* dst = V + s * d;
+        for (int64_t j = 0; j < d; j++) dst[j] = src[j];
+    }
+done:
+    lelp__free(mem, wall, lelp__bytes(d, 1, sizeof(double)));
+    lelp__free(mem, Z, lelp__bytes(d, S, sizeof(double)));
+    lelp__free(mem, isuppz, lelp__bytes(2 * S, 1, sizeof(lapack_int)));
+    lelp__free(mem, work, work_bytes);
+    lelp__free(mem, iwork, iwork_bytes);
+    return st;
+}
+
+void lelp__sign_rule(double* V, int64_t d, int64_t S)
+{
+    for (int64_t s = 0; s < S; s++) {
+        double* v = V + s * d;
+        int64_t best = 0;
+        double mag = fabs(v[0]);
+        for (int64_t j = 1; j < d; j++)
+            if (fabs(v[j]) > mag) {
+                mag = fabs(v[j]);
+                best = j;
+            }
+        if (v[best] < 0.0)
+            for (int64_t j = 0; j < d; j++) v[j] = -v[j];
+    }
+}

@@ -1,0 +1,118 @@
+/* fit.c -- builder -> model: covariance, null-space projection, top-S
+ * eigenvectors, sign rule, rotation, offsets and beta. */
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct lelp__fit_scratch {
+    double* A;   /* d x d */
+    double* V;   /* d x S */
+    double* R;   /* S x S */
+    double* Q;   /* d x r, owned by the head basis */
+    int64_t r;
+} lelp__fit_scratch;
+
+static int lelp__fit_checks(const lelp_builder* b)
+{
+    int64_t total = 0;
+    for (int64_t c = 0; c < b->C; c++) total += b->count[c];
+    if (total == 0)
+        return lelp__fail(LELP_E_STAGE, "lelp_builder_fit: no data streamed yet; call lelp_builder_update first");
+    for (int64_t c = 0; c < b->C; c++)
+        if (b->count[c] < 2)
+            return lelp__fail(LELP_E_TOO_FEW_SAMPLES, "lelp_builder_fit: class %lld has %lld example(s); at least 2 needed",
+                              (long long)c, (long long)b->count[c]);
+    return LELP_OK;
+}
+
+/* Fits class c into m: Sigma_c (projected), eigenpairs, sign, rotation, offsets. */
+static int lelp__fit_class(const lelp_builder* b, lelp_model* m, lelp__fit_scratch* w, int64_t c)
+{
+    const int64_t d = b->d, S = b->S;
+    const double* M = b->M + c * d * d;
+    const double scale = 1.0 / (double)(b->count[c] - 1);
+    for (int64_t j = 0; j < d; j++)
+        for (int64_t i = j; i < d; i++) w->A[j * d + i] = M[j * d + i] * scale;
+    int st = lelp__project_out(&b->mem, w->A, d, w->Q, w->r);
+    if (st) return st;
+    double trace = 0.0;
+    for (int64_t j = 0; j < d; j++) trace += w->A[j * d + j];
+    double* lam = m->eig + c * S;
+    if ((st = lelp__top_eigen(&b->mem, w->A, d, S, lam, w->V, c))) return st;
+    if (!(lam[0] > 0.0) || !(lam[S - 1] > lam[0] * (double)d * DBL_EPSILON))
+        return lelp__fail(LELP_E_RANK_DEFICIENT,
+                          "lelp_builder_fit: class %lld has fewer than S = %lld non-zero eigenvalues "
+                          "(largest %g, S-th %g)", (long long)c, (long long)S, lam[0], lam[S - 1]);
+    for (int64_t s = 0; s < S; s++) m->ratio[c * S + s] = lam[s] / trace;
+    lelp__sign_rule(w->V, d, S);
+    double* U = m->U + c * S * d; /* S rows of d: column-major d x S */
+    if (b->rotate) {
+        lelp__haar_rotation(b->seed, c, S, w->R);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)S, (int)S, 1.0, w->V, (int)d,
+                    w->R, (int)S, 0.0, U, (int)d);
+    } else {
+        memcpy(U, w->V, (size_t)(d * S) * sizeof(double));
+    }
+    for (int64_t s = 0; s < S; s++) {
+        double v = 0.0;
+        for (int64_t j = 0; j < d; j++) v += U[s * d + j] * b->mean[c * d + j];
+        m->b[c * S + s] = v;
+    }
+    return LELP_OK;
+}
+
+static int lelp__fit_beta(const lelp_builder* b, lelp_model* m)
+{
+    m->entropy_fraction = b->entropy_fraction;
+    if (b->beta > 0.0) {
+        m->beta = b->beta;
+        m->auto_beta = 0;
+        return LELP_OK;
+    }
+    m->auto_beta = 1;
+    return lelp__auto_beta(&b->mem, m, &m->beta);
+}
+
+int lelp_builder_fit(const lelp_builder* b, lelp_model** out)
+{
+    if (!out) return lelp__fail(LELP_E_NULL, "lelp_builder_fit: out is NULL");
+    *out = NULL;
+    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
+    if (st) return st;
+    if ((st = lelp__fit_checks(b))) return st;
+    const int64_t d = b->d, C = b->C, S = b->S;
+    lelp_model* m = NULL;
+    if ((st = lelp__model_alloc(&b->mem, d, C, S, &m))) return st;
+    lelp__fit_scratch w = {0};
+    size_t a_bytes = lelp__bytes(d, d, sizeof(double));
+    size_t v_bytes = lelp__bytes(d, S, sizeof(double));
+    size_t r_bytes = lelp__bytes(S, S, sizeof(double));
+    size_t q_bytes = lelp__bytes(d, C < d ? C : d, sizeof(double));
+    w.A = lelp__alloc(&b->mem, a_bytes);
+    w.V = lelp__alloc(&b->mem, v_bytes);
+    w.R = lelp__alloc(&b->mem, r_bytes);
+    if (!w.A || !w.V || !w.R) st = lelp__fail(LELP_E_NOMEM, "lelp_builder_fit: out of memory (d = %lld)", (long long)d);
+    if (!st && b->has_head && b->null_space) st = lelp__head_basis(&b->mem, b->head, C, d, &w.Q, &w.r);
+    m->head_rank = w.r;
+    m->null_space = b->has_head && b->null_space;
+    m->rotate = b->rotate;
+    m->seed = b->seed;
+    memcpy(m->count, b->count, (size_t)C * sizeof(int64_t));
+    memcpy(m->mean, b->mean, (size_t)(C * d) * sizeof(double));
+    for (int64_t c = 0; c < C && !st; c++) st = lelp__fit_class(b, m, &w, c);
+    if (!st) st = lelp__fit_beta(b, m);
+    lelp__free(&b->mem, w.A, a_bytes);
+    lelp__free(&b->mem, w.V, v_bytes);
+    lelp__free(&b->mem, w.R, r_bytes);
+    lelp__free(&b->mem, w.Q, q_bytes);
+    if (st) {
+        lelp_model_free(m);
+        return st;
+    }
+    lelp__model_finish(m);
+    *out = m;
+    return LELP_OK;
+}

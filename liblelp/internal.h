@@ -1,0 +1,204 @@
+/* internal.h -- declarations shared by liblelp's translation units.
+ * Every non-static symbol here starts with lelp__ and is hidden from the
+ * shared library by -fvisibility=hidden and the version script. */
+#ifndef LELP_INTERNAL_H
+#define LELP_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lelp.h"
+
+/* ---- handles ---------------------------------------------------------- */
+/* Each handle starts with a type magic and its own address, so a pointer of
+ * the wrong type or a freed handle is caught before it is used. */
+#define LELP__MAGIC_ALLOCATOR UINT64_C(0x4c454c50414c4f43) /* "LELPALOC" */
+#define LELP__MAGIC_BUILDER   UINT64_C(0x4c454c50424c4452) /* "LELPBLDR" */
+#define LELP__MAGIC_MODEL     UINT64_C(0x4c454c504d4f444c) /* "LELPMODL" */
+#define LELP__MAGIC_LOSS      UINT64_C(0x4c454c504c4f5353) /* "LELPLOSS" */
+#define LELP__MAGIC_DEAD      UINT64_C(0xdeaddeaddeaddead)
+
+typedef struct lelp__mem {
+    lelp_alloc_fn alloc;
+    lelp_free_fn free;
+    void* opaque;
+} lelp__mem;
+
+struct lelp_allocator {
+    uint64_t magic;
+    const void* self;
+    lelp__mem mem;
+};
+
+struct lelp_builder {
+    uint64_t magic;
+    const void* self;
+    lelp__mem mem;
+    int64_t d, C, S;
+    /* parameters */
+    int null_space, rotate;
+    uint64_t seed;
+    double beta;             /* 0 = automatic */
+    double entropy_fraction;
+    /* statistics */
+    int64_t* count;          /* C */
+    double* mean;            /* C x d */
+    double* M;               /* C x (d x d), lower triangle, column-major */
+    int has_head;
+    double* head;            /* C x d */
+    /* scratch for update, kept between calls */
+    double* block;           /* LELP__BLOCK_ROWS x d */
+    double* delta;           /* d */
+    double* bmean;           /* d */
+    int64_t* batch_count;    /* C */
+};
+
+struct lelp_model {
+    uint64_t magic;
+    const void* self;
+    lelp__mem mem;
+    int64_t d, C, S, head_rank;
+    int null_space, rotate, auto_beta;
+    uint64_t seed;
+    double beta, entropy_fraction;
+    int64_t* count;          /* C */
+    double* mean;            /* C x d */
+    double* eig;             /* C x S, descending */
+    double* ratio;           /* C x S */
+    double* U;               /* (C*S) x d, row c*S+s is direction s of class c */
+    double* b;               /* C x S offsets <U, mu_c> */
+    /* derived on creation, not serialized */
+    float* Uf;               /* float copy of U for SGEMM */
+    float* center;           /* pooled mean, float, d */
+    double* b_centered;      /* <U, mu_c - center> */
+};
+
+struct lelp_loss {
+    uint64_t magic;
+    const void* self;
+    lelp__mem mem;
+    int64_t C, S;
+    double tau, alpha;
+    int reduction;
+};
+
+/* Rows of a class processed per dsyrk call by the builder. */
+#define LELP__BLOCK_ROWS 1024
+/* Rows per SGEMM block when projecting a batch. */
+#define LELP__PROJECT_ROWS 256
+/* Monte-Carlo samples per class for the automatic beta. */
+#define LELP__BETA_SAMPLES 4096
+
+/* ---- errors (status.c) -------------------------------------------------- */
+#if defined(__GNUC__)
+#  define LELP__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#  define LELP__PRINTF(a, b)
+#endif
+/* Records a formatted message for lelp_last_error() and returns code. */
+int lelp__fail(int code, const char* fmt, ...) LELP__PRINTF(2, 3);
+
+/* ---- memory (alloc.c) --------------------------------------------------- */
+void lelp__mem_init(lelp__mem* mem, const lelp_allocator* alloc);
+/* 64-byte aligned; NULL on failure or when the size overflowed (SIZE_MAX). */
+void* lelp__alloc(const lelp__mem* mem, size_t size);
+void* lelp__calloc(const lelp__mem* mem, size_t size);
+void lelp__free(const lelp__mem* mem, void* p, size_t size);
+/* a*b*c in size_t, SIZE_MAX on overflow or negative input. */
+size_t lelp__bytes(int64_t a, int64_t b, size_t elem);
+int lelp__check_allocator(const lelp_allocator* alloc);
+
+/* ---- validation (validate.c) -------------------------------------------- */
+int lelp__check_handle(const void* h, uint64_t magic, const char* what);
+int lelp__check_finite_f32(const float* x, int64_t rows, int64_t cols, const char* what);
+int lelp__check_labels(const int32_t* y, int64_t n, int64_t C, const char* what);
+int lelp__check_batch(const float* H, int64_t n, int64_t d, int64_t want_d);
+
+/* ---- log-space kernels (softmax.c, BLAS-free) ---------------------------- */
+double lelp__lse_f32(const float* x, int64_t n, double scale);
+double lelp__lse_f64(const double* x, int64_t n);
+/* Entropy (nats) of softmax(x * scale). */
+double lelp__softmax_entropy(const double* x, int64_t n, double scale);
+
+/* ---- PRNG (prng.c) ------------------------------------------------------ */
+typedef struct lelp__rng {
+    uint64_t s[4];
+    int has_spare;
+    double spare;
+} lelp__rng;
+void lelp__rng_init(lelp__rng* r, uint64_t seed, uint64_t cls, uint64_t stream);
+uint64_t lelp__rng_next(lelp__rng* r);
+double lelp__rng_uniform(lelp__rng* r);
+double lelp__rng_normal(lelp__rng* r);
+double lelp__ln(double x);
+
+/* ---- fit pieces --------------------------------------------------------- */
+/* rotation.c: R (S x S, column-major) Haar-random from stream (seed, c, 0). */
+void lelp__haar_rotation(uint64_t seed, int64_t c, int64_t S, double* R);
+/* comoment.c */
+void lelp__comoment_add_block(double* mean, double* M, int64_t* count, int64_t d,
+                              const double* X, int64_t nb, const double* block_mean,
+                              double* delta);
+void lelp__comoment_merge(double* mean, double* M, int64_t* count, int64_t d,
+                          const double* mean_b, const double* M_b, int64_t count_b,
+                          double* delta);
+/* nullspace.c */
+int lelp__head_basis(const lelp__mem* mem, const double* W, int64_t C, int64_t d,
+                     double** Q, int64_t* rank);
+int lelp__project_out(const lelp__mem* mem, double* Sigma, int64_t d, const double* Q,
+                      int64_t r);
+/* eigen.c: top-S eigenpairs of the lower triangle of A (destroyed). */
+int lelp__top_eigen(const lelp__mem* mem, double* A, int64_t d, int64_t S, double* w,
+                    double* V, int64_t cls);
+void lelp__sign_rule(double* V, int64_t d, int64_t S);
+/* beta.c */
+int lelp__beta_solve(const double* g, const double* weight, int64_t m, int64_t S,
+                     double target, double beta0, double* beta);
+double lelp__mean_entropy(const double* g, const double* weight, int64_t m, int64_t S,
+                          double beta);
+int lelp__auto_beta(const lelp__mem* mem, const lelp_model* m, double* beta);
+
+/* ---- model (model.c) ---------------------------------------------------- */
+int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S,
+                      lelp_model** out);
+/* Computes the derived arrays; the model's stored fields must be set. */
+void lelp__model_finish(lelp_model* m);
+int lelp__model_copy(const lelp_model* src, lelp_model** out);
+/* project.c: F (n x C*S, float) = <U, h - center> - b_centered, unscaled. */
+int lelp__project_raw(const lelp_model* m, const float* H, int64_t n, float* F);
+
+/* ---- serialization helpers (format.c) ----------------------------------- */
+typedef struct lelp__writer {
+    uint8_t* p;
+    size_t pos;
+} lelp__writer;
+typedef struct lelp__reader {
+    const uint8_t* p;
+    size_t size, pos;
+} lelp__reader;
+uint32_t lelp__crc32(const uint8_t* p, size_t n);
+void lelp__put_u32(lelp__writer* w, uint32_t v);
+void lelp__put_u64(lelp__writer* w, uint64_t v);
+void lelp__put_f64(lelp__writer* w, double v);
+void lelp__put_f64s(lelp__writer* w, const double* v, size_t n);
+void lelp__put_pad(lelp__writer* w, size_t to);
+uint32_t lelp__get_u32(lelp__reader* r);
+uint64_t lelp__get_u64(lelp__reader* r);
+double lelp__get_f64(lelp__reader* r);
+void lelp__get_f64s(lelp__reader* r, double* v, size_t n);
+size_t lelp__align64(size_t n);
+/* Checks magic, version, header length, total length and CRC. */
+int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic,
+                         uint32_t max_version, size_t* payload_len, const char* what);
+
+#define LELP__FORMAT_VERSION 1u
+#define LELP__HEADER_LEN 128u
+
+/* ---- files (file_io.c) -------------------------------------------------- */
+int lelp__read_file(const lelp__mem* mem, const char* path, uint8_t** buf, size_t* size);
+int lelp__write_file(const char* path, const uint8_t* buf, size_t size);
+
+/* ---- parameters (params.c) ---------------------------------------------- */
+int lelp__param_check(int param, double value);
+
+#endif /* LELP_INTERNAL_H */

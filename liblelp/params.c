@@ -1,0 +1,51 @@
+/* params.c -- the table of settable parameters and their bounds. */
+#include <math.h>
+
+#include "internal.h"
+
+typedef struct lelp__param_info {
+    int id;
+    int is_int;
+    double lo, hi;
+} lelp__param_info;
+
+static const lelp__param_info lelp__params[] = {
+    {LELP_BUILDER_NULL_SPACE, 1, 0.0, 1.0},
+    {LELP_BUILDER_ROTATE, 1, 0.0, 1.0},
+    {LELP_BUILDER_SEED, 1, 0.0, 9223372036854775807.0},
+    {LELP_BUILDER_BETA, 0, 0.0, 1e30},
+    {LELP_BUILDER_ENTROPY_FRACTION, 0, 0.01, 0.99},
+    {LELP_LOSS_TAU, 0, 0.01, 100.0},
+    {LELP_LOSS_ALPHA, 0, 0.0, 1.0},
+    {LELP_LOSS_REDUCTION, 1, 0.0, 1.0},
+};
+
+static const lelp__param_info* lelp__param_find(int param)
+{
+    for (size_t i = 0; i < sizeof lelp__params / sizeof lelp__params[0]; i++)
+        if (lelp__params[i].id == param) return &lelp__params[i];
+    return NULL;
+}
+
+int lelp_param_bounds(int param, double* lo, double* hi)
+{
+    if (!lo) return lelp__fail(LELP_E_NULL, "lelp_param_bounds: lo is NULL");
+    if (!hi) return lelp__fail(LELP_E_NULL, "lelp_param_bounds: hi is NULL");
+    const lelp__param_info* p = lelp__param_find(param);
+    if (!p) return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_param_bounds: %d is not a settable parameter", param);
+    *lo = p->lo;
+    *hi = p->hi;
+    return LELP_OK;
+}
+
+/* Ids of a handle family are checked by the caller; this checks the value
+ * against the table (never clamping). */
+int lelp__param_check(int param, double value)
+{
+    const lelp__param_info* p = lelp__param_find(param);
+    if (!p) return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "parameter %d is not settable", param);
+    if (!(value >= p->lo && value <= p->hi))
+        return lelp__fail(LELP_E_PARAM_RANGE, "parameter %d = %g is outside [%g, %g]", param, value,
+                          p->lo, p->hi);
+    return LELP_OK;
+}

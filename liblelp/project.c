@@ -1,0 +1,237 @@
+/* project.c -- per-batch use of a fitted model: projections (one SGEMM per
+ * block of rows), soft targets, hard pseudo-subclasses and batch entropy. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+int lelp__project_raw(const lelp_model* m, const float* H, int64_t n, float* F)
+{
+    const int64_t d = m->d, K = m->C * m->S;
+    const int64_t rows = n < LELP__PROJECT_ROWS ? n : LELP__PROJECT_ROWS;
+    size_t bytes = lelp__bytes(rows, d, sizeof(float));
+    float* X = lelp__alloc(&m->mem, bytes);
+    if (!X) return lelp__fail(LELP_E_NOMEM, "out of memory for a %lld-row projection block", (long long)rows);
+    for (int64_t i0 = 0; i0 < n; i0 += rows) {
+        int64_t nb = n - i0 < rows ? n - i0 : rows;
+        for (int64_t r = 0; r < nb; r++) {
+            const float* h = H + (i0 + r) * d;
+            float* x = X + r * d;
+            for (int64_t j = 0; j < d; j++) x[j] = h[j] - m->center[j];
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)K, (int)d, 1.0f, X, (int)d,
+                    m->Uf, (int)d, 0.0f, F + i0 * K, (int)K);
+    }
+    lelp__free(&m->mem, X, bytes);
+    return LELP_OK;
+}
+
+/* Common checks of (model, H, n, d, out) for the batch calls. */
+static int lelp__check_batch_call(const lelp_model* m, const float* H, int64_t n, int64_t d,
+                                  const void* out, const char* what)
+{
+    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
+    if (st) return st;
+    if (!out && n > 0) return lelp__fail(LELP_E_NULL, "%s: output is NULL", what);
+    if ((st = lelp__check_batch(H, n, d, m->d))) return st;
+    if (lelp__bytes(n, m->C * m->S, sizeof(float)) == SIZE_MAX)
+        return lelp__fail(LELP_E_INVALID_ARG, "%s: n*C*S overflows", what);
+    return LELP_OK;
+}
+
+/* Replaces row i of T (raw projections) by t = p_c * softmax_s(f), given
+ * log p (C values). f is a scratch of S doubles. */
+static int lelp__finish_targets(const lelp_model* m, float* T, const double* logp, double* f,
+                                int64_t row)
+{
+    const int64_t S = m->S;
+    for (int64_t c = 0; c < m->C; c++) {
+        float* t = T + c * S;
+        for (int64_t s = 0; s < S; s++) f[s] = ((double)t[s] - m->b_centered[c * S + s]) / m->beta;
+        double lse = lelp__lse_f64(f, S);
+        if (!isfinite(lse))
+            return lelp__fail(LELP_E_NUMERICAL, "targets: projection overflow at row %lld (beta = %g too small)",
+                              (long long)row, m->beta);
+        for (int64_t s = 0; s < S; s++) t[s] = (float)exp(logp[c] + f[s] - lse);
+    }
+    return LELP_OK;
+}
+
+static int lelp__targets(const lelp_model* m, const float* H, int64_t n, const float* Z,
+                         const int32_t* y, double tau, double eps, float* T)
+{
+    const int64_t C = m->C, S = m->S;
+    size_t sbytes = lelp__bytes(S + C, 1, sizeof(double));
+    double* f = lelp__alloc(&m->mem, sbytes);
+    if (!f) return lelp__fail(LELP_E_NOMEM, "targets: out of memory");
+    double* logp = f + S;
+    int st = lelp__project_raw(m, H, n, T);
+    for (int64_t i = 0; i < n && st == LELP_OK; i++) {
+        if (Z) {
+            const float* z = Z + i * C;
+            double lse = lelp__lse_f32(z, C, 1.0 / tau);
+            for (int64_t c = 0; c < C; c++) logp[c] = (double)z[c] / tau - lse;
+        } else {
+            for (int64_t c = 0; c < C; c++) {
+                double p = eps / (double)C + (c == y[i] ? 1.0 - eps : 0.0);
+                logp[c] = p > 0.0 ? log(p) : -INFINITY;
+            }
+        }
+        st = lelp__finish_targets(m, T + i * C * S, logp, f, i);
+    }
+    lelp__free(&m->mem, f, sbytes);
+    return st;
+}
+
+int lelp_model_targets_from_logits(const lelp_model* m, const float* H, const float* Z, int64_t n,
+                                   int64_t d, double tau, float* T_out)
+{
+    int st = lelp__check_batch_call(m, H, n, d, T_out, "lelp_model_targets_from_logits");
+    if (st) return st;
+    if (!(tau >= 0.01 && tau <= 100.0))
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_targets_from_logits: tau = %g outside [0.01, 100]", tau);
+    if (n == 0) return LELP_OK;
+    if (!Z) return lelp__fail(LELP_E_NULL, "lelp_model_targets_from_logits: Z is NULL");
+    if ((st = lelp__check_finite_f32(Z, n, m->C, "Z"))) return st;
+    return lelp__targets(m, H, n, Z, NULL, tau, 0.0, T_out);
+}
+
+int lelp_model_targets_from_labels(const lelp_model* m, const float* H, const int32_t* labels,
+                                   int64_t n, int64_t d, double smoothing, float* T_out)
+{
+    int st = lelp__check_batch_call(m, H, n, d, T_out, "lelp_model_targets_from_labels");
+    if (st) return st;
+    if (!(smoothing >= 0.0 && smoothing < 1.0))
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_targets_from_labels: smoothing = %g outside [0, 1)",
+                          smoothing);
+    if (n == 0) return LELP_OK;
+    if (!labels) return lelp__fail(LELP_E_NULL, "lelp_model_targets_from_labels: labels is NULL");
+    if ((st = lelp__check_labels(labels, n, m->C, "labels"))) return st;
+    return lelp__targets(m, H, n, NULL, labels, 1.0, smoothing, T_out);
+}
+
+int lelp_model_project(const lelp_model* m, const float* H, int64_t n, int64_t d, float* F_out)
+{
+    int st = lelp__check_batch_call(m, H, n, d, F_out, "lelp_model_project");
+    if (st) return st;
+    if (n == 0) return LELP_OK;
+    if ((st = lelp__project_raw(m, H, n, F_out))) return st;
+    const int64_t K = m->C * m->S;
+    for (int64_t i = 0; i < n; i++) {
+        float* f = F_out + i * K;
+        for (int64_t k = 0; k < K; k++) f[k] = (float)(((double)f[k] - m->b_centered[k]) / m->beta);
+    }
+    return LELP_OK;
+}
+
+/* g (n x S, double) = centred projections of each row onto its own class. */
+static int lelp__own_class(const lelp_model* m, const float* H, const int32_t* y, int64_t n, double* g)
+{
+    const int64_t S = m->S, K = m->C * S;
+    const int64_t rows = n < LELP__PROJECT_ROWS ? n : LELP__PROJECT_ROWS;
+    size_t bytes = lelp__bytes(rows, K, sizeof(float));
+    float* F = lelp__alloc(&m->mem, bytes);
+    if (!F) return lelp__fail(LELP_E_NOMEM, "out of memory for projections");
+    int st = LELP_OK;
+    for (int64_t i0 = 0; i0 < n && st == LELP_OK; i0 += rows) {
+        int64_t nb = n - i0 < rows ? n - i0 : rows;
+        st = lelp__project_raw(m, H + i0 * m->d, nb, F);
+        for (int64_t r = 0; r < nb && st == LELP_OK; r++) {
+            int64_t c = y[i0 + r];
+            for (int64_t s = 0; s < S; s++)
+                g[(i0 + r) * S + s] = (double)F[r * K + c * S + s] - m->b_centered[c * S + s];
+        }
+    }
+    lelp__free(&m->mem, F, bytes);
+    return st;
+}
+
+static int lelp__own_class_call(const lelp_model* m, const float* H, const int32_t* labels, int64_t n,
+                                int64_t d, const void* out, const char* what, double** g, size_t* gbytes)
+{
+    *g = NULL;
+    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
+    if (st) return st;
+    if (!out) return lelp__fail(LELP_E_NULL, "%s: output is NULL", what);
+    if ((st = lelp__check_batch(H, n, d, m->d))) return st;
+    if (n == 0) return LELP_OK;
+    if (!labels) return lelp__fail(LELP_E_NULL, "%s: labels is NULL", what);
+    if ((st = lelp__check_labels(labels, n, m->C, "labels"))) return st;
+    *gbytes = lelp__bytes(n, m->S, sizeof(double));
+    *g = lelp__alloc(&m->mem, *gbytes);
+    if (!*g) return lelp__fail(LELP_E_NOMEM, "%s: out of memory", what);
+    if ((st = lelp__own_class(m, H, labels, n, *g))) {
+        lelp__free(&m->mem, *g, *gbytes);
+        *g = NULL;
+    }
+    return st;
+}
+
+int lelp_model_assign(const lelp_model* m, const float* H, const int32_t* labels, int64_t n, int64_t d,
+                      int32_t* out)
+{
+    double* g = NULL;
+    size_t gbytes = 0;
+    int st = lelp__own_class_call(m, H, labels, n, d, out, "lelp_model_assign", &g, &gbytes);
+    if (st || n == 0) return st;
+    const int64_t S = m->S;
+    for (int64_t i = 0; i < n; i++) {
+        const double* gi = g + i * S;
+        int32_t best = 0;
+        for (int64_t s = 1; s < S; s++)
+            if (gi[s] > gi[best]) best = (int32_t)s;
+        out[i] = best;
+    }
+    lelp__free(&m->mem, g, gbytes);
+    return LELP_OK;
+}
+
+int lelp_model_mean_entropy(const lelp_model* m, const float* H, const int32_t* labels, int64_t n,
+                            int64_t d, double beta, double* entropy)
+{
+    if (!(beta > 0.0) || !isfinite(beta))
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_mean_entropy: beta = %g must be > 0", beta);
+    double* g = NULL;
+    size_t gbytes = 0;
+    int st = lelp__own_class_call(m, H, labels, n, d, entropy, "lelp_model_mean_entropy", &g, &gbytes);
+    if (st) return st;
+    if (n == 0) return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_mean_entropy: empty batch");
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += lelp__softmax_entropy(g + i * m->S, m->S, 1.0 / beta);
+    *entropy = sum / (double)n;
+    lelp__free(&m->mem, g, gbytes);
+    return LELP_OK;
+}
+
+int lelp_model_estimate_beta(const lelp_model* m, const float* H, const int32_t* labels, int64_t n,
+                             int64_t d, double fraction, double* beta)
+{
+    if (!(fraction >= 0.01 && fraction <= 0.99))
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_estimate_beta: fraction = %g outside [0.01, 0.99]",
+                          fraction);
+    double* g = NULL;
+    size_t gbytes = 0;
+    int st = lelp__own_class_call(m, H, labels, n, d, beta, "lelp_model_estimate_beta", &g, &gbytes);
+    if (st) return st;
+    if (n == 0) return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_estimate_beta: empty batch");
+    const int64_t S = m->S;
+    if (S == 1) {
+        *beta = 1.0;
+        lelp__free(&m->mem, g, gbytes);
+        return LELP_OK;
+    }
+    size_t wbytes = lelp__bytes(n, 1, sizeof(double));
+    double* w = lelp__alloc(&m->mem, wbytes);
+    if (!w) {
+        lelp__free(&m->mem, g, gbytes);
+        return lelp__fail(LELP_E_NOMEM, "lelp_model_estimate_beta: out of memory");
+    }
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; i++) w[i] = 1.0 / (double)n;
+    for (int64_t k = 0; k < n * S; k++) ss += g[k] * g[k];
+    st = lelp__beta_solve(g, w, n, S, fraction * log((double)S), sqrt(ss / (double)(n * S)), beta);
+    lelp__free(&m->mem, w, wbytes);
+    lelp__free(&m->mem, g, gbytes);
+    return st;
+}
