@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The prediction/loss part of liblelp must build and link without BLAS or
+# LAPACK, so an edge inference stack can embed it alone (SPEC 1.3).
+set -euo pipefail
+CC=${CC:-cc}
+out=${BUILD:-build}/blasfree
+mkdir -p "$out"
+files="predict loss softmax validate status alloc params version"
+objs=()
+for f in $files; do
+    $CC -std=c11 -O2 -ffp-contract=off -Iinclude -Iliblelp -c "liblelp/$f.c" -o "$out/$f.o"
+    objs+=("$out/$f.o")
+done
+if nm "${objs[@]}" | grep -E ' U (cblas_|LAPACKE_|[sd]gemm_|openblas)'; then
+    echo "check_blasfree: FAIL: a BLAS-free file references BLAS/LAPACK" >&2
+    exit 1
+fi
+cat > "$out/edge.c" <<'C'
+#include <stdio.h>
+#include "lelp.h"
+int main(void)
+{
+    float u[8] = {1, 2, 3, 4, 0, -1, 2, 5}, t[4] = {0.1f, 0.2f, 0.3f, 0.4f}, o[4], g[4];
+    int32_t cls[2];
+    lelp_loss* l = 0;
+    double v = 0;
+    if (lelp_predict_log_proba(u, 2, 2, 2, o) || lelp_predict_class(u, 2, 2, 2, cls)) return 1;
+    if (lelp_loss_create(&l, 2, 2, 0) || lelp_loss_compute(l, u, t, 0, 0, 1, &v, g)) { puts(lelp_last_error()); return 2; }
+    lelp_loss_free(l);
+    return v > 0 ? 0 : 3;
+}
+C
+$CC -std=c11 -Iinclude "$out/edge.c" "${objs[@]}" -lm -o "$out/edge"
+"$out/edge"
+echo "check_blasfree: ok (predict.c loss.c softmax.c link with -lm only)"

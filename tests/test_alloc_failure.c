@@ -1,0 +1,175 @@
+/* test_alloc_failure.c -- fail the k-th allocation for k = 0, 1, 2, ... over
+ * create -> update -> merge -> fit -> save -> load -> targets -> loss: every
+ * call must return LELP_OK or LELP_E_NOMEM, nothing may leak, and handles
+ * must stay freeable. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lelp.h"
+
+typedef struct counter {
+    long calls;       /* allocations attempted */
+    long fail_at;     /* index of the allocation to fail, -1 = never */
+    long live_blocks;
+    long long live_bytes;
+    int failed;       /* set once the injected failure happened */
+} counter;
+
+static void* count_alloc(void* opaque, size_t size, size_t align)
+{
+    counter* c = opaque;
+    long k = c->calls++;
+    if (k == c->fail_at) {
+        c->failed = 1;
+        return NULL;
+    }
+    void* p = NULL;
+    if (align < sizeof(void*)) align = sizeof(void*);
+    if (posix_memalign(&p, align, size) != 0) return NULL;
+    c->live_blocks++;
+    c->live_bytes += (long long)size;
+    return p;
+}
+
+static void count_free(void* opaque, void* p, size_t size)
+{
+    counter* c = opaque;
+    c->live_blocks--;
+    c->live_bytes -= (long long)size;
+    free(p);
+}
+
+enum { N = 120, D = 6, C = 2, S = 2 };
+
+static void make_data(float* H, int32_t* y, float* W, float* Z)
+{
+    uint64_t s = 12345;
+    for (int i = 0; i < N * D; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        H[i] = (float)((double)(s >> 11) / 9007199254740992.0 - 0.5) * (float)(1 + i % D);
+    }
+    for (int i = 0; i < N; i++) y[i] = i % C;
+    for (int i = 0; i < C * D; i++) W[i] = (float)((i * 7 % 5) - 2);
+    for (int i = 0; i < N * C; i++) Z[i] = (float)((i * 3 % 7) - 3) * 0.5f;
+}
+
+/* Accepts OK or NOMEM; anything else fails the test. Returns 1 if OK. */
+static int ok_or_nomem(int st, const char* what, long k)
+{
+    if (st != LELP_OK && st != LELP_E_NOMEM)
+        fail_msg("k=%ld %s returned %d (%s): %s", k, what, st, lelp_status_string(st), lelp_last_error());
+    return st == LELP_OK;
+}
+
+/* One full scenario with the k-th allocation failing; returns whether the
+ * injected failure was hit. */
+static int run_scenario(long k, const char* path)
+{
+    static float H[N * D], W[C * D], Z[N * C], T[N * C * S], G[N * C * S], F[N * C * S];
+    static int32_t y[N], sub[N];
+    make_data(H, y, W, Z);
+    counter cnt = {0, k, 0, 0, 0};
+    lelp_allocator* a = NULL;
+    lelp_builder *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL;
+    lelp_model *m = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL;
+    lelp_loss* l = NULL;
+    void* buf = NULL;
+    size_t size = 0;
+    if (!ok_or_nomem(lelp_allocator_create(&a, count_alloc, count_free, &cnt), "allocator_create", k)) {
+        assert_null(a);
+        goto done;
+    }
+    if (!ok_or_nomem(lelp_builder_create(&b1, D, C, S, a), "builder_create 1", k)) assert_null(b1);
+    if (!ok_or_nomem(lelp_builder_create(&b2, D, C, S, a), "builder_create 2", k)) assert_null(b2);
+    lelp_allocator_free(a);
+    a = NULL;
+    if (!b1 || !b2) goto done;
+    ok_or_nomem(lelp_builder_update(b1, H, y, N / 2, D), "update 1", k);
+    ok_or_nomem(lelp_builder_update(b2, H + (N / 2) * D, y + N / 2, N / 2, D), "update 2", k);
+    ok_or_nomem(lelp_builder_merge(b1, b2), "merge", k);
+    ok_or_nomem(lelp_builder_set_head(b1, W, C, D), "set_head", k);
+    if (ok_or_nomem(lelp_builder_serialized_size(b1, &size), "builder size", k)) {
+        buf = malloc(size);
+        assert_non_null(buf);
+        if (ok_or_nomem(lelp_builder_serialize(b1, buf, size, NULL), "builder serialize", k))
+            if (!ok_or_nomem(lelp_builder_load(&b3, buf, size, NULL), "builder load", k)) assert_null(b3);
+        free(buf);
+        buf = NULL;
+    }
+    if (!ok_or_nomem(lelp_builder_save_path(b1, path), "builder save_path", k)) goto fit;
+    if (!ok_or_nomem(lelp_builder_load_path(&b4, path, NULL), "builder load_path", k)) assert_null(b4);
+fit:
+    if (!ok_or_nomem(lelp_builder_fit(b1, &m), "fit", k)) {
+        assert_null(m);
+        goto loss;
+    }
+    if (ok_or_nomem(lelp_model_serialized_size(m, &size), "model size", k)) {
+        buf = malloc(size);
+        assert_non_null(buf);
+        if (ok_or_nomem(lelp_model_serialize(m, buf, size, NULL), "model serialize", k))
+            if (!ok_or_nomem(lelp_model_load(&m2, buf, size, NULL), "model load", k)) assert_null(m2);
+        free(buf);
+        buf = NULL;
+    }
+    if (ok_or_nomem(lelp_model_save_path(m, path), "model save_path", k))
+        if (!ok_or_nomem(lelp_model_load_path(&m3, path, NULL), "model load_path", k)) assert_null(m3);
+    if (!ok_or_nomem(lelp_model_with_beta(m, 0.7, &m4), "with_beta", k)) assert_null(m4);
+    ok_or_nomem(lelp_model_targets_from_logits(m, H, Z, N, D, 2.0, T), "targets_from_logits", k);
+    ok_or_nomem(lelp_model_targets_from_labels(m, H, y, N, D, 0.1, T), "targets_from_labels", k);
+    ok_or_nomem(lelp_model_project(m, H, N, D, F), "project", k);
+    ok_or_nomem(lelp_model_assign(m, H, y, N, D, sub), "assign", k);
+    double beta = 0.0, ent = 0.0;
+    ok_or_nomem(lelp_model_estimate_beta(m, H, y, N, D, 0.5, &beta), "estimate_beta", k);
+    ok_or_nomem(lelp_model_mean_entropy(m, H, y, N, D, 1.0, &ent), "mean_entropy", k);
+loss:
+    /* the loss needs valid targets even if the model part failed */
+    for (int i = 0; i < N * C * S; i++) T[i] = 1.0f / (C * S);
+    if (ok_or_nomem(lelp_loss_create(&l, C, S, NULL), "loss_create", k)) {
+        double v = 0.0;
+        assert_int_equal(lelp_loss_compute(l, F, T, y, NULL, N, &v, G), LELP_OK);
+    }
+done:
+    lelp_loss_free(l);
+    lelp_model_free(m);
+    lelp_model_free(m2);
+    lelp_model_free(m3);
+    lelp_model_free(m4);
+    lelp_builder_free(b1);
+    lelp_builder_free(b2);
+    lelp_builder_free(b3);
+    lelp_builder_free(b4);
+    lelp_allocator_free(a);
+    if (cnt.live_blocks != 0 || cnt.live_bytes != 0)
+        fail_msg("k=%ld: %ld blocks / %lld bytes leaked", k, cnt.live_blocks, cnt.live_bytes);
+    return cnt.failed;
+}
+
+static void test_every_allocation_can_fail(void** state)
+{
+    (void)state;
+    char path[] = "build/test_alloc_failure.tmp";
+    long k = 0;
+    /* F must hold finite logits for the loss even when project failed */
+    while (run_scenario(k, path)) {
+        k++;
+        assert_true(k < 100000);
+    }
+    /* k allocations happened in the clean run: each one was failed once */
+    assert_true(k > 20);
+    remove(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_allocation_can_fail),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
