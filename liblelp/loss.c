@@ -1,5 +1,6 @@
 /* loss.c -- the student loss and its gradient (SPEC section 1.3). BLAS-free
  * and allocation-free: every row is processed in three streaming passes. */
+#include <float.h>
 #include <math.h>
 
 #include "internal.h"
@@ -128,37 +129,88 @@ static int lelp__loss_inputs(const lelp_loss* l, const float* U, const float* T,
     return LELP_OK;
 }
 
-/* One row: returns its loss; writes (unscaled by weight/normaliser) gradient
- * scaled by `gscale` into g when g != NULL. */
+/* Rows up to this width keep their exponentials on the stack between the
+ * value and gradient passes; wider rows recompute them (no allocation). */
+#define LELP__LOSS_STACK 512
+
+/* sum_k exp(a*u_k - m) with m = max a*u; stores the terms in e when e != NULL. */
+static double lelp__row_expsum(const float* u, int64_t K, double a, double* m_out, double* e)
+{
+    double m = -INFINITY;
+    for (int64_t k = 0; k < K; k++) {
+        double v = a * (double)u[k];
+        m = v > m ? v : m;
+    }
+    double z = 0.0;
+    if (e) {
+        for (int64_t k = 0; k < K; k++) {
+            e[k] = exp(a * (double)u[k] - m);
+            z += e[k];
+        }
+    } else {
+        for (int64_t k = 0; k < K; k++) z += exp(a * (double)u[k] - m);
+    }
+    *m_out = m;
+    return z;
+}
+
+/* tau^2 * KL(t || softmax(u/tau)) of one row. sum t log t is evaluated on
+ * max(t, DBL_MIN) so zero targets add exactly 0 without a branch. */
+static double lelp__row_kl(const float* u, const float* t, int64_t K, double tau, double lse)
+{
+    double tlogt = 0.0, tu = 0.0, tsum = 0.0;
+    for (int64_t k = 0; k < K; k++) {
+        double tk = (double)t[k];
+        tlogt += tk * log(tk > DBL_MIN ? tk : DBL_MIN);
+        tu += tk * (double)u[k];
+        tsum += tk;
+    }
+    return tau * tau * (tlogt - tu / tau + lse * tsum);
+}
+
+/* One row: returns its loss; writes the gradient times gscale into g
+ * when g != NULL. */
 static double lelp__loss_row(const lelp_loss* l, const float* u, const float* t, int32_t y, float* g,
                              double gscale)
 {
-    const int64_t C = l->C, S = l->S, K = C * S;
+    const int64_t S = l->S, K = l->C * S;
     const double tau = l->tau, alpha = l->alpha;
-    double loss = 0.0;
-    double lse_t = 0.0, lse_1 = 0.0, lse_y = 0.0;
+    double eq[LELP__LOSS_STACK], ep[LELP__LOSS_STACK];
+    const int keep = g && K <= LELP__LOSS_STACK;
+    double loss = 0.0, mt = 0.0, zt = 1.0, m1 = 0.0, z1 = 1.0, lse_y = 0.0;
     if (alpha < 1.0) {
-        lse_t = lelp__lse_f32(u, K, 1.0 / tau);
-        double kl = 0.0;
-        for (int64_t k = 0; k < K; k++)
-            if (t[k] > 0.0f) kl += (double)t[k] * (log((double)t[k]) - ((double)u[k] / tau - lse_t));
-        loss += (1.0 - alpha) * tau * tau * kl;
+        zt = lelp__row_expsum(u, K, 1.0 / tau, &mt, keep ? eq : NULL);
+        loss += (1.0 - alpha) * lelp__row_kl(u, t, K, tau, mt + log(zt));
     }
     if (alpha > 0.0) {
-        lse_1 = lelp__lse_f32(u, K, 1.0);
+        z1 = lelp__row_expsum(u, K, 1.0, &m1, keep ? ep : NULL);
         lse_y = lelp__lse_f32(u + (int64_t)y * S, S, 1.0);
-        loss += alpha * (lse_1 - lse_y);
+        loss += alpha * (m1 + log(z1) - lse_y);
     }
     if (!g) return loss;
+    const double a_kd = (1.0 - alpha) * tau * gscale, a_ce = alpha * gscale;
+    const int64_t y0 = (int64_t)y * S;
+    if (keep) {
+        /* gradient in double in eq, cast once */
+        for (int64_t k = 0; k < K; k++) {
+            double gk = 0.0;
+            if (alpha < 1.0) gk += a_kd * (eq[k] / zt - (double)t[k]);
+            if (alpha > 0.0) gk += a_ce * ep[k] / z1;
+            eq[k] = gk;
+        }
+        if (alpha > 0.0)
+            for (int64_t s = 0; s < S; s++) eq[y0 + s] -= a_ce * exp((double)u[y0 + s] - lse_y);
+        for (int64_t k = 0; k < K; k++) g[k] = (float)eq[k];
+        return loss;
+    }
     for (int64_t k = 0; k < K; k++) {
         double gk = 0.0;
-        if (alpha < 1.0) gk += (1.0 - alpha) * tau * (exp((double)u[k] / tau - lse_t) - (double)t[k]);
+        if (alpha < 1.0) gk += a_kd * (exp((double)u[k] / tau - mt) / zt - (double)t[k]);
         if (alpha > 0.0) {
-            double p = exp((double)u[k] - lse_1);
-            if (k / S == y) p -= exp((double)u[k] - lse_y);
-            gk += alpha * p;
+            gk += a_ce * exp((double)u[k] - m1) / z1;
+            if (k >= y0 && k < y0 + S) gk -= a_ce * exp((double)u[k] - lse_y);
         }
-        g[k] = (float)(gk * gscale);
+        g[k] = (float)gk;
     }
     return loss;
 }

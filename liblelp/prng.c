@@ -1,8 +1,9 @@
 /* prng.c -- liblelp's own deterministic PRNG (docs/method.md section 4):
- * SplitMix64-seeded xoshiro256**, a polar normal and a series logarithm, so a
- * seed gives the same numbers on every platform and in every binding. */
+ * SplitMix64-seeded xoshiro256** and a polar normal using the series
+ * logarithm of detlog.h, so a seed gives the same numbers on every platform and in every binding. */
 #include <math.h>
 
+#include "detlog.h"
 #include "internal.h"
 
 static uint64_t lelp__splitmix64(uint64_t* x)
@@ -46,23 +47,6 @@ double lelp__rng_uniform(lelp__rng* r)
     return ((double)(lelp__rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
 }
 
-/* libm's log may differ in the last bit across platforms; this series uses
- * only correctly rounded IEEE operations. */
-double lelp__ln(double x)
-{
-    int e = 0;
-    double m = frexp(x, &e);
-    if (m < 0.70710678118654752440) {
-        m = 2.0 * m;
-        e = e - 1;
-    }
-    double s = (m - 1.0) / (m + 1.0);
-    double s2 = s * s;
-    double p = 1.0 / 27.0;
-    for (int k = 12; k >= 0; k--) p = p * s2 + 1.0 / (double)(2 * k + 1);
-    return 2.0 * s * p + (double)e * 0.69314718055994530942;
-}
-
 double lelp__rng_normal(lelp__rng* r)
 {
     if (r->has_spare) {
@@ -74,7 +58,7 @@ double lelp__rng_normal(lelp__rng* r)
         double v2 = 2.0 * lelp__rng_uniform(r) - 1.0;
         double q = v1 * v1 + v2 * v2;
         if (q >= 1.0 || q == 0.0) continue;
-        double f = sqrt((-2.0 * lelp__ln(q)) / q);
+        double f = sqrt((-2.0 * lelp__log(q)) / q);
         r->spare = v2 * f;
         r->has_spare = 1;
         return v1 * f;

@@ -41,19 +41,22 @@ static int lelp__check_batch_call(const lelp_model* m, const float* H, int64_t n
 }
 
 /* Replaces row i of T (raw projections) by t = p_c * softmax_s(f), given
- * log p (C values). f is a scratch of S doubles. */
-static int lelp__finish_targets(const lelp_model* m, float* T, const double* logp, double* f,
-                                int64_t row)
+ * the class probabilities p (C values). f is a scratch of S doubles. The
+ * softmax reuses its exponentials: t = p_c * e_s / sum e. */
+static int lelp__finish_targets(const lelp_model* m, float* T, const double* p, double* f, int64_t row)
 {
     const int64_t S = m->S;
+    const double inv_beta = 1.0 / m->beta;
     for (int64_t c = 0; c < m->C; c++) {
         float* t = T + c * S;
-        for (int64_t s = 0; s < S; s++) f[s] = ((double)t[s] - m->b_centered[c * S + s]) / m->beta;
-        double lse = lelp__lse_f64(f, S);
-        if (!isfinite(lse))
+        const double* bc = m->b_centered + c * S;
+        for (int64_t s = 0; s < S; s++) f[s] = ((double)t[s] - bc[s]) * inv_beta;
+        double z = lelp__exp_normalize(f, S);
+        if (!isfinite(z) || !(z >= 1.0))
             return lelp__fail(LELP_E_NUMERICAL, "targets: projection overflow at row %lld (beta = %g too small)",
                               (long long)row, m->beta);
-        for (int64_t s = 0; s < S; s++) t[s] = (float)exp(logp[c] + f[s] - lse);
+        double w = p[c] / z;
+        for (int64_t s = 0; s < S; s++) t[s] = (float)(w * f[s]);
     }
     return LELP_OK;
 }
@@ -65,20 +68,18 @@ static int lelp__targets(const lelp_model* m, const float* H, int64_t n, const f
     size_t sbytes = lelp__bytes(S + C, 1, sizeof(double));
     double* f = lelp__alloc(&m->mem, sbytes);
     if (!f) return lelp__fail(LELP_E_NOMEM, "targets: out of memory");
-    double* logp = f + S;
+    double* p = f + S;
     int st = lelp__project_raw(m, H, n, T);
     for (int64_t i = 0; i < n && st == LELP_OK; i++) {
         if (Z) {
             const float* z = Z + i * C;
-            double lse = lelp__lse_f32(z, C, 1.0 / tau);
-            for (int64_t c = 0; c < C; c++) logp[c] = (double)z[c] / tau - lse;
+            for (int64_t c = 0; c < C; c++) p[c] = (double)z[c] / tau;
+            double sum = lelp__exp_normalize(p, C);
+            for (int64_t c = 0; c < C; c++) p[c] /= sum;
         } else {
-            for (int64_t c = 0; c < C; c++) {
-                double p = eps / (double)C + (c == y[i] ? 1.0 - eps : 0.0);
-                logp[c] = p > 0.0 ? log(p) : -INFINITY;
-            }
+            for (int64_t c = 0; c < C; c++) p[c] = eps / (double)C + (c == y[i] ? 1.0 - eps : 0.0);
         }
-        st = lelp__finish_targets(m, T + i * C * S, logp, f, i);
+        st = lelp__finish_targets(m, T + i * C * S, p, f, i);
     }
     lelp__free(&m->mem, f, sbytes);
     return st;

@@ -9,7 +9,7 @@ double lelp__lse_f32(const float* x, int64_t n, double scale)
     double m = -INFINITY;
     for (int64_t i = 0; i < n; i++) {
         double v = (double)x[i] * scale;
-        if (v > m) m = v;
+        m = v > m ? v : m;
     }
     double s = 0.0;
     for (int64_t i = 0; i < n; i++) s += exp((double)x[i] * scale - m);
@@ -19,12 +19,23 @@ double lelp__lse_f32(const float* x, int64_t n, double scale)
 double lelp__lse_f64(const double* x, int64_t n)
 {
     double m = -INFINITY;
-    for (int64_t i = 0; i < n; i++)
-        if (x[i] > m) m = x[i];
+    for (int64_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
     if (m == -INFINITY) return m;
     double s = 0.0;
     for (int64_t i = 0; i < n; i++) s += exp(x[i] - m);
     return m + log(s);
+}
+
+double lelp__exp_normalize(double* x, int64_t n)
+{
+    double m = -INFINITY;
+    for (int64_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = exp(x[i] - m);
+        s += x[i];
+    }
+    return s;
 }
 
 double lelp__softmax_entropy(const double* x, int64_t n, double scale)
@@ -34,7 +45,7 @@ double lelp__softmax_entropy(const double* x, int64_t n, double scale)
     double m = -INFINITY;
     for (int64_t i = 0; i < n; i++) {
         double v = x[i] * scale;
-        if (v > m) m = v;
+        m = v > m ? v : m;
     }
     double z = 0.0, zx = 0.0;
     for (int64_t i = 0; i < n; i++) {

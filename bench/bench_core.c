@@ -1,0 +1,239 @@
+/* bench_core.c -- times liblelp's steps on generated data and prints one JSON
+ * object per figure on stdout (bench/run.py collects them and runs the
+ * peers on the same arrays). Usage:
+ *   bench_core fit      N d C S reps data.f32 labels.i32
+ *   bench_core syrk     N d reps                 (dsyrk/ssyrk bound)
+ *   bench_core targets  N d C S reps data.f32 labels.i32 logits.f32
+ *   bench_core loss     n C S reps
+ *   bench_core copy     bytes reps               (STREAM-like copy bandwidth)
+ * Each figure is the median of `reps` runs after one warm-up. */
+#define _POSIX_C_SOURCE 200809L
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "lelp.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp(const void* a, const void* b)
+{
+    double x = *(const double*)a, y = *(const double*)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double* t, int n)
+{
+    qsort(t, (size_t)n, sizeof *t, cmp);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+static void* load(const char* path, size_t bytes)
+{
+    void* p = malloc(bytes);
+    FILE* f = fopen(path, "rb");
+    if (!p || !f || fread(p, 1, bytes, f) != bytes) {
+        fprintf(stderr, "bench_core: cannot read %zu bytes from %s\n", bytes, path);
+        exit(1);
+    }
+    fclose(f);
+    return p;
+}
+
+static void die(int st, const char* what)
+{
+    if (st) {
+        fprintf(stderr, "bench_core: %s: %s (%s)\n", what, lelp_status_string(st), lelp_last_error());
+        exit(1);
+    }
+}
+
+static long maxrss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static int bench_fit(int argc, char** argv)
+{
+    if (argc < 9) return 2;
+    int64_t N = atoll(argv[2]), d = atoll(argv[3]), C = atoll(argv[4]), S = atoll(argv[5]);
+    int reps = atoi(argv[6]);
+    float* H = load(argv[7], sizeof(float) * (size_t)(N * d));
+    int32_t* y = load(argv[8], sizeof(int32_t) * (size_t)N);
+    double t[64], tf[64];
+    const int64_t batch = 4096;
+    for (int r = 0; r <= reps && r < 64; r++) {
+        lelp_builder* b = NULL;
+        lelp_model* m = NULL;
+        die(lelp_builder_create(&b, d, C, S, NULL), "create");
+        double t0 = now();
+        for (int64_t i = 0; i < N; i += batch)
+            die(lelp_builder_update(b, H + i * d, y + i, N - i < batch ? N - i : batch, d), "update");
+        double t1 = now();
+        die(lelp_builder_fit(b, &m), "fit");
+        double t2 = now();
+        if (r > 0) {
+            t[r - 1] = t2 - t0;
+            tf[r - 1] = t2 - t1;
+        }
+        lelp_model_free(m);
+        lelp_builder_free(b);
+    }
+    printf("{\"step\": \"fit\", \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, \"seconds\": %.6f, "
+           "\"fit_only_seconds\": %.6f, \"maxrss_kb\": %ld}\n",
+           (long long)N, (long long)d, (long long)C, (long long)S, median(t, reps), median(tf, reps), maxrss_kb());
+    free(H);
+    free(y);
+    return 0;
+}
+
+static int bench_syrk(int argc, char** argv)
+{
+    if (argc < 5) return 2;
+    int64_t N = atoll(argv[2]), d = atoll(argv[3]);
+    int reps = atoi(argv[4]);
+    const int64_t blk = 1024; /* the builder's block size */
+    double* X = malloc(sizeof(double) * (size_t)(blk * d));
+    double* M = calloc((size_t)(d * d), sizeof(double));
+    float* Xf = malloc(sizeof(float) * (size_t)(blk * d));
+    float* Mf = calloc((size_t)(d * d), sizeof(float));
+    for (int64_t i = 0; i < blk * d; i++) Xf[i] = (float)(X[i] = (double)(i % 17) - 8.0);
+    double t[64], ts[64];
+    for (int r = 0; r <= reps && r < 64; r++) {
+        double t0 = now();
+        for (int64_t i = 0; i < N; i += blk)
+            cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)d, (int)blk, 1.0, X, (int)d, 1.0, M, (int)d);
+        double t1 = now();
+        for (int64_t i = 0; i < N; i += blk)
+            cblas_ssyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)d, (int)blk, 1.0f, Xf, (int)d, 1.0f, Mf, (int)d);
+        double t2 = now();
+        if (r > 0) {
+            t[r - 1] = t1 - t0;
+            ts[r - 1] = t2 - t1;
+        }
+    }
+    double td = median(t, reps), tss = median(ts, reps);
+    double flops = (double)N * (double)d * (double)(d + 1); /* N*d*(d+1)/2 FMAs */
+    printf("{\"step\": \"syrk\", \"N\": %lld, \"d\": %lld, \"dsyrk_seconds\": %.6f, \"ssyrk_seconds\": %.6f, "
+           "\"dsyrk_gflops\": %.3f, \"ssyrk_gflops\": %.3f}\n",
+           (long long)N, (long long)d, td, tss, flops / td * 1e-9, flops / tss * 1e-9);
+    free(X);
+    free(M);
+    free(Xf);
+    free(Mf);
+    return 0;
+}
+
+static int bench_targets(int argc, char** argv)
+{
+    if (argc < 10) return 2;
+    int64_t N = atoll(argv[2]), d = atoll(argv[3]), C = atoll(argv[4]), S = atoll(argv[5]);
+    int reps = atoi(argv[6]);
+    float* H = load(argv[7], sizeof(float) * (size_t)(N * d));
+    int32_t* y = load(argv[8], sizeof(int32_t) * (size_t)N);
+    float* Z = load(argv[9], sizeof(float) * (size_t)(N * C));
+    lelp_builder* b = NULL;
+    lelp_model* m = NULL;
+    die(lelp_builder_create(&b, d, C, S, NULL), "create");
+    die(lelp_builder_update(b, H, y, N, d), "update");
+    die(lelp_builder_fit(b, &m), "fit");
+    float* T = malloc(sizeof(float) * (size_t)(N * C * S));
+    double t[64];
+    for (int r = 0; r <= reps && r < 64; r++) {
+        double t0 = now();
+        die(lelp_model_targets_from_logits(m, H, Z, N, d, 2.0, T), "targets");
+        if (r > 0) t[r - 1] = now() - t0;
+    }
+    printf("{\"step\": \"targets\", \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, \"seconds\": %.6f, "
+           "\"input_bytes\": %lld}\n",
+           (long long)N, (long long)d, (long long)C, (long long)S, median(t, reps), (long long)(N * d * 4));
+    if (argc > 10) { /* optional: save the model for the peers */
+        die(lelp_model_save_path(m, argv[10]), "save");
+    }
+    lelp_model_free(m);
+    lelp_builder_free(b);
+    free(H);
+    free(y);
+    free(Z);
+    free(T);
+    return 0;
+}
+
+static int bench_loss(int argc, char** argv)
+{
+    if (argc < 6) return 2;
+    int64_t n = atoll(argv[2]), C = atoll(argv[3]), S = atoll(argv[4]);
+    int reps = atoi(argv[5]);
+    int64_t K = C * S;
+    float* U = malloc(sizeof(float) * (size_t)(n * K));
+    float* T = malloc(sizeof(float) * (size_t)(n * K));
+    float* G = malloc(sizeof(float) * (size_t)(n * K));
+    for (int64_t i = 0; i < n * K; i++) {
+        U[i] = (float)((i * 37) % 101) / 25.0f - 2.0f;
+        T[i] = 1.0f / (float)K;
+    }
+    lelp_loss* l = NULL;
+    die(lelp_loss_create(&l, C, S, NULL), "loss_create");
+    die(lelp_loss_set_double(l, LELP_LOSS_TAU, 2.0), "tau");
+    /* many calls per timing so the clock resolution does not matter */
+    int inner = (int)(2000000 / (n * K)) + 1;
+    double t[64], v = 0.0;
+    for (int r = 0; r <= reps && r < 64; r++) {
+        double t0 = now();
+        for (int k = 0; k < inner; k++) die(lelp_loss_compute(l, U, T, NULL, NULL, n, &v, G), "loss");
+        if (r > 0) t[r - 1] = (now() - t0) / inner;
+    }
+    printf("{\"step\": \"loss\", \"n\": %lld, \"C\": %lld, \"S\": %lld, \"seconds\": %.9f}\n", (long long)n,
+           (long long)C, (long long)S, median(t, reps));
+    lelp_loss_free(l);
+    free(U);
+    free(T);
+    free(G);
+    return 0;
+}
+
+static int bench_copy(int argc, char** argv)
+{
+    if (argc < 4) return 2;
+    size_t bytes = (size_t)atoll(argv[2]);
+    int reps = atoi(argv[3]);
+    char* a = malloc(bytes);
+    char* b = malloc(bytes);
+    memset(a, 1, bytes);
+    memset(b, 2, bytes);
+    double t[64];
+    for (int r = 0; r <= reps && r < 64; r++) {
+        double t0 = now();
+        memcpy(b, a, bytes);
+        if (r > 0) t[r - 1] = now() - t0;
+    }
+    double s = median(t, reps);
+    /* a copy reads and writes every byte */
+    printf("{\"step\": \"copy\", \"bytes\": %zu, \"seconds\": %.6f, \"read_gbps\": %.3f, \"rw_gbps\": %.3f}\n", bytes,
+           s, (double)bytes / s * 1e-9, 2.0 * (double)bytes / s * 1e-9);
+    free(a);
+    free(b);
+    return 0;
+}
+
+int main(int argc, char** argv)
+{
+    int rc = 2;
+    if (argc > 1 && strcmp(argv[1], "fit") == 0) rc = bench_fit(argc, argv);
+    else if (argc > 1 && strcmp(argv[1], "syrk") == 0) rc = bench_syrk(argc, argv);
+    else if (argc > 1 && strcmp(argv[1], "targets") == 0) rc = bench_targets(argc, argv);
+    else if (argc > 1 && strcmp(argv[1], "loss") == 0) rc = bench_loss(argc, argv);
+    else if (argc > 1 && strcmp(argv[1], "copy") == 0) rc = bench_copy(argc, argv);
+    if (rc == 2) fprintf(stderr, "usage: see the comment at the top of bench/bench_core.c\n");
+    return rc;
+}

@@ -1,0 +1,247 @@
+#!/usr/bin/python3
+"""make bench: liblelp against the peer a user would pick, side by side in one run.
+
+Every figure is the median of REPS runs (default 5) after a warm-up, on the
+same generated arrays (seeded low-rank-plus-noise spectrum per class, float32).
+liblelp's C steps run in bench_core (a child process, so its ru_maxrss is its
+own); the peers run here with the same BLAS/torch thread count.
+
+Prints one line per figure and writes bench/results.json.
+Environment: REPS, THREADS (default: all cores), BENCH_QUICK=1 (small sizes).
+"""
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+THREADS = int(os.environ.get("THREADS", os.cpu_count() or 1))
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(THREADS)
+
+import numpy as np  # noqa: E402  (after the thread variables)
+
+REPS = int(os.environ.get("REPS", "5"))
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORE = os.path.join(ROOT, "build", "bench", "bench_core")
+
+FIT_SIZES = [(100_000, 1024, 2, 8), (20_000, 4096, 5, 4)]
+TARGET_SIZE = (100_000, 1024, 2, 8)
+LOSS_SIZES = [(256, 2, 8), (4096, 2, 8)]
+if QUICK:
+    FIT_SIZES = [(8_000, 256, 2, 8)]
+    TARGET_SIZE = (8_000, 256, 2, 8)
+
+
+def median_time(fn, reps=REPS):
+    fn()  # warm-up
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def make_data(N, d, C, seed=0):
+    """Low-rank-plus-noise classes: a few strong directions per class."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, C, N).astype(np.int32)
+    H = np.empty((N, d), np.float32)
+    rank = 16
+    for c in range(C):
+        idx = np.flatnonzero(y == c)
+        basis = rng.standard_normal((rank, d)).astype(np.float32) / np.sqrt(d)
+        scales = (np.geomspace(20.0, 2.0, rank)).astype(np.float32)
+        coef = rng.standard_normal((idx.size, rank)).astype(np.float32) * scales
+        H[idx] = coef @ basis + 0.1 * rng.standard_normal((idx.size, d)).astype(np.float32) + c
+    Z = rng.standard_normal((N, C)).astype(np.float32)
+    return H, y, Z
+
+
+def core(*args):
+    out = subprocess.run([CORE, *map(str, args)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def numpy_fit(H, y, C, S):
+    comps = []
+    for c in range(C):
+        X = H[y == c]
+        cov = np.cov(X, rowvar=False)  # float64
+        w, V = np.linalg.eigh(cov)
+        comps.append(V[:, ::-1][:, :S])
+    return comps
+
+
+def sklearn_fit(H, y, C, S, solver):
+    from sklearn.decomposition import PCA
+
+    return [PCA(n_components=S, svd_solver=solver).fit(H[y == c]) for c in range(C)]
+
+
+def peer_rss(code):
+    """Peak RSS (KiB) of a peer run in a fresh interpreter, for a fair memory figure."""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip())
+
+
+def bench_fit(results, tmp):
+    for N, d, C, S in FIT_SIZES:
+        H, y, _ = make_data(N, d, C)
+        hp, yp = os.path.join(tmp, "H.f32"), os.path.join(tmp, "y.i32")
+        H.tofile(hp)
+        y.tofile(yp)
+        lib = core("fit", N, d, C, S, REPS, hp, yp)
+        bound = core("syrk", N, d, REPS)
+        t_np = median_time(lambda: numpy_fit(H, y, C, S))
+        t_sk = median_time(lambda: sklearn_fit(H, y, C, S, "auto"))
+        t_skf = median_time(lambda: sklearn_fit(H, y, C, S, "full"))
+        load = f"import numpy as np; H=np.fromfile('{hp}',np.float32).reshape({N},{d}); y=np.fromfile('{yp}',np.int32)\n"
+        rss_np = peer_rss(load + "import sys; sys.path.insert(0, '" + os.path.dirname(__file__) + "')\n"
+                          "from run import numpy_fit; numpy_fit(H, y, %d, %d)\n"
+                          "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)" % (C, S))
+        entry = {
+            "N": N, "d": d, "C": C, "S": S,
+            "liblelp_s": lib["seconds"], "liblelp_fit_only_s": lib["fit_only_seconds"],
+            "numpy_s": t_np, "sklearn_auto_s": t_sk, "sklearn_full_s": t_skf,
+            "dsyrk_bound_s": bound["dsyrk_seconds"], "ssyrk_bound_s": bound["ssyrk_seconds"],
+            "dsyrk_gflops": bound["dsyrk_gflops"],
+            "liblelp_maxrss_kb": lib["maxrss_kb"], "numpy_maxrss_kb": rss_np,
+        }
+        results["fit"].append(entry)
+        print(f"fit N={N} d={d} C={C} S={S}: liblelp {lib['seconds']:.3f}s | numpy {t_np:.3f}s "
+              f"({t_np / lib['seconds']:.1f}x) | sklearn auto {t_sk:.3f}s ({t_sk / lib['seconds']:.1f}x) "
+              f"| sklearn full {t_skf:.3f}s ({t_skf / lib['seconds']:.1f}x)")
+        print(f"fit bound N={N} d={d}: dsyrk {bound['dsyrk_seconds']:.3f}s ({bound['dsyrk_gflops']:.0f} GFLOP/s); "
+              f"liblelp = {lib['seconds'] / bound['dsyrk_seconds']:.2f}x the dsyrk bound")
+        print(f"fit memory N={N} d={d}: liblelp {lib['maxrss_kb'] / 1024:.0f} MiB, numpy {rss_np / 1024:.0f} MiB")
+        sys.stdout.flush()
+
+
+def numpy_targets(H, Z, U, b, beta, tau, C, S):
+    F = (H @ U.T - b) / beta  # U: (C*S, d) float32
+    F = F.reshape(len(H), C, S).astype(np.float64)
+    F -= F.max(axis=2, keepdims=True)
+    logsm = F - np.log(np.exp(F).sum(axis=2, keepdims=True))
+    z = Z.astype(np.float64) / tau
+    z -= z.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return np.exp(logp[:, :, None] + logsm).reshape(len(H), C * S).astype(np.float32)
+
+
+def bench_targets(results, tmp):
+    N, d, C, S = TARGET_SIZE
+    H, y, Z = make_data(N, d, C, seed=1)
+    paths = [os.path.join(tmp, n) for n in ("Ht.f32", "yt.i32", "Zt.f32", "model.lelp")]
+    H.tofile(paths[0])
+    y.tofile(paths[1])
+    Z.tofile(paths[2])
+    lib = core("targets", N, d, C, S, REPS, *paths)
+    # the peer gets the same subspaces, read straight from the saved model file
+    raw = open(paths[3], "rb").read()
+    import struct
+
+    hlen, plen = struct.unpack_from("<I", raw, 12)[0], struct.unpack_from("<Q", raw, 24)[0]
+    beta = struct.unpack_from("<d", raw, 72)[0]
+    off = hlen
+    def arr(count, dtype):
+        nonlocal off
+        off = (off + 63) // 64 * 64
+        a = np.frombuffer(raw, dtype, count, off)
+        off += a.nbytes
+        return a
+    arr(C, "<i8")
+    arr(C * d, "<f8")
+    arr(C * S, "<f8")
+    arr(C * S, "<f8")
+    U = arr(C * S * d, "<f8").reshape(C * S, d).astype(np.float32)
+    b = arr(C * S, "<f8").astype(np.float32)
+    t_np = median_time(lambda: numpy_targets(H, Z, U, b, beta, 2.0, C, S))
+    copy = core("copy", 400_000_000, REPS)
+    gbps = lib["input_bytes"] / lib["seconds"] * 1e-9
+    results["targets"] = {"N": N, "d": d, "C": C, "S": S, "liblelp_s": lib["seconds"], "numpy_s": t_np,
+                          "input_gbps": gbps, "copy_read_gbps": copy["read_gbps"]}
+    print(f"targets N={N} d={d} C={C} S={S}: liblelp {lib['seconds']:.4f}s | numpy {t_np:.4f}s "
+          f"({t_np / lib['seconds']:.1f}x)")
+    print(f"targets bandwidth: {gbps:.2f} GB/s of H read = {100 * gbps / copy['read_gbps']:.0f}% of "
+          f"a memcpy's read bandwidth ({copy['read_gbps']:.1f} GB/s)")
+
+
+def bench_loss(results):
+    try:
+        import torch
+        torch.set_num_threads(THREADS)
+    except ImportError:
+        torch = None
+    sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
+    os.environ.setdefault("LELP_LIBRARY", os.path.join(ROOT, "build", "liblelp.so.0"))
+    try:
+        import lelp
+    except Exception as e:  # the binding is optional for the C figure
+        print(f"loss: Python binding unavailable ({e}); C figures only")
+        lelp = None
+    for n, C, S in LOSS_SIZES:
+        K = C * S
+        c_fig = core("loss", n, C, S, REPS)
+        rng = np.random.default_rng(2)
+        u = rng.standard_normal((n, K)).astype(np.float32)
+        t = rng.random((n, K)).astype(np.float32)
+        t /= t.sum(axis=1, keepdims=True)
+        entry = {"n": n, "C": C, "S": S, "liblelp_c_s": c_fig["seconds"]}
+        line = f"loss n={n} C*S={K}: liblelp C {c_fig['seconds'] * 1e6:.1f}us"
+        inner = max(1, 20000 // n)
+        if lelp is not None:
+            loss = lelp.Loss(num_classes=C, subclasses=S, tau=2.0, alpha=0.0, reduction="mean")
+            def call():
+                for _ in range(inner):
+                    loss(u, t)
+            entry["liblelp_python_s"] = median_time(call) / inner
+            line += f" | liblelp via Python {entry['liblelp_python_s'] * 1e6:.1f}us"
+        if torch is not None:
+            ut = torch.from_numpy(u.copy()).requires_grad_(True)
+            tt = torch.from_numpy(t)
+            def tcall():
+                for _ in range(inner):
+                    ut.grad = None
+                    logq = torch.log_softmax(ut / 2.0, dim=1)
+                    val = 4.0 * torch.nn.functional.kl_div(logq, tt, reduction="batchmean")
+                    val.backward()
+            entry["torch_s"] = median_time(tcall) / inner
+            line += f" | torch {entry['torch_s'] * 1e6:.1f}us"
+            if "liblelp_python_s" in entry:
+                line += f" ({entry['torch_s'] / entry['liblelp_python_s']:.1f}x via Python"
+                line += f", {entry['torch_s'] / c_fig['seconds']:.1f}x C)"
+        results["loss"].append(entry)
+        print(line)
+
+
+def main():
+    if not os.path.exists(CORE):
+        sys.exit(f"bench: {CORE} missing; run 'make bench'")
+    results = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                           "threads": THREADS, "python": platform.python_version(),
+                           "numpy": np.__version__},
+               "date": time.strftime("%Y-%m-%d %H:%M:%S"), "reps": REPS, "fit": [], "loss": []}
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                results["machine"]["cpu"] = line.split(":", 1)[1].strip()
+                break
+    print(f"bench: {results['machine']['cpu']}, {THREADS} threads, median of {REPS} after a warm-up")
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_fit(results, tmp)
+        bench_targets(results, tmp)
+    bench_loss(results)
+    with open(os.path.join(ROOT, "bench", "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    print("bench: wrote bench/results.json")
+
+
+if __name__ == "__main__":
+    main()
