@@ -1,0 +1,224 @@
+# liblelp -- top-level Makefile (GNU make).
+#
+#   make                 liblelp.a, liblelp.so.X.Y.Z (+ tools from mk/*.mk)
+#   make check           build and run the whole test suite
+#   make check-sanitize  the cmocka suite under ASan + UBSan
+#   make check-valgrind  the cmocka suite under valgrind
+#   make demo            the main job (see README.md)
+#   make bench           benchmarks against NumPy / scikit-learn / PyTorch
+#   make install PREFIX=/usr/local DESTDIR=   make uninstall   make clean
+#
+# Honoured: CC CFLAGS CPPFLAGS LDFLAGS AR PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR
+# DESTDIR, and LAPACK_CFLAGS / LAPACK_LIBS to use another BLAS/LAPACK.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+# ---- version, from the header (single source of truth) --------------------
+VERSION_MAJOR := $(shell sed -n 's/^\#define LELP_VERSION_MAJOR \([0-9]*\).*/\1/p' include/lelp.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define LELP_VERSION_MINOR \([0-9]*\).*/\1/p' include/lelp.h)
+VERSION_PATCH := $(shell sed -n 's/^\#define LELP_VERSION_PATCH \([0-9]*\).*/\1/p' include/lelp.h)
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+SONAME := liblelp.so.$(VERSION_MAJOR)
+
+# ---- tools and flags --------------------------------------------------------
+CC ?= cc
+AR ?= ar
+CFLAGS ?= -O2 -g
+PYTHON ?= /usr/bin/python3
+# Mandatory flags: the PRNG's bit-reproducibility needs -ffp-contract=off.
+LELP_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+  -Wmissing-prototypes -ffp-contract=off -Iinclude -Iliblelp
+LAPACK_CFLAGS ?= $(shell pkg-config --cflags lapacke openblas 2>/dev/null)
+LAPACK_LIBS ?= $(shell pkg-config --libs lapacke openblas 2>/dev/null || echo -llapacke -lopenblas)
+CMOCKA_CFLAGS ?= $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS ?= $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+BUILD := build
+SRCS := $(wildcard liblelp/*.c)
+HDRS := $(wildcard liblelp/*.h) include/lelp.h
+STATIC_OBJS := $(patsubst liblelp/%.c,$(BUILD)/static/%.o,$(SRCS))
+SHARED_OBJS := $(patsubst liblelp/%.c,$(BUILD)/shared/%.o,$(SRCS))
+LIB_A := $(BUILD)/liblelp.a
+LIB_SO_REAL := $(BUILD)/liblelp.so.$(VERSION)
+LIB_SO := $(BUILD)/$(SONAME)
+MAP := liblelp/liblelp.map
+
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+TEST_SUPPORT := $(wildcard tests/support/*.c)
+CHECK_SCRIPTS := $(wildcard tests/check_*.sh)
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
+
+# Extension points for mk/*.mk (each feature appends to these).
+CHECK_HOOKS :=
+ALL_EXTRA :=
+INSTALL_HOOKS :=
+UNINSTALL_HOOKS :=
+DEPS_EXTRA :=
+DEMO_TARGET ?= run-minimal
+
+# Debian packages the build and the tests need (installed by ensure-deps).
+DEPS := gcc make pkg-config libopenblas-dev liblapacke-dev libcmocka-dev
+
+-include $(sort $(wildcard mk/*.mk))
+
+.PHONY: all static shared deps check check-sanitize check-valgrind demo run-minimal \
+        bench install uninstall clean ffi-header examples
+
+# ---- dependencies -------------------------------------------------------------
+# A stamp keeps `make` from re-checking on every call; `make deps` forces it.
+$(BUILD)/.deps-ok: scripts/ensure-deps.sh
+	@mkdir -p $(BUILD)
+	@bash scripts/ensure-deps.sh $(DEPS) $(DEPS_EXTRA)
+	@touch $@
+
+deps:
+	@bash scripts/ensure-deps.sh $(DEPS) $(DEPS_EXTRA)
+
+# ---- the library ----------------------------------------------------------------
+all: $(LIB_A) $(LIB_SO) $(BUILD)/liblelp.so $(ALL_EXTRA)
+static: $(LIB_A)
+shared: $(LIB_SO)
+
+$(BUILD)/static/%.o: liblelp/%.c $(HDRS) | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LELP_CFLAGS) $(LAPACK_CFLAGS) -c $< -o $@
+
+$(BUILD)/shared/%.o: liblelp/%.c $(HDRS) | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LELP_CFLAGS) $(LAPACK_CFLAGS) -fPIC -fvisibility=hidden \
+	  -DLELP_BUILD_SHARED -c $< -o $@
+
+$(LIB_A): $(STATIC_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIB_SO_REAL): $(SHARED_OBJS) $(MAP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(MAP) \
+	  -Wl,--no-undefined -Wl,-z,relro,-z,now,-z,noexecstack -o $@ $(SHARED_OBJS) $(LAPACK_LIBS) -lm
+
+$(LIB_SO): $(LIB_SO_REAL)
+	ln -sf $(notdir $<) $@
+
+$(BUILD)/liblelp.so: $(LIB_SO)
+	ln -sf $(notdir $<) $@
+
+# ---- tests ------------------------------------------------------------------------
+TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude -Itests/support $(CMOCKA_CFLAGS)
+TEST_LIBS := $(CMOCKA_LIBS) $(LAPACK_LIBS) -lm -lpthread
+
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(wildcard tests/support/*.h) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(TEST_CFLAGS) $< $(TEST_SUPPORT) $(LIB_A) $(LDFLAGS) $(TEST_LIBS) -o $@
+
+# Runs every cmocka executable, every tests/check_*.sh, then CHECK_HOOKS, and
+# prints one "N passed, M failed" line. Any failure makes the target fail.
+check: all $(TEST_BINS)
+	@pass=0; fail=0; failed=""; \
+	for t in $(TEST_BINS); do \
+	  echo "== $$t"; \
+	  if OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-2} $$t; then pass=$$((pass+1)); \
+	  else fail=$$((fail+1)); failed="$$failed $$t"; fi; \
+	done; \
+	for s in $(CHECK_SCRIPTS); do \
+	  echo "== $$s"; \
+	  if CC="$(CC)" BUILD=$(BUILD) bash $$s; then pass=$$((pass+1)); \
+	  else fail=$$((fail+1)); failed="$$failed $$s"; fi; \
+	done; \
+	for h in $(CHECK_HOOKS); do \
+	  echo "== make $$h"; \
+	  if $(MAKE) --no-print-directory $$h; then pass=$$((pass+1)); \
+	  else fail=$$((fail+1)); failed="$$failed $$h"; fi; \
+	done; \
+	echo; [ -z "$$failed" ] || echo "failed:$$failed"; \
+	echo "$$pass passed, $$fail failed"; \
+	[ $$fail -eq 0 ]
+
+# ASan + UBSan build of the library and the cmocka suite in build/asan.
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+check-sanitize: | $(BUILD)/.deps-ok
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
+	  CHECK_HOOKS= $(BUILD)/asan/liblelp.a \
+	  $(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(TEST_BINS))
+	@pass=0; fail=0; \
+	for t in $(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(TEST_BINS)); do \
+	  echo "== asan $$t"; \
+	  if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	     OPENBLAS_NUM_THREADS=1 $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); fi; \
+	done; \
+	echo "sanitize: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+# valgrind over the same executables (single-threaded OpenBLAS: its worker
+# threads are not leaks, but their pools confuse the leak report).
+check-valgrind: $(TEST_BINS) | $(BUILD)/.deps-ok
+	@command -v valgrind >/dev/null || bash scripts/ensure-deps.sh valgrind
+	@pass=0; fail=0; \
+	for t in $(TEST_BINS); do \
+	  echo "== valgrind $$t"; \
+	  if OPENBLAS_NUM_THREADS=1 valgrind -q --error-exitcode=1 --leak-check=full \
+	     --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp $$t >/dev/null; \
+	  then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED under valgrind: $$t"; fi; \
+	done; \
+	echo "valgrind: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+# ---- examples and the demo ----------------------------------------------------------
+$(BUILD)/examples/%: examples/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude $< $(LIB_A) \
+	  $(LDFLAGS) $(LAPACK_LIBS) -lm -lpthread -o $@
+
+examples: $(EXAMPLE_BINS)
+
+run-minimal: $(BUILD)/examples/minimal
+	$(BUILD)/examples/minimal
+
+demo: $(DEMO_TARGET)
+
+# ---- benchmarks ------------------------------------------------------------------------
+$(BUILD)/bench/bench_core: bench/bench_core.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -O2 -std=c11 -Iinclude $< $(LIB_A) $(LDFLAGS) $(LAPACK_CFLAGS) $(LAPACK_LIBS) -lm -o $@
+
+bench: all $(BUILD)/bench/bench_core
+	@bash scripts/ensure-deps.sh python3-numpy python3-sklearn python3-torch
+	$(PYTHON) bench/run.py
+
+# ---- install -------------------------------------------------------------------------------
+$(BUILD)/lelp.pc: pkgconfig/lelp.pc.in include/lelp.h
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@LIBS_PRIVATE@|$(LAPACK_LIBS) -lm|g' $< > $@
+
+install: all $(BUILD)/lelp.pc
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/lelp.h $(DESTDIR)$(INCLUDEDIR)/lelp.h
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/liblelp.a
+	install -m 755 $(LIB_SO_REAL) $(DESTDIR)$(LIBDIR)/liblelp.so.$(VERSION)
+	ln -sf liblelp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/liblelp.so
+	install -m 644 $(BUILD)/lelp.pc $(DESTDIR)$(PKGCONFIGDIR)/lelp.pc
+	@for h in $(INSTALL_HOOKS); do $(MAKE) --no-print-directory $$h || exit 1; done
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/lelp.h $(DESTDIR)$(LIBDIR)/liblelp.a \
+	  $(DESTDIR)$(LIBDIR)/liblelp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/liblelp.so $(DESTDIR)$(PKGCONFIGDIR)/lelp.pc
+	@for h in $(UNINSTALL_HOOKS); do $(MAKE) --no-print-directory $$h || exit 1; done
+
+# A macro-free declaration list for FFI generators (cffi cdef, bindgen checks).
+ffi-header: $(BUILD)/lelp_ffi.h
+$(BUILD)/lelp_ffi.h: include/lelp.h
+	@mkdir -p $(BUILD)
+	$(CC) -E -P -DLELP_STATIC include/lelp.h | grep -v '^$$' > $@
+
+clean:
+	rm -rf $(BUILD)
