@@ -1,0 +1,86 @@
+/* fixture.c -- reader of .lfx fixtures (see fixture.h). */
+#include "fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int rd(FILE* f, void* p, size_t n)
+{
+    return fread(p, 1, n, f) == n;
+}
+
+fx_file* fx_load(const char* name)
+{
+    const char* dir = getenv("LELP_FIXTURE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.lfx", dir ? dir : "tests/fixtures", name);
+    FILE* f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "fixture: cannot open %s\n", path);
+        return NULL;
+    }
+    char magic[4];
+    uint32_t n = 0;
+    fx_file* fx = calloc(1, sizeof *fx);
+    if (!fx || !rd(f, magic, 4) || memcmp(magic, "LFX1", 4) != 0 || !rd(f, &n, 4) || n > 1000) goto bad;
+    fx->arrays = calloc(n, sizeof *fx->arrays);
+    if (!fx->arrays) goto bad;
+    for (uint32_t i = 0; i < n; i++) {
+        fx_array* a = &fx->arrays[i];
+        uint16_t len = 0;
+        uint8_t dt = 0, nd = 0;
+        if (!rd(f, &len, 2) || len >= sizeof a->name || !rd(f, a->name, len) || !rd(f, &dt, 1) || !rd(f, &nd, 1) ||
+            dt > 3 || nd > 8)
+            goto bad;
+        a->dtype = dt;
+        a->ndim = nd;
+        a->count = 1;
+        for (int k = 0; k < nd; k++) {
+            if (!rd(f, &a->dims[k], 8)) goto bad;
+            a->count *= a->dims[k];
+        }
+        size_t elem = (dt == 0 || dt == 2) ? 4 : 8;
+        a->data = malloc(a->count * elem + 1);
+        if (!a->data || !rd(f, a->data, a->count * elem)) goto bad;
+        fx->n = (int)i + 1;
+    }
+    fclose(f);
+    return fx;
+bad:
+    fprintf(stderr, "fixture: %s is malformed\n", path);
+    fclose(f);
+    fx_free(fx);
+    return NULL;
+}
+
+void fx_free(fx_file* f)
+{
+    if (!f) return;
+    for (int i = 0; i < f->n; i++) free(f->arrays[i].data);
+    free(f->arrays);
+    free(f);
+}
+
+const fx_array* fx_get(const fx_file* f, const char* name)
+{
+    for (int i = 0; f && i < f->n; i++)
+        if (strcmp(f->arrays[i].name, name) == 0) return &f->arrays[i];
+    return NULL;
+}
+
+static const void* typed(const fx_file* f, const char* name, int dtype, uint64_t* count)
+{
+    const fx_array* a = fx_get(f, name);
+    if (!a || a->dtype != dtype) {
+        fprintf(stderr, "fixture: no array '%s' of dtype %d\n", name, dtype);
+        return NULL;
+    }
+    if (count) *count = a->count;
+    return a->data;
+}
+
+const float* fx_f32(const fx_file* f, const char* name, uint64_t* count) { return typed(f, name, 0, count); }
+const double* fx_f64(const fx_file* f, const char* name, uint64_t* count) { return typed(f, name, 1, count); }
+const int32_t* fx_i32(const fx_file* f, const char* name, uint64_t* count) { return typed(f, name, 2, count); }
+const int64_t* fx_i64(const fx_file* f, const char* name, uint64_t* count) { return typed(f, name, 3, count); }
