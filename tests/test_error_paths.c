@@ -1,4 +1,4 @@
-/* test_errors.c -- every error path of every public function: each bad
+/* test_error_paths.c -- every error path of every public function: each bad
  * argument gets its documented status code and a message; creators and
  * loaders set *out = NULL; a failing update leaves the builder unchanged;
  * truncated, bit-flipped, foreign and newer buffers are refused. */
@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "lelp.h"
-#include "synth.h"
+#include "gen.h"
 
 enum { N = 60, D = 5, C = 2, S = 2, K = C * S };
 
@@ -35,12 +35,12 @@ static double dbuf[C * S * D + C * D];
 
 static void setup_data(void)
 {
-    synth_seed(5);
-    synth_data(H, y, N, D, C);
-    for (int i = 0; i < C * D; i++) W[i] = (float)synth_gauss();
-    for (int i = 0; i < N * C; i++) Z[i] = (float)synth_gauss();
+    gen_seed(5);
+    gen_data(H, y, N, D, C);
+    for (int i = 0; i < C * D; i++) W[i] = (float)gen_gauss();
+    for (int i = 0; i < N * C; i++) Z[i] = (float)gen_gauss();
     for (int i = 0; i < N * K; i++) {
-        U[i] = (float)synth_gauss();
+        U[i] = (float)gen_gauss();
         T[i] = 1.0f / K;
     }
 }
@@ -202,7 +202,7 @@ static void test_model_call_errors(void** s)
 {
     (void)s;
     setup_data();
-    lelp_model* m = synth_fit(H, y, N, D, C, S, W);
+    lelp_model* m = gen_fit(H, y, N, D, C, S, W);
     EXPECT(lelp_model_targets_from_logits(NULL, H, Z, N, D, 1.0, T), LELP_E_NULL);
     EXPECT(lelp_model_targets_from_logits(m, NULL, Z, N, D, 1.0, T), LELP_E_NULL);
     EXPECT(lelp_model_targets_from_logits(m, H, NULL, N, D, 1.0, T), LELP_E_NULL);
@@ -356,7 +356,7 @@ static void test_model_buffer_errors(void** s)
 {
     (void)s;
     setup_data();
-    lelp_model* m = synth_fit(H, y, N, D, C, S, W);
+    lelp_model* m = gen_fit(H, y, N, D, C, S, W);
     size_t n = 0;
     uint8_t* buf = model_bytes(m, &n);
     lelp_model* back = (lelp_model*)0x1;
@@ -451,7 +451,7 @@ static void test_file_errors(void** s)
 {
     (void)s;
     setup_data();
-    lelp_model* m = synth_fit(H, y, N, D, C, S, NULL);
+    lelp_model* m = gen_fit(H, y, N, D, C, S, NULL);
     lelp_model* back = (lelp_model*)0x1;
     EXPECT(lelp_model_save_path(m, "/nonexistent-dir/x/model.lelp"), LELP_E_IO);
     EXPECT(lelp_model_save_path(m, NULL), LELP_E_NULL);
@@ -459,7 +459,7 @@ static void test_file_errors(void** s)
     assert_null(back);
     EXPECT(lelp_model_load_path(&back, NULL, NULL), LELP_E_NULL);
     /* a truncated file */
-    const char* path = "build/test_errors_model.tmp";
+    const char* path = "build/test_error_paths_model.tmp";
     assert_int_equal(lelp_model_save_path(m, path), LELP_OK);
     FILE* f = fopen(path, "r+b");
     assert_non_null(f);
