@@ -4,24 +4,54 @@
 
 #include "internal.h"
 
-double lelp__mean_entropy(const double* g, const double* weight, int64_t m, int64_t S, double beta)
+/* Weighted mean entropy of softmax(g/beta) and its derivative with respect
+ * to log beta, which is the weighted mean variance of g/beta under the
+ * softmax (so the mean entropy is non-decreasing in beta). */
+static double lelp__entropy_slope(const double* g, const double* weight, int64_t m, int64_t S, double beta,
+                                  double* slope)
 {
-    double sum = 0.0;
-    for (int64_t k = 0; k < m; k++) sum += weight[k] * lelp__softmax_entropy(g + k * S, S, 1.0 / beta);
-    return sum;
+    double h = 0.0, v = 0.0;
+    const double inv = 1.0 / beta;
+    for (int64_t k = 0; k < m; k++) {
+        const double* x = g + k * S;
+        double mx = -INFINITY;
+        for (int64_t s = 0; s < S; s++) mx = x[s] * inv > mx ? x[s] * inv : mx;
+        double z = 0.0, e1 = 0.0, e2 = 0.0;
+        for (int64_t s = 0; s < S; s++) {
+            double t = x[s] * inv - mx;
+            double e = exp(t);
+            z += e;
+            e1 += e * t;
+            e2 += e * t * t;
+        }
+        e1 /= z;
+        e2 /= z;
+        double hk = log(z) - e1;
+        h += weight[k] * (hk > 0.0 ? hk : 0.0);
+        v += weight[k] * (e2 - e1 * e1);
+    }
+    if (slope) *slope = v;
+    return h;
 }
 
-/* The mean entropy is continuous and non-decreasing in beta (its derivative
- * is a variance over beta^3), so bracketing plus bisection on log beta
- * converges to the unique crossing. */
+double lelp__mean_entropy(const double* g, const double* weight, int64_t m, int64_t S, double beta)
+{
+    return lelp__entropy_slope(g, weight, m, S, beta, NULL);
+}
+
+/* Bracket by doubling/halving from beta0, then safeguarded Newton on
+ * log beta (bisection whenever a Newton step leaves the bracket), until the
+ * bracket or the step is within a relative 1e-12. The root is unique
+ * because the mean entropy is monotone in beta. */
 int lelp__beta_solve(const double* g, const double* weight, int64_t m, int64_t S, double target,
                      double beta0, double* beta)
 {
     if (!(beta0 > 0.0) || !isfinite(beta0))
         return lelp__fail(LELP_E_NUMERICAL, "beta search: projections have no spread");
-    double lo = beta0, hi = beta0;
+    double lo = beta0, hi = beta0, slope = 0.0;
     int steps = 0;
     while (lelp__mean_entropy(g, weight, m, S, hi) < target) {
+        lo = hi;
         hi *= 2.0;
         if (!isfinite(hi) || ++steps > 2100)
             return lelp__fail(LELP_E_NUMERICAL, "beta search: target entropy %g not reachable from below",
@@ -29,18 +59,31 @@ int lelp__beta_solve(const double* g, const double* weight, int64_t m, int64_t S
     }
     steps = 0;
     while (lelp__mean_entropy(g, weight, m, S, lo) > target) {
+        hi = lo;
         lo *= 0.5;
         if (!(lo > 0.0) || ++steps > 2100)
             return lelp__fail(LELP_E_NUMERICAL,
                               "beta search: target entropy %g not reachable (too many tied projections)",
                               target);
     }
+    double t = 0.5 * (log(lo) + log(hi));
     for (int it = 0; it < 200 && hi / lo - 1.0 > 1e-12; it++) {
-        double mid = sqrt(lo * hi);
-        if (lelp__mean_entropy(g, weight, m, S, mid) < target) lo = mid;
-        else hi = mid;
+        double h = lelp__entropy_slope(g, weight, m, S, exp(t), &slope) - target;
+        if (h < 0.0) lo = exp(t);
+        else hi = exp(t);
+        if (h == 0.0) {
+            lo = hi = exp(t);
+            break;
+        }
+        double next = slope > 0.0 ? t - h / slope : NAN;
+        if (!(next > log(lo) && next < log(hi))) next = 0.5 * (log(lo) + log(hi));
+        if (fabs(next - t) < 1e-13) {
+            t = next;
+            break;
+        }
+        t = next;
     }
-    *beta = sqrt(lo * hi);
+    *beta = hi / lo - 1.0 > 1e-12 ? exp(t) : sqrt(lo * hi);
     return LELP_OK;
 }
 
