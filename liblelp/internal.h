@@ -85,7 +85,7 @@ struct lelp_loss {
 /* Rows of a class processed per dsyrk call by the builder. */
 #define LELP__BLOCK_ROWS 1024
 /* Rows per SGEMM block when projecting a batch. */
-#define LELP__PROJECT_ROWS 256
+#define LELP__PROJECT_ROWS 512
 /* Monte-Carlo samples per class for the automatic beta. */
 #define LELP__BETA_SAMPLES 4096
 
@@ -112,6 +112,11 @@ int lelp__check_allocator(const lelp_allocator* alloc);
 int lelp__check_handle(const void* h, uint64_t magic, const char* what);
 int lelp__check_finite_f32(const float* x, int64_t rows, int64_t cols, const char* what);
 int lelp__check_labels(const int32_t* y, int64_t n, int64_t C, const char* what);
+int lelp__check_finite_rows(const float* x, int64_t rows, int64_t cols, int64_t row0, const char* what);
+int lelp__any_nonfinite(const float* x, int64_t n);
+/* n >= 0, d == want_d, H != NULL when n > 0 (no scan of the values). */
+int lelp__check_batch_shape(const float* H, int64_t n, int64_t d, int64_t want_d);
+/* check_batch_shape plus a finite scan of H. */
 int lelp__check_batch(const float* H, int64_t n, int64_t d, int64_t want_d);
 
 /* ---- log-space kernels (softmax.c, BLAS-free) ---------------------------- */
@@ -165,8 +170,9 @@ int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S,
 /* Computes the derived arrays; the model's stored fields must be set. */
 void lelp__model_finish(lelp_model* m);
 int lelp__model_copy(const lelp_model* src, lelp_model** out);
-/* project.c: F (n x C*S, float) = <U, h - center> - b_centered, unscaled. */
-int lelp__project_raw(const lelp_model* m, const float* H, int64_t n, float* F);
+/* project.c: F (n x C*S, float) = <U, h - center>, unscaled; also checks H
+ * for NaN/Inf in the same pass (LELP_E_NONFINITE naming the row). */
+int lelp__project_raw(const lelp_model* m, const float* H, int64_t n, int64_t row0, float* F);
 
 /* ---- serialization helpers (format.c) ----------------------------------- */
 typedef struct lelp__writer {

@@ -6,25 +6,44 @@
 
 #include "internal.h"
 
-int lelp__project_raw(const lelp_model* m, const float* H, int64_t n, float* F)
+/* X = H - center for nb rows, checking for NaN/Inf in the same pass (the
+ * exponent-bits test of validate.c), so a batch is read from memory once. */
+static int lelp__center_rows(const float* restrict H, const float* restrict center, float* restrict X,
+                             int64_t nb, int64_t d)
+{
+    uint32_t bad = 0;
+    for (int64_t r = 0; r < nb; r++) {
+        const float* h = H + r * d;
+        float* x = X + r * d;
+        for (int64_t j = 0; j < d; j++) {
+            uint32_t b;
+            memcpy(&b, h + j, sizeof b);
+            bad |= ((b & 0x7f800000u) + 0x00800000u) >> 31; /* 1 iff the exponent is all ones */
+            x[j] = h[j] - center[j];
+        }
+    }
+    return (int)bad;
+}
+
+int lelp__project_raw(const lelp_model* m, const float* H, int64_t n, int64_t row0, float* F)
 {
     const int64_t d = m->d, K = m->C * m->S;
     const int64_t rows = n < LELP__PROJECT_ROWS ? n : LELP__PROJECT_ROWS;
     size_t bytes = lelp__bytes(rows, d, sizeof(float));
     float* X = lelp__alloc(&m->mem, bytes);
     if (!X) return lelp__fail(LELP_E_NOMEM, "out of memory for a %lld-row projection block", (long long)rows);
+    int st = LELP_OK;
     for (int64_t i0 = 0; i0 < n; i0 += rows) {
         int64_t nb = n - i0 < rows ? n - i0 : rows;
-        for (int64_t r = 0; r < nb; r++) {
-            const float* h = H + (i0 + r) * d;
-            float* x = X + r * d;
-            for (int64_t j = 0; j < d; j++) x[j] = h[j] - m->center[j];
+        if (lelp__center_rows(H + i0 * d, m->center, X, nb, d)) {
+            st = lelp__check_finite_rows(H + i0 * d, nb, d, row0 + i0, "H");
+            break;
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)K, (int)d, 1.0f, X, (int)d,
                     m->Uf, (int)d, 0.0f, F + i0 * K, (int)K);
     }
     lelp__free(&m->mem, X, bytes);
-    return LELP_OK;
+    return st;
 }
 
 /* Common checks of (model, H, n, d, out) for the batch calls. */
@@ -34,7 +53,7 @@ static int lelp__check_batch_call(const lelp_model* m, const float* H, int64_t n
     int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
     if (st) return st;
     if (!out && n > 0) return lelp__fail(LELP_E_NULL, "%s: output is NULL", what);
-    if ((st = lelp__check_batch(H, n, d, m->d))) return st;
+    if ((st = lelp__check_batch_shape(H, n, d, m->d))) return st;
     if (lelp__bytes(n, m->C * m->S, sizeof(float)) == SIZE_MAX)
         return lelp__fail(LELP_E_INVALID_ARG, "%s: n*C*S overflows", what);
     return LELP_OK;
@@ -69,7 +88,7 @@ static int lelp__targets(const lelp_model* m, const float* H, int64_t n, const f
     double* f = lelp__alloc(&m->mem, sbytes);
     if (!f) return lelp__fail(LELP_E_NOMEM, "targets: out of memory");
     double* p = f + S;
-    int st = lelp__project_raw(m, H, n, T);
+    int st = lelp__project_raw(m, H, n, 0, T);
     for (int64_t i = 0; i < n && st == LELP_OK; i++) {
         if (Z) {
             const float* z = Z + i * C;
@@ -117,7 +136,7 @@ int lelp_model_project(const lelp_model* m, const float* H, int64_t n, int64_t d
     int st = lelp__check_batch_call(m, H, n, d, F_out, "lelp_model_project");
     if (st) return st;
     if (n == 0) return LELP_OK;
-    if ((st = lelp__project_raw(m, H, n, F_out))) return st;
+    if ((st = lelp__project_raw(m, H, n, 0, F_out))) return st;
     const int64_t K = m->C * m->S;
     for (int64_t i = 0; i < n; i++) {
         float* f = F_out + i * K;
@@ -137,7 +156,7 @@ static int lelp__own_class(const lelp_model* m, const float* H, const int32_t* y
     int st = LELP_OK;
     for (int64_t i0 = 0; i0 < n && st == LELP_OK; i0 += rows) {
         int64_t nb = n - i0 < rows ? n - i0 : rows;
-        st = lelp__project_raw(m, H + i0 * m->d, nb, F);
+        st = lelp__project_raw(m, H + i0 * m->d, nb, i0, F);
         for (int64_t r = 0; r < nb && st == LELP_OK; r++) {
             int64_t c = y[i0 + r];
             for (int64_t s = 0; s < S; s++)
@@ -155,7 +174,7 @@ static int lelp__own_class_call(const lelp_model* m, const float* H, const int32
     int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
     if (st) return st;
     if (!out) return lelp__fail(LELP_E_NULL, "%s: output is NULL", what);
-    if ((st = lelp__check_batch(H, n, d, m->d))) return st;
+    if ((st = lelp__check_batch_shape(H, n, d, m->d))) return st;
     if (n == 0) return LELP_OK;
     if (!labels) return lelp__fail(LELP_E_NULL, "%s: labels is NULL", what);
     if ((st = lelp__check_labels(labels, n, m->C, "labels"))) return st;
