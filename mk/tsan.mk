@@ -1,7 +1,7 @@
 # mk/tsan.mk -- ThreadSanitizer build of the concurrency tests (8 threads
 # sharing one model, each with its own loss handle). Run by .ci/run.
 TSAN_FLAGS := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
-TSAN_TESTS ?= test_concurrency test_threads
+TSAN_TESTS ?= test_threads
 .PHONY: check-tsan
 
 check-tsan: | $(BUILD)/.deps-ok

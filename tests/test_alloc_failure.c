@@ -166,10 +166,36 @@ static void test_every_allocation_can_fail(void** state)
     remove(path);
 }
 
+/* The loss allocates nothing per call (its scratch lives on the stack). */
+static void test_loss_allocates_nothing(void** state)
+{
+    (void)state;
+    counter cnt = {0, -1, 0, 0, 0};
+    lelp_allocator* a = NULL;
+    lelp_loss* l = NULL;
+    assert_int_equal(lelp_allocator_create(&a, count_alloc, count_free, &cnt), LELP_OK);
+    assert_int_equal(lelp_loss_create(&l, 3, 2, a), LELP_OK);
+    long before = cnt.calls;
+    float u[4 * 6], t[4 * 6], g[4 * 6];
+    int32_t yy[4] = {0, 1, 2, 0};
+    for (int i = 0; i < 24; i++) {
+        u[i] = (float)(i % 5) - 2.0f;
+        t[i] = 1.0f / 6.0f;
+    }
+    double v = 0.0;
+    assert_int_equal(lelp_loss_set_double(l, LELP_LOSS_ALPHA, 0.5), LELP_OK);
+    for (int k = 0; k < 10; k++) assert_int_equal(lelp_loss_compute(l, u, t, yy, NULL, 4, &v, g), LELP_OK);
+    assert_int_equal(cnt.calls, before);
+    lelp_loss_free(l);
+    lelp_allocator_free(a);
+    assert_int_equal(cnt.live_blocks, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_allocation_can_fail),
+        cmocka_unit_test(test_loss_allocates_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
