@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             for (int64_t i = 0; i < C * d; i++) W[i] = fuzz_float(&s);
             st = lelp_builder_set_head(b, W, C, dd);
             break;
-        case 4: st = lelp_builder_set_int(b, (int)fuzz_u32(&s, 100, 110), (int64_t)fuzz_u32(&s, 0, 3) - 1); break;
+        case 4: st = lelp_builder_set_int(b, (int)fuzz_u32(&s, 100, 110), (int64_t)fuzz_u32(&s, 0, 12) - 1); break;
         case 5: st = lelp_builder_set_double(b, (int)fuzz_u32(&s, 100, 110), (double)fuzz_float(&s)); break;
         case 6:
             lelp_model_free(m);

@@ -19,7 +19,7 @@ static void write_file(const char* dir, const char* name, const void* p, size_t 
     fclose(f);
 }
 
-static void model_and_state(const char* dir, int64_t d, int64_t C, int64_t S, int head, const char* tag)
+static void model_and_state(const char* dir, int64_t d, int64_t C, int64_t S, int head, int sketch, const char* tag)
 {
     enum { N = 64 };
     float H[N * 8], W[4 * 8];
@@ -33,7 +33,11 @@ static void model_and_state(const char* dir, int64_t d, int64_t C, int64_t S, in
     for (int i = 0; i < C * d; i++) W[i] = (float)((i * 5) % 7) - 3.0f;
     lelp_builder* b = NULL;
     lelp_model* m = NULL;
-    if (lelp_builder_create(&b, d, C, S, NULL) || lelp_builder_update(b, H, y, N, d)) exit(2);
+    if (lelp_builder_create(&b, d, C, S, NULL)) exit(2);
+    if (sketch && (lelp_builder_set_int(b, LELP_BUILDER_SOLVER, LELP_SOLVER_SKETCH) ||
+                   lelp_builder_set_int(b, LELP_BUILDER_SKETCH_SIZE, S + 2)))
+        exit(2);
+    if (lelp_builder_update(b, H, y, N, d)) exit(2);
     if (head && lelp_builder_set_head(b, W, C, d)) exit(3);
     size_t n = 0;
     lelp_builder_serialized_size(b, &n);
@@ -61,9 +65,10 @@ int main(int argc, char** argv)
     snprintf(load, sizeof load, "%s/load", root);
     snprintf(rt, sizeof rt, "%s/roundtrip", root);
     snprintf(api, sizeof api, "%s/api", root);
-    model_and_state(load, 3, 2, 2, 0, "d3c2s2");
-    model_and_state(load, 5, 3, 1, 1, "d5c3s1_head");
-    model_and_state(load, 8, 2, 3, 1, "d8c2s3_head");
+    model_and_state(load, 3, 2, 2, 0, 0, "d3c2s2");
+    model_and_state(load, 5, 3, 1, 1, 0, "d5c3s1_head");
+    model_and_state(load, 8, 2, 3, 1, 0, "d8c2s3_head");
+    model_and_state(load, 6, 2, 2, 1, 1, "d6c2s2_sketch");
     write_file(load, "empty", "", 0);
     write_file(load, "magic_only", "LELPMODL", 8);
     for (int k = 0; k < 4; k++) {

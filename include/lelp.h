@@ -157,6 +157,14 @@ enum lelp_param {
     /* builder (double): automatic beta's target mean within-class entropy as
      * a fraction of log S, in [0.01, 0.99]. Default 0.5. */
     LELP_BUILDER_ENTROPY_FRACTION = 105,
+    /* builder (int): LELP_SOLVER_EXACT (default: float64 co-moments, C*d*d
+     * doubles) or LELP_SOLVER_SKETCH (Frequent Directions, C*2l*d doubles).
+     * Set before the first update, merge or load (LELP_E_STAGE after). */
+    LELP_BUILDER_SOLVER           = 106,
+    /* builder (int): sketch rows l per class for LELP_SOLVER_SKETCH, S+1 ..
+     * 65536, or 0 = automatic, min(d + 1, 4S + 16) (default). Set before the first
+     * update (LELP_E_STAGE after). */
+    LELP_BUILDER_SKETCH_SIZE      = 107,
 
     /* model queries (read-only; lelp_model_get_int / _get_double) */
     LELP_MODEL_DIM                = 201, /* int: d */
@@ -169,6 +177,7 @@ enum lelp_param {
     LELP_MODEL_HEAD_RANK          = 208, /* int: numerical rank r of the head (0 if none) */
     LELP_MODEL_ENTROPY_FRACTION   = 209, /* double: entropy fraction used for auto beta */
     LELP_MODEL_AUTO_BETA          = 210, /* int: 1 if beta was chosen automatically */
+    LELP_MODEL_SOLVER             = 211, /* int: the lelp_solver that produced the subspaces */
 
     /* loss (double): KD temperature tau, in [0.01, 100]. Default 1. */
     LELP_LOSS_TAU                 = 301,
@@ -176,6 +185,11 @@ enum lelp_param {
     LELP_LOSS_ALPHA               = 302,
     /* loss (int): LELP_REDUCTION_MEAN (default) or LELP_REDUCTION_SUM. */
     LELP_LOSS_REDUCTION           = 303
+};
+
+enum lelp_solver {
+    LELP_SOLVER_EXACT  = 0, /* exact per-class co-moments and LAPACK dsyevr */
+    LELP_SOLVER_SKETCH = 1  /* streaming Frequent Directions sketch, O(C*l*d) memory */
 };
 
 enum lelp_reduction {
@@ -191,9 +205,10 @@ LELP_API int lelp_param_bounds(int param, double* lo, double* hi);
 /* Builder: streaming per-class statistics (mutable)                          */
 /* ------------------------------------------------------------------------ */
 /* Creates an empty builder for embeddings of width d (>= 1), C classes
- * (>= 1) and S pseudo-subclasses per class (1 <= S <= d). Memory is
- * C*d*d doubles (co-moments) plus O(C*d + 1024*d). alloc may be NULL
- * (malloc). Since v0.1. */
+ * (>= 1) and S pseudo-subclasses per class (1 <= S <= d). The statistics
+ * are allocated at the first update, merge or load: C*d*d doubles with the
+ * exact solver, C*2l*d with the sketch solver; plus O(C*d + 1024*d) scratch.
+ * alloc may be NULL (malloc). Since v0.1. */
 LELP_API int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
                                  const lelp_allocator* alloc);
 /* Frees a builder; NULL is a no-op. Since v0.1. */

@@ -15,6 +15,7 @@ static void lelp__builder_release(lelp_builder* b)
     lelp__free(&mem, b->count, lelp__bytes(C, 1, sizeof(int64_t)));
     lelp__free(&mem, b->mean, lelp__bytes(C, d, sizeof(double)));
     lelp__free(&mem, b->M, lelp__bytes(C, d * d, sizeof(double)));
+    lelp__sketch_free(&mem, b->sk);
     lelp__free(&mem, b->head, lelp__bytes(C, d, sizeof(double)));
     lelp__free(&mem, b->block, lelp__bytes(LELP__BLOCK_ROWS, d, sizeof(double)));
     lelp__free(&mem, b->delta, lelp__bytes(d, 1, sizeof(double)));
@@ -64,21 +65,41 @@ int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
     b->seed = 0;
     b->beta = 0.0;
     b->entropy_fraction = 0.5;
+    b->solver = LELP_SOLVER_EXACT;
+    b->ell_param = 0;
     b->count = lelp__calloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
     b->mean = lelp__calloc(&mem, lelp__bytes(C, d, sizeof(double)));
-    b->M = lelp__calloc(&mem, lelp__bytes(C, d * d, sizeof(double)));
     b->head = lelp__calloc(&mem, lelp__bytes(C, d, sizeof(double)));
     b->block = lelp__alloc(&mem, lelp__bytes(LELP__BLOCK_ROWS, d, sizeof(double)));
     b->delta = lelp__alloc(&mem, lelp__bytes(d, 1, sizeof(double)));
     b->bmean = lelp__alloc(&mem, lelp__bytes(d, 1, sizeof(double)));
     b->batch_count = lelp__alloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
-    if (!b->count || !b->mean || !b->M || !b->head || !b->block || !b->delta || !b->bmean ||
+    if (!b->count || !b->mean || !b->head || !b->block || !b->delta || !b->bmean ||
         !b->batch_count) {
         lelp__builder_release(b);
         return lelp__fail(LELP_E_NOMEM, "lelp_builder_create: out of memory for d = %lld, C = %lld",
                           (long long)d, (long long)C);
     }
     *out = b;
+    return LELP_OK;
+}
+
+/* The statistics are allocated at first use, once the solver is known:
+ * C*d*d doubles (exact) or C*2l*d (sketch). */
+int lelp__builder_storage(lelp_builder* b)
+{
+    if (b->started) return LELP_OK;
+    if (b->solver == LELP_SOLVER_EXACT) {
+        b->M = lelp__calloc(&b->mem, lelp__bytes(b->C, b->d * b->d, sizeof(double)));
+        if (!b->M)
+            return lelp__fail(LELP_E_NOMEM, "builder: out of memory for %lld co-moment matrices of %lld x %lld doubles "
+                              "(LELP_SOLVER_SKETCH needs O(C*l*d))", (long long)b->C, (long long)b->d, (long long)b->d);
+    } else {
+        int64_t ell = b->ell_param ? b->ell_param : lelp__sketch_default_ell(b->d, b->S);
+        int st = lelp__sketch_create(&b->mem, b->d, b->C, ell, &b->sk);
+        if (st) return st;
+    }
+    b->started = 1;
     return LELP_OK;
 }
 
@@ -97,17 +118,30 @@ int lelp_builder_set_int(lelp_builder* b, int param, int64_t value)
     case LELP_BUILDER_ROTATE:
     case LELP_BUILDER_SEED:
         break;
+    case LELP_BUILDER_SOLVER:
+    case LELP_BUILDER_SKETCH_SIZE:
+        if (b->started)
+            return lelp__fail(LELP_E_STAGE, "lelp_builder_set_int: the solver and sketch size are fixed once data "
+                              "was streamed, merged or loaded");
+        break;
     default:
         return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
                           "lelp_builder_set_int: %d is not an integer builder parameter", param);
     }
+    if (param == LELP_BUILDER_SKETCH_SIZE && value != 0 && (value <= b->S || value > 65536))
+        return lelp__fail(LELP_E_PARAM_RANGE, "lelp_builder_set_int: sketch size %lld must be 0 (automatic) or in "
+                          "[S+1 = %lld, 65536]", (long long)value, (long long)(b->S + 1));
     if (value < 0)
         return lelp__fail(LELP_E_PARAM_RANGE, "lelp_builder_set_int: parameter %d = %lld is negative",
                           param, (long long)value);
-    if (param != LELP_BUILDER_SEED && (st = lelp__param_check(param, (double)value))) return st;
+    if (param != LELP_BUILDER_SEED && param != LELP_BUILDER_SKETCH_SIZE &&
+        (st = lelp__param_check(param, (double)value)))
+        return st;
     if (param == LELP_BUILDER_NULL_SPACE) b->null_space = (int)value;
     if (param == LELP_BUILDER_ROTATE) b->rotate = (int)value;
     if (param == LELP_BUILDER_SEED) b->seed = (uint64_t)value;
+    if (param == LELP_BUILDER_SOLVER) b->solver = (int)value;
+    if (param == LELP_BUILDER_SKETCH_SIZE) b->ell_param = value;
     return LELP_OK;
 }
 
@@ -133,6 +167,8 @@ int lelp_builder_get_int(const lelp_builder* b, int param, int64_t* value)
     case LELP_BUILDER_NULL_SPACE: *value = b->null_space; return LELP_OK;
     case LELP_BUILDER_ROTATE: *value = b->rotate; return LELP_OK;
     case LELP_BUILDER_SEED: *value = (int64_t)b->seed; return LELP_OK;
+    case LELP_BUILDER_SOLVER: *value = b->solver; return LELP_OK;
+    case LELP_BUILDER_SKETCH_SIZE: *value = b->ell_param; return LELP_OK;
     default:
         return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
                           "lelp_builder_get_int: %d is not an integer builder parameter", param);
@@ -160,7 +196,6 @@ static void lelp__builder_add_class(lelp_builder* b, const float* H, const int32
 {
     const int64_t d = b->d;
     double* mean = b->mean + (int64_t)c * d;
-    double* M = b->M + (int64_t)c * d * d;
     double* X = b->block;
     double* bm = b->bmean;
     int64_t rows[LELP__BLOCK_ROWS];
@@ -181,7 +216,10 @@ static void lelp__builder_add_class(lelp_builder* b, const float* H, const int32
             double* x = X + r * d;
             for (int64_t j = 0; j < d; j++) x[j] = (double)h[j] - bm[j];
         }
-        lelp__comoment_add_block(mean, M, &b->count[c], d, X, nb, bm, b->delta);
+        if (b->solver == LELP_SOLVER_EXACT)
+            lelp__comoment_add_block(mean, b->M + (int64_t)c * d * d, &b->count[c], d, X, nb, bm, b->delta);
+        else
+            lelp__sketch_add_block(b->sk, mean, &b->count[c], c, X, nb, bm, b->delta);
     }
 }
 
@@ -194,6 +232,7 @@ int lelp_builder_update(lelp_builder* b, const float* H, const int32_t* labels, 
     if (n == 0) return LELP_OK;
     if (!labels) return lelp__fail(LELP_E_NULL, "lelp_builder_update: labels is NULL");
     if ((st = lelp__check_labels(labels, n, b->C, "labels"))) return st;
+    if ((st = lelp__builder_storage(b))) return st;
     for (int64_t c = 0; c < b->C; c++) b->batch_count[c] = 0;
     for (int64_t i = 0; i < n; i++) b->batch_count[labels[i]]++;
     for (int64_t c = 0; c < b->C; c++)
@@ -212,10 +251,20 @@ int lelp_builder_merge(lelp_builder* dst, const lelp_builder* src)
                           "lelp_builder_merge: src has (d, C, S) = (%lld, %lld, %lld), dst (%lld, %lld, %lld)",
                           (long long)src->d, (long long)src->C, (long long)src->S, (long long)dst->d,
                           (long long)dst->C, (long long)dst->S);
+    if (!src->started) return LELP_OK; /* nothing streamed into src */
+    if (dst->solver != src->solver)
+        return lelp__fail(LELP_E_PARAM_COMBINATION, "lelp_builder_merge: src uses solver %d, dst solver %d",
+                          src->solver, dst->solver);
+    if ((st = lelp__builder_storage(dst))) return st;
     const int64_t d = dst->d;
-    for (int64_t c = 0; c < dst->C; c++)
-        lelp__comoment_merge(dst->mean + c * d, dst->M + c * d * d, &dst->count[c], d,
-                             src->mean + c * d, src->M + c * d * d, src->count[c], dst->delta);
+    for (int64_t c = 0; c < dst->C; c++) {
+        if (dst->solver == LELP_SOLVER_EXACT)
+            lelp__comoment_merge(dst->mean + c * d, dst->M + c * d * d, &dst->count[c], d, src->mean + c * d,
+                                 src->M + c * d * d, src->count[c], dst->delta);
+        else
+            lelp__sketch_merge(dst->sk, dst->mean + c * d, &dst->count[c], c, src->sk, src->mean + c * d,
+                               src->count[c], dst->delta);
+    }
     return LELP_OK;
 }
 

@@ -5,15 +5,24 @@
 
 #include "internal.h"
 
-enum { LELP__B_COUNT, LELP__B_MEAN, LELP__B_M, LELP__B_HEAD, LELP__B_N };
+enum { LELP__B_COUNT, LELP__B_MEAN, LELP__B_M, LELP__B_TRACE, LELP__B_NROWS, LELP__B_SKETCH, LELP__B_HEAD, LELP__B_N };
 
-static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, size_t off[LELP__B_N])
+/* Array offsets for a state of the given shape; exact states carry the
+ * packed co-moments, sketch states the traces, row counts and 2l x d rows
+ * per class. Returns the payload length or SIZE_MAX on overflow. */
+static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, int solver, int64_t ell,
+                                   size_t off[LELP__B_N])
 {
     size_t tri = lelp__bytes(d, d + 1, 1);
     if (tri != SIZE_MAX) tri /= 2;
+    const int exact = solver == LELP_SOLVER_EXACT;
     size_t sizes[LELP__B_N] = {
-        lelp__bytes(C, 1, 8), lelp__bytes(C, d, 8),
-        tri == SIZE_MAX ? SIZE_MAX : lelp__bytes(C, (int64_t)tri, 8),
+        lelp__bytes(C, 1, 8),
+        lelp__bytes(C, d, 8),
+        !exact ? 0 : (tri == SIZE_MAX ? SIZE_MAX : lelp__bytes(C, (int64_t)tri, 8)),
+        exact ? 0 : lelp__bytes(C, 1, 8),
+        exact ? 0 : lelp__bytes(C, 1, 8),
+        exact ? 0 : lelp__bytes(C * 2 * ell, d, 8),
         has_head ? lelp__bytes(C, d, 8) : 0,
     };
     size_t pos = LELP__HEADER_LEN;
@@ -27,13 +36,20 @@ static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, size_t of
     return pos == SIZE_MAX ? SIZE_MAX : pos - LELP__HEADER_LEN;
 }
 
+static int64_t lelp__builder_ell(const lelp_builder* b)
+{
+    if (b->solver == LELP_SOLVER_EXACT) return 0;
+    if (b->sk) return b->sk->ell;
+    return b->ell_param ? b->ell_param : lelp__sketch_default_ell(b->d, b->S);
+}
+
 int lelp_builder_serialized_size(const lelp_builder* b, size_t* size)
 {
     int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
     if (st) return st;
     if (!size) return lelp__fail(LELP_E_NULL, "lelp_builder_serialized_size: size is NULL");
     size_t off[LELP__B_N];
-    *size = LELP__HEADER_LEN + lelp__builder_layout(b->d, b->C, b->has_head, off) + 4;
+    *size = LELP__HEADER_LEN + lelp__builder_layout(b->d, b->C, b->has_head, b->solver, lelp__builder_ell(b), off) + 4;
     return LELP_OK;
 }
 
@@ -47,11 +63,11 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
         return lelp__fail(LELP_E_BUFFER_TOO_SMALL, "lelp_builder_serialize: capacity %zu < %zu needed", capacity, need);
     const int64_t d = b->d, C = b->C;
     size_t off[LELP__B_N];
-    size_t plen = lelp__builder_layout(d, C, b->has_head, off);
+    size_t plen = lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), off);
     lelp__writer w = {dst, 0};
     memcpy(w.p, "LELPBLDR", 8);
     w.pos = 8;
-    lelp__put_u32(&w, LELP__FORMAT_VERSION);
+    lelp__put_u32(&w, LELP__BUILDER_FORMAT_VERSION);
     lelp__put_u32(&w, LELP__HEADER_LEN);
     lelp__put_u32(&w, (uint32_t)LELP_VERSION_NUMBER);
     lelp__put_u32(&w, (uint32_t)(b->null_space | (b->rotate << 1) | (b->has_head << 2)));
@@ -62,14 +78,29 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
     lelp__put_u64(&w, b->seed);
     lelp__put_f64(&w, b->beta);
     lelp__put_f64(&w, b->entropy_fraction);
+    lelp__put_u64(&w, (uint64_t)b->solver);
+    lelp__put_u64(&w, (uint64_t)lelp__builder_ell(b));
     lelp__put_pad(&w, off[LELP__B_COUNT]);
     for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, (uint64_t)b->count[c]);
     lelp__put_pad(&w, off[LELP__B_MEAN]);
     lelp__put_f64s(&w, b->mean, (size_t)(C * d));
-    lelp__put_pad(&w, off[LELP__B_M]);
-    /* lower triangle, column by column (= row-major upper triangle) */
-    for (int64_t c = 0; c < C; c++)
-        for (int64_t j = 0; j < d; j++) lelp__put_f64s(&w, b->M + c * d * d + j * d + j, (size_t)(d - j));
+    if (b->solver == LELP_SOLVER_EXACT) {
+        lelp__put_pad(&w, off[LELP__B_M]);
+        /* lower triangle, column by column (= row-major upper triangle); a
+         * builder that never saw data stores zeros */
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t j = 0; j < d; j++) {
+                if (b->M) lelp__put_f64s(&w, b->M + c * d * d + j * d + j, (size_t)(d - j));
+                else for (int64_t i = j; i < d; i++) lelp__put_f64(&w, 0.0);
+            }
+    } else if (b->sk) {
+        lelp__put_pad(&w, off[LELP__B_TRACE]);
+        lelp__put_f64s(&w, b->sk->trace, (size_t)C);
+        lelp__put_pad(&w, off[LELP__B_NROWS]);
+        for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, (uint64_t)b->sk->nrows[c]);
+        lelp__put_pad(&w, off[LELP__B_SKETCH]);
+        lelp__put_f64s(&w, b->sk->rows, (size_t)(C * b->sk->cap * d));
+    } /* a sketch builder that never saw data: the zero padding below is its empty sketch */
     if (b->has_head) {
         lelp__put_pad(&w, off[LELP__B_HEAD]);
         lelp__put_f64s(&w, b->head, (size_t)(C * d));
@@ -85,6 +116,7 @@ typedef struct lelp__builder_hdr {
     uint32_t flags;
     uint64_t seed;
     double beta, fraction;
+    int64_t solver, ell;
 } lelp__builder_hdr;
 
 static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_hdr* h)
@@ -98,6 +130,8 @@ static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_h
     h->seed = lelp__get_u64(&r);
     h->beta = lelp__get_f64(&r);
     h->fraction = lelp__get_f64(&r);
+    h->solver = (int64_t)lelp__get_u64(&r);
+    h->ell = (int64_t)lelp__get_u64(&r);
     for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
         if (src[i] != 0) return lelp__fail(LELP_E_FORMAT, "builder state: reserved header byte %zu is not zero", i);
     if (h->flags > 7u) return lelp__fail(LELP_E_FORMAT, "builder state: unknown flags 0x%x", (unsigned)h->flags);
@@ -108,8 +142,12 @@ static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_h
     if (!(h->beta >= 0.0 && h->beta <= 1e30) || !(h->fraction >= 0.01 && h->fraction <= 0.99))
         return lelp__fail(LELP_E_FORMAT, "builder state: beta %g or entropy fraction %g out of range", h->beta,
                           h->fraction);
+    if (h->solver == LELP_SOLVER_EXACT ? h->ell != 0
+                                       : (h->solver != LELP_SOLVER_SKETCH || h->ell < 2 || h->ell > 65537))
+        return lelp__fail(LELP_E_FORMAT, "builder state: solver %lld with sketch size %lld is invalid",
+                          (long long)h->solver, (long long)h->ell);
     size_t off[LELP__B_N];
-    if (lelp__builder_layout(h->d, h->C, (int)((h->flags >> 2) & 1u), off) != plen)
+    if (lelp__builder_layout(h->d, h->C, (int)((h->flags >> 2) & 1u), (int)h->solver, h->ell, off) != plen)
         return lelp__fail(LELP_E_FORMAT, "builder state: payload length %zu does not match the shape", plen);
     return LELP_OK;
 }
@@ -118,7 +156,7 @@ static int lelp__builder_payload(const uint8_t* src, size_t size, lelp_builder* 
 {
     const int64_t d = b->d, C = b->C;
     size_t off[LELP__B_N];
-    lelp__builder_layout(d, C, b->has_head, off);
+    lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), off);
     lelp__reader r = {src, size, off[LELP__B_COUNT]};
     for (int64_t c = 0; c < C; c++) {
         b->count[c] = (int64_t)lelp__get_u64(&r);
@@ -126,9 +164,27 @@ static int lelp__builder_payload(const uint8_t* src, size_t size, lelp_builder* 
     }
     r.pos = off[LELP__B_MEAN];
     lelp__get_f64s(&r, b->mean, (size_t)(C * d));
-    r.pos = off[LELP__B_M];
-    for (int64_t c = 0; c < C; c++)
-        for (int64_t j = 0; j < d; j++) lelp__get_f64s(&r, b->M + c * d * d + j * d + j, (size_t)(d - j));
+    if (b->solver == LELP_SOLVER_EXACT) {
+        r.pos = off[LELP__B_M];
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t j = 0; j < d; j++) lelp__get_f64s(&r, b->M + c * d * d + j * d + j, (size_t)(d - j));
+        for (int64_t i = 0; i < C * d * d; i++)
+            if (!isfinite(b->M[i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite co-moment");
+    } else {
+        lelp__sketch* sk = b->sk;
+        r.pos = off[LELP__B_TRACE];
+        lelp__get_f64s(&r, sk->trace, (size_t)C);
+        r.pos = off[LELP__B_NROWS];
+        for (int64_t c = 0; c < C; c++) {
+            sk->nrows[c] = (int64_t)lelp__get_u64(&r);
+            if (sk->nrows[c] < 0 || sk->nrows[c] > sk->cap || !(sk->trace[c] >= 0.0) || !isfinite(sk->trace[c]))
+                return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has an invalid sketch", (long long)c);
+        }
+        r.pos = off[LELP__B_SKETCH];
+        lelp__get_f64s(&r, sk->rows, (size_t)(C * sk->cap * d));
+        for (int64_t i = 0; i < C * sk->cap * d; i++)
+            if (!isfinite(sk->rows[i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite sketch row");
+    }
     if (b->has_head) {
         r.pos = off[LELP__B_HEAD];
         lelp__get_f64s(&r, b->head, (size_t)(C * d));
@@ -136,8 +192,6 @@ static int lelp__builder_payload(const uint8_t* src, size_t size, lelp_builder* 
     for (int64_t i = 0; i < C * d; i++)
         if (!isfinite(b->mean[i]) || !isfinite(b->head[i]))
             return lelp__fail(LELP_E_FORMAT, "builder state: non-finite mean or head value");
-    for (int64_t i = 0; i < C * d * d; i++)
-        if (!isfinite(b->M[i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite co-moment");
     return LELP_OK;
 }
 
@@ -147,7 +201,7 @@ int lelp_builder_load(lelp_builder** out, const void* src, size_t size, const le
     *out = NULL;
     if (!src) return lelp__fail(LELP_E_NULL, "lelp_builder_load: src is NULL");
     size_t plen = 0;
-    int st = lelp__check_envelope(src, size, "LELPBLDR", LELP__FORMAT_VERSION, &plen, "builder state");
+    int st = lelp__check_envelope(src, size, "LELPBLDR", LELP__BUILDER_FORMAT_VERSION, &plen, "builder state");
     if (st) return st;
     lelp__builder_hdr h;
     if ((st = lelp__builder_header(src, plen, &h))) return st;
@@ -159,7 +213,9 @@ int lelp_builder_load(lelp_builder** out, const void* src, size_t size, const le
     b->seed = h.seed;
     b->beta = h.beta;
     b->entropy_fraction = h.fraction;
-    if ((st = lelp__builder_payload(src, size, b))) {
+    b->solver = (int)h.solver;
+    b->ell_param = h.ell;
+    if ((st = lelp__builder_storage(b)) || (st = lelp__builder_payload(src, size, b))) {
         lelp_builder_free(b);
         return st;
     }

@@ -6,19 +6,23 @@
 
 #include "internal.h"
 
-/* delta <- mean_b - mean; mean += delta * nb / n; M += M_b + delta delta^T * na*nb/n
- * with M_b added by the caller beforehand. */
-static void lelp__chan_means(double* mean, double* M, int64_t na, int64_t d, const double* mean_b,
-                             int64_t nb, double* delta)
+/* Chan's mean update: delta <- mean_b - mean; mean += delta * nb / n.
+ * Returns the weight na*nb/n of the rank-one correction delta delta^T. */
+double lelp__chan_mean(double* mean, int64_t na, int64_t d, const double* mean_b, int64_t nb, double* delta)
 {
     double n = (double)(na + nb);
     for (int64_t j = 0; j < d; j++) delta[j] = mean_b[j] - mean[j];
     double w = (double)nb / n;
     for (int64_t j = 0; j < d; j++) mean[j] += delta[j] * w;
-    if (na > 0) {
-        double alpha = (double)na * (double)nb / n;
-        cblas_dsyr(CblasColMajor, CblasLower, (int)d, alpha, delta, 1, M, (int)d);
-    }
+    return (double)na * (double)nb / n;
+}
+
+/* M += delta delta^T * na*nb/n after the caller added M_b. */
+static void lelp__chan_means(double* mean, double* M, int64_t na, int64_t d, const double* mean_b,
+                             int64_t nb, double* delta)
+{
+    double alpha = lelp__chan_mean(mean, na, d, mean_b, nb, delta);
+    if (na > 0) cblas_dsyr(CblasColMajor, CblasLower, (int)d, alpha, delta, 1, M, (int)d);
 }
 
 void lelp__comoment_add_block(double* mean, double* M, int64_t* count, int64_t d,

@@ -28,20 +28,33 @@ static int lelp__fit_checks(const lelp_builder* b)
     return LELP_OK;
 }
 
-/* Fits class c into m: Sigma_c (projected), eigenpairs, sign, rotation, offsets. */
-static int lelp__fit_class(const lelp_builder* b, lelp_model* m, lelp__fit_scratch* w, int64_t c)
+/* Exact solver: Sigma_c from the co-moments, P Sigma_c P, top-S eigenpairs
+ * (dsyevr). Writes lam (S, descending), w->V (d x S) and the trace. */
+static int lelp__eigen_exact(const lelp_builder* b, lelp__fit_scratch* w, int64_t c, double* lam, double* trace)
 {
-    const int64_t d = b->d, S = b->S;
+    const int64_t d = b->d;
     const double* M = b->M + c * d * d;
     const double scale = 1.0 / (double)(b->count[c] - 1);
     for (int64_t j = 0; j < d; j++)
         for (int64_t i = j; i < d; i++) w->A[j * d + i] = M[j * d + i] * scale;
     int st = lelp__project_out(&b->mem, w->A, d, w->Q, w->r);
     if (st) return st;
-    double trace = 0.0;
-    for (int64_t j = 0; j < d; j++) trace += w->A[j * d + j];
+    *trace = 0.0;
+    for (int64_t j = 0; j < d; j++) *trace += w->A[j * d + j];
+    return lelp__top_eigen(&b->mem, w->A, d, b->S, lam, w->V, c);
+}
+
+/* Fits class c into m: eigenpairs from the chosen solver, then the rank
+ * rule, sign rule, rotation and offsets shared by both. */
+static int lelp__fit_class(const lelp_builder* b, lelp_model* m, lelp__fit_scratch* w, int64_t c)
+{
+    const int64_t d = b->d, S = b->S;
     double* lam = m->eig + c * S;
-    if ((st = lelp__top_eigen(&b->mem, w->A, d, S, lam, w->V, c))) return st;
+    double trace = 0.0;
+    int st = b->solver == LELP_SOLVER_EXACT
+                 ? lelp__eigen_exact(b, w, c, lam, &trace)
+                 : lelp__sketch_eigen(&b->mem, b->sk, c, b->count[c], w->Q, w->r, S, lam, w->V, &trace);
+    if (st) return st;
     if (!(lam[0] > 0.0) || !(lam[S - 1] > lam[0] * (double)d * DBL_EPSILON))
         return lelp__fail(LELP_E_RANK_DEFICIENT,
                           "lelp_builder_fit: class %lld has fewer than S = %lld non-zero eigenvalues "
@@ -87,7 +100,8 @@ int lelp_builder_fit(const lelp_builder* b, lelp_model** out)
     lelp_model* m = NULL;
     if ((st = lelp__model_alloc(&b->mem, d, C, S, &m))) return st;
     lelp__fit_scratch w = {0};
-    size_t a_bytes = lelp__bytes(d, d, sizeof(double));
+    /* the sketch solver works on its own small arrays */
+    size_t a_bytes = b->solver == LELP_SOLVER_EXACT ? lelp__bytes(d, d, sizeof(double)) : 0;
     size_t v_bytes = lelp__bytes(d, S, sizeof(double));
     size_t r_bytes = lelp__bytes(S, S, sizeof(double));
     size_t q_bytes = lelp__bytes(d, C < d ? C : d, sizeof(double));
@@ -100,6 +114,7 @@ int lelp_builder_fit(const lelp_builder* b, lelp_model** out)
     m->null_space = b->has_head && b->null_space;
     m->rotate = b->rotate;
     m->seed = b->seed;
+    m->solver = b->solver;
     memcpy(m->count, b->count, (size_t)C * sizeof(int64_t));
     memcpy(m->mean, b->mean, (size_t)(C * d) * sizeof(double));
     for (int64_t c = 0; c < C && !st; c++) st = lelp__fit_class(b, m, &w, c);

@@ -30,6 +30,20 @@ struct lelp_allocator {
     lelp__mem mem;
 };
 
+/* Frequent Directions state of all classes (sketch.c). */
+typedef struct lelp__sketch {
+    int64_t ell, cap, d, C;  /* cap = 2 * ell rows per class */
+    double* rows;            /* C x cap x d, row-major */
+    int64_t* nrows;          /* C */
+    double* trace;           /* C: exact trace of each class's co-moment matrix */
+    /* scratch for a shrink, allocated up front so updates never allocate */
+    double* G;               /* cap x cap */
+    double* w;               /* cap */
+    double* tmp;             /* ell x d */
+    double* work;
+    int64_t lwork;
+} lelp__sketch;
+
 struct lelp_builder {
     uint64_t magic;
     const void* self;
@@ -40,10 +54,14 @@ struct lelp_builder {
     uint64_t seed;
     double beta;             /* 0 = automatic */
     double entropy_fraction;
+    int solver;              /* enum lelp_solver */
+    int64_t ell_param;       /* LELP_BUILDER_SKETCH_SIZE as set (0 = automatic) */
+    int started;             /* statistics allocated: solver frozen */
     /* statistics */
     int64_t* count;          /* C */
     double* mean;            /* C x d */
-    double* M;               /* C x (d x d), lower triangle, column-major */
+    double* M;               /* exact: C x (d x d), lower triangle, column-major */
+    lelp__sketch* sk;        /* sketch solver state */
     int has_head;
     double* head;            /* C x d */
     /* scratch for update, kept between calls */
@@ -58,7 +76,7 @@ struct lelp_model {
     const void* self;
     lelp__mem mem;
     int64_t d, C, S, head_rank;
-    int null_space, rotate, auto_beta;
+    int null_space, rotate, auto_beta, solver;
     uint64_t seed;
     double beta, entropy_fraction;
     int64_t* count;          /* C */
@@ -142,12 +160,30 @@ double lelp__rng_normal(lelp__rng* r);
 /* rotation.c: R (S x S, column-major) Haar-random from stream (seed, c, 0). */
 void lelp__haar_rotation(uint64_t seed, int64_t c, int64_t S, double* R);
 /* comoment.c */
+double lelp__chan_mean(double* mean, int64_t na, int64_t d, const double* mean_b, int64_t nb, double* delta);
 void lelp__comoment_add_block(double* mean, double* M, int64_t* count, int64_t d,
                               const double* X, int64_t nb, const double* block_mean,
                               double* delta);
 void lelp__comoment_merge(double* mean, double* M, int64_t* count, int64_t d,
                           const double* mean_b, const double* M_b, int64_t count_b,
                           double* delta);
+/* sketch.c: Frequent Directions */
+int lelp__sketch_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t ell, lelp__sketch** out);
+void lelp__sketch_free(const lelp__mem* mem, lelp__sketch* sk);
+/* Appends nr rows (row-major, width d) times `scale` to class c's sketch. */
+void lelp__sketch_append(lelp__sketch* sk, int64_t c, const double* rows, int64_t nr, double scale);
+/* Chan update of class c with a centred block X (nb rows) of mean bm. */
+void lelp__sketch_add_block(lelp__sketch* sk, double* mean, int64_t* count, int64_t c, const double* X,
+                            int64_t nb, const double* bm, double* delta);
+/* Adds src's class-c sketch (disjoint data) into dst's. */
+void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t c, const lelp__sketch* src,
+                        const double* mean_b, int64_t count_b, double* delta);
+int64_t lelp__sketch_default_ell(int64_t d, int64_t S);
+/* Top-S eigenpairs of P B^T B P / (n-1) for class c (V: d x S column-major). */
+int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, int64_t count, const double* Q,
+                       int64_t rh, int64_t S, double* lam, double* V, double* trace);
+/* builder.c: allocates the statistics for the chosen solver (first use). */
+int lelp__builder_storage(lelp_builder* b);
 /* nullspace.c */
 int lelp__head_basis(const lelp__mem* mem, const double* W, int64_t C, int64_t d,
                      double** Q, int64_t* rank);
@@ -198,7 +234,10 @@ size_t lelp__align64(size_t n);
 int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic,
                          uint32_t max_version, size_t* payload_len, const char* what);
 
-#define LELP__FORMAT_VERSION 1u
+/* Format versions, per kind: models 1; builder states 2 (adds the solver;
+ * version 1 states, exact only, are still read). */
+#define LELP__MODEL_FORMAT_VERSION 1u
+#define LELP__BUILDER_FORMAT_VERSION 2u
 #define LELP__HEADER_LEN 128u
 
 /* ---- files (file_io.c) -------------------------------------------------- */

@@ -103,6 +103,7 @@ int lelp__model_copy(const lelp_model* src, lelp_model** out)
     m->null_space = src->null_space;
     m->rotate = src->rotate;
     m->auto_beta = src->auto_beta;
+    m->solver = src->solver;
     m->seed = src->seed;
     m->beta = src->beta;
     m->entropy_fraction = src->entropy_fraction;
@@ -139,6 +140,7 @@ int lelp_model_get_int(const lelp_model* m, int key, int64_t* value)
     case LELP_MODEL_ROTATE: *value = m->rotate; return LELP_OK;
     case LELP_MODEL_HEAD_RANK: *value = m->head_rank; return LELP_OK;
     case LELP_MODEL_AUTO_BETA: *value = m->auto_beta; return LELP_OK;
+    case LELP_MODEL_SOLVER: *value = m->solver; return LELP_OK;
     default:
         return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_model_get_int: %d is not an integer model key", key);
     }

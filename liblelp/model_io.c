@@ -49,10 +49,10 @@ int lelp_model_serialize(const lelp_model* m, void* dst, size_t capacity, size_t
     lelp__writer w = {dst, 0};
     memcpy(w.p, "LELPMODL", 8);
     w.pos = 8;
-    lelp__put_u32(&w, LELP__FORMAT_VERSION);
+    lelp__put_u32(&w, LELP__MODEL_FORMAT_VERSION);
     lelp__put_u32(&w, LELP__HEADER_LEN);
     lelp__put_u32(&w, (uint32_t)LELP_VERSION_NUMBER);
-    lelp__put_u32(&w, (uint32_t)(m->null_space | (m->rotate << 1) | (m->auto_beta << 2)));
+    lelp__put_u32(&w, (uint32_t)(m->null_space | (m->rotate << 1) | (m->auto_beta << 2) | (m->solver << 3)));
     lelp__put_u64(&w, (uint64_t)plen);
     lelp__put_u64(&w, (uint64_t)m->d);
     lelp__put_u64(&w, (uint64_t)m->C);
@@ -102,7 +102,7 @@ static int lelp__model_header(const uint8_t* src, size_t plen, lelp_model* h, ui
     h->entropy_fraction = lelp__get_f64(&r);
     for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
         if (src[i] != 0) return lelp__fail(LELP_E_FORMAT, "model: reserved header byte %zu is not zero", i);
-    if (*flags > 7u) return lelp__fail(LELP_E_FORMAT, "model: unknown flags 0x%x", (unsigned)*flags);
+    if (*flags > 15u) return lelp__fail(LELP_E_FORMAT, "model: unknown flags 0x%x", (unsigned)*flags);
     if (h->d < 1 || h->d > 65536 || h->C < 1 || h->C > 1048576 || h->S < 1 || h->S > h->d ||
         h->C * h->S > 16777216)
         return lelp__fail(LELP_E_FORMAT, "model: impossible shape d = %lld, C = %lld, S = %lld", (long long)h->d,
@@ -152,7 +152,7 @@ int lelp_model_load(lelp_model** out, const void* src, size_t size, const lelp_a
     int st = lelp__check_allocator(alloc);
     if (st) return st;
     size_t plen = 0;
-    if ((st = lelp__check_envelope(src, size, "LELPMODL", LELP__FORMAT_VERSION, &plen, "model"))) return st;
+    if ((st = lelp__check_envelope(src, size, "LELPMODL", LELP__MODEL_FORMAT_VERSION, &plen, "model"))) return st;
     lelp_model h;
     uint32_t flags = 0;
     memset(&h, 0, sizeof h);
@@ -168,6 +168,7 @@ int lelp_model_load(lelp_model** out, const void* src, size_t size, const lelp_a
     m->null_space = (int)(flags & 1u);
     m->rotate = (int)((flags >> 1) & 1u);
     m->auto_beta = (int)((flags >> 2) & 1u);
+    m->solver = (int)((flags >> 3) & 1u);
     if ((st = lelp__model_payload(src, size, m))) {
         lelp_model_free(m);
         return st;

@@ -616,7 +616,8 @@ static void test_load_patched_headers(void** state)
         size_t size = sizes[kind];
         unsigned char* p = malloc(size);
         const unsigned char* src = srcs[kind];
-        assert_int_equal(rd32(src + 8), 1); /* format version 1 (docs/format.md) */
+        const uint32_t current = kind == 0 ? 1u : 2u; /* docs/format.md: models 1, builder states 2 */
+        assert_int_equal(rd32(src + 8), current);
         assert_int_equal(rd32(src + 12) + rd64(src + 24) + 4, size);
 #define TRY(patch, want)                                                                     \
     do {                                                                                     \
@@ -633,7 +634,7 @@ static void test_load_patched_headers(void** state)
         assert_null(out_);                                                                   \
     } while (0)
         /* a newer format version */
-        TRY(wr32(p + 8, 2), LELP_E_VERSION);
+        TRY(wr32(p + 8, current + 1), LELP_E_VERSION);
         TRY(wr32(p + 8, 0xFFFFFFFFu), LELP_E_VERSION);
         /* version 0 */
         TRY(wr32(p + 8, 0), LELP_E_FORMAT);
@@ -645,7 +646,7 @@ static void test_load_patched_headers(void** state)
         TRY(wr64(p + 40, 0), LELP_E_FORMAT);                   /* C = 0 */
         TRY(wr64(p + 48, (uint64_t)(D + 1)), LELP_E_FORMAT);   /* S > d */
         TRY(wr64(p + 40, (uint64_t)(C + 1)), LELP_E_FORMAT);   /* payload length disagrees */
-        /* a non-zero reserved byte (model: 88..127, builder: 80..127) */
+        /* a non-zero reserved byte (model: 88..127, builder: 96..127) */
         TRY(p[120] = 1, LELP_E_FORMAT);
         /* the writer's library version is informative only */
         {
@@ -676,6 +677,8 @@ static void test_load_patched_headers(void** state)
             size_t H = rd32(p + 12);
             TRY(wr64(p + H, (uint64_t)-1), LELP_E_FORMAT);
             TRY(wr64(p + 56, (uint64_t)1 << 63), LELP_E_FORMAT);            /* seed > 2^63-1 */
+            TRY(wr64(p + 80, 7), LELP_E_FORMAT);                            /* unknown solver */
+            TRY(wr64(p + 88, 5), LELP_E_FORMAT);                            /* sketch size on an exact state */
         }
 #undef TRY
         free(p);

@@ -1,0 +1,227 @@
+/* sketch.c -- the streaming solver for large d: Frequent Directions
+ * (Liberty 2013; Ghashami, Liberty, Phillips, Woodruff 2016) per class, on
+ * the same centred rows and Chan correction rows that the exact solver adds
+ * into its co-moment matrix, so B^T B approximates M_c with
+ *     0 <= x^T (M_c - B^T B) x <= ||A - A_k||_F^2 / (l - k)   for every unit x
+ * and every k < l (A = all rows fed). Memory O(C * l * d), one pass,
+ * mergeable, deterministic (no randomness). See docs/method.md section 6. */
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+int64_t lelp__sketch_default_ell(int64_t d, int64_t S)
+{
+    /* d + 1 rows already hold any d-dimensional class exactly */
+    int64_t ell = 4 * S + 16;
+    return ell < d + 1 ? ell : d + 1;
+}
+
+int lelp__sketch_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t ell, lelp__sketch** out)
+{
+    *out = NULL;
+    lelp__sketch* sk = lelp__calloc(mem, sizeof *sk);
+    if (!sk) return lelp__fail(LELP_E_NOMEM, "sketch: out of memory");
+    sk->ell = ell;
+    sk->cap = 2 * ell;
+    sk->d = d;
+    sk->C = C;
+    sk->rows = lelp__calloc(mem, lelp__bytes(C * sk->cap, d, sizeof(double)));
+    sk->nrows = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(int64_t)));
+    sk->trace = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(double)));
+    sk->G = lelp__alloc(mem, lelp__bytes(sk->cap, sk->cap, sizeof(double)));
+    sk->w = lelp__alloc(mem, lelp__bytes(sk->cap, 1, sizeof(double)));
+    sk->tmp = lelp__alloc(mem, lelp__bytes(ell, d, sizeof(double)));
+    double query = 0.0;
+    lapack_int info = -1;
+    if (sk->G && sk->w)
+        info = LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)sk->cap, sk->G, (lapack_int)sk->cap,
+                                  sk->w, &query, -1);
+    sk->lwork = info == 0 ? (int64_t)query : 1;
+    sk->work = lelp__alloc(mem, lelp__bytes(sk->lwork, 1, sizeof(double)));
+    if (!sk->rows || !sk->nrows || !sk->trace || !sk->G || !sk->w || !sk->tmp || !sk->work) {
+        lelp__sketch_free(mem, sk);
+        return lelp__fail(LELP_E_NOMEM, "sketch: out of memory for %lld x %lld rows per class", (long long)sk->cap,
+                          (long long)d);
+    }
+    *out = sk;
+    return LELP_OK;
+}
+
+void lelp__sketch_free(const lelp__mem* mem, lelp__sketch* sk)
+{
+    if (!sk) return;
+    lelp__free(mem, sk->rows, lelp__bytes(sk->C * sk->cap, sk->d, sizeof(double)));
+    lelp__free(mem, sk->nrows, lelp__bytes(sk->C, 1, sizeof(int64_t)));
+    lelp__free(mem, sk->trace, lelp__bytes(sk->C, 1, sizeof(double)));
+    lelp__free(mem, sk->G, lelp__bytes(sk->cap, sk->cap, sizeof(double)));
+    lelp__free(mem, sk->w, lelp__bytes(sk->cap, 1, sizeof(double)));
+    lelp__free(mem, sk->tmp, lelp__bytes(sk->ell, sk->d, sizeof(double)));
+    lelp__free(mem, sk->work, lelp__bytes(sk->lwork, 1, sizeof(double)));
+    lelp__free(mem, sk, sizeof *sk);
+}
+
+/* A full buffer B (cap rows) becomes l-1 rows: B = U S V^T, subtract the
+ * l-th largest squared singular value delta from every S^2 and keep
+ * sqrt(S^2 - delta) V^T. Computed through the cap x cap Gram matrix B B^T
+ * (all BLAS-3); the directions that survive have S^2 > delta, well away
+ * from the Gram matrix's rounding floor. */
+static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
+{
+    const int64_t d = sk->d, cap = sk->cap, ell = sk->ell;
+    double* B = sk->rows + c * cap * d;
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)cap, (int)d, 1.0, B, (int)d, 0.0, sk->G, (int)cap);
+    lapack_int info = LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)cap, sk->G, (lapack_int)cap,
+                                         sk->w, sk->work, (lapack_int)sk->lwork);
+    const int64_t keep = ell - 1, first = cap - keep; /* eigenvalues ascending */
+    if (info != 0) {
+        /* cannot happen for a finite symmetric matrix; keep the newest rows
+         * rather than lose the stream */
+        memmove(B, B + (cap - keep) * d, (size_t)(keep * d) * sizeof(double));
+        sk->nrows[c] = keep;
+        return;
+    }
+    const double delta = sk->w[cap - ell] > 0.0 ? sk->w[cap - ell] : 0.0;
+    /* tmp (keep x d) = W^T B for the keep largest eigenvectors (columns of G) */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)keep, (int)d, (int)cap, 1.0, sk->G + first * cap,
+                (int)cap, B, (int)d, 0.0, sk->tmp, (int)d);
+    for (int64_t i = 0; i < keep; i++) {
+        double s2 = sk->w[first + i];
+        double f = s2 > delta ? sqrt((s2 - delta) / s2) : 0.0;
+        const double* t = sk->tmp + i * d;
+        double* row = B + i * d;
+        for (int64_t j = 0; j < d; j++) row[j] = f * t[j];
+    }
+    memset(B + keep * d, 0, (size_t)((cap - keep) * d) * sizeof(double));
+    sk->nrows[c] = keep;
+}
+
+void lelp__sketch_append(lelp__sketch* sk, int64_t c, const double* rows, int64_t nr, double scale)
+{
+    const int64_t d = sk->d;
+    double* B = sk->rows + c * sk->cap * d;
+    for (int64_t r = 0; r < nr; r++) {
+        if (sk->nrows[c] == sk->cap) lelp__sketch_shrink(sk, c);
+        double* dst = B + sk->nrows[c] * d;
+        const double* src = rows + r * d;
+        for (int64_t j = 0; j < d; j++) dst[j] = scale * src[j];
+        sk->nrows[c]++;
+    }
+}
+
+/* M += X^T X + w delta delta^T as rows: the block's centred rows, then one
+ * correction row sqrt(w) * delta (Chan), exactly as the exact solver. */
+void lelp__sketch_add_block(lelp__sketch* sk, double* mean, int64_t* count, int64_t c, const double* X,
+                            int64_t nb, const double* bm, double* delta)
+{
+    const int64_t d = sk->d;
+    const int64_t na = *count;
+    double tr = 0.0;
+    for (int64_t i = 0; i < nb * d; i++) tr += X[i] * X[i];
+    lelp__sketch_append(sk, c, X, nb, 1.0);
+    const double w = lelp__chan_mean(mean, na, d, bm, nb, delta);
+    if (na > 0) {
+        double dd = 0.0;
+        for (int64_t j = 0; j < d; j++) dd += delta[j] * delta[j];
+        tr += w * dd;
+        lelp__sketch_append(sk, c, delta, 1, sqrt(w));
+    }
+    sk->trace[c] += tr;
+    *count = na + nb;
+}
+
+void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t c, const lelp__sketch* src,
+                        const double* mean_b, int64_t count_b, double* delta)
+{
+    if (count_b == 0) return;
+    const int64_t d = dst->d;
+    const int64_t na = *count;
+    lelp__sketch_append(dst, c, src->rows + c * src->cap * d, src->nrows[c], 1.0);
+    double tr = src->trace[c];
+    const double w = lelp__chan_mean(mean, na, d, mean_b, count_b, delta);
+    if (na > 0) {
+        double dd = 0.0;
+        for (int64_t j = 0; j < d; j++) dd += delta[j] * delta[j];
+        tr += w * dd;
+        lelp__sketch_append(dst, c, delta, 1, sqrt(w));
+    }
+    dst->trace[c] += tr;
+    *count = na + count_b;
+}
+
+/* Top-S eigenpairs of P B^T B P / (n - 1) for class c's sketch B: rows
+ * projected (a - Q Q^T a), Gram matrix, dsyev, V = A^T g / sigma. The trace
+ * of P M P is the exact trace minus the sketch's estimate of tr(Q^T M Q). */
+int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, int64_t count, const double* Q,
+                       int64_t rh, int64_t S, double* lam, double* V, double* trace)
+{
+    const int64_t d = sk->d, r = sk->nrows[c];
+    for (int64_t s = 0; s < S; s++) lam[s] = 0.0;
+    *trace = 1.0;
+    if (r < S) return LELP_OK; /* the caller's rank rule reports it */
+    size_t a_bytes = lelp__bytes(r, d, sizeof(double)), g_bytes = lelp__bytes(r, r, sizeof(double));
+    size_t t_bytes = lelp__bytes(r, rh > 0 ? rh : 1, sizeof(double)), v_bytes = lelp__bytes(S, d, sizeof(double));
+    double* A = lelp__alloc(mem, a_bytes);
+    double* G = lelp__alloc(mem, g_bytes);
+    double* wv = lelp__alloc(mem, lelp__bytes(r, 1, sizeof(double)));
+    double* T = lelp__alloc(mem, t_bytes);
+    double* Vt = lelp__alloc(mem, v_bytes);
+    double* work = NULL;
+    size_t work_bytes = 0;
+    int st = LELP_OK;
+    if (!A || !G || !wv || !T || !Vt) {
+        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the sketch of class %lld", (long long)c);
+        goto done;
+    }
+    memcpy(A, sk->rows + c * sk->cap * d, a_bytes);
+    double qmq = 0.0;
+    if (rh > 0) {
+        /* T = A Q (Q column-major d x rh is row-major rh x d), A -= T Q^T */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)r, (int)rh, (int)d, 1.0, A, (int)d, Q, (int)d, 0.0,
+                    T, (int)rh);
+        for (int64_t i = 0; i < r * rh; i++) qmq += T[i] * T[i];
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)r, (int)d, (int)rh, -1.0, T, (int)rh, Q, (int)d,
+                    1.0, A, (int)d);
+    }
+    const double scale = 1.0 / (double)(count - 1);
+    *trace = (sk->trace[c] - qmq) * scale;
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)r, (int)d, 1.0, A, (int)d, 0.0, G, (int)r);
+    double query = 0.0;
+    lapack_int info = LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)r, G, (lapack_int)r, wv, &query, -1);
+    work_bytes = lelp__bytes(info == 0 ? (int64_t)query : 1, 1, sizeof(double));
+    work = info == 0 ? lelp__alloc(mem, work_bytes) : NULL;
+    if (info != 0 || !work) {
+        st = info ? lelp__fail(LELP_E_SOLVER, "fit: dsyev workspace query failed (class %lld)", (long long)c)
+                  : lelp__fail(LELP_E_NOMEM, "fit: out of memory for the sketch eigensolver");
+        goto done;
+    }
+    info = LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)r, G, (lapack_int)r, wv, work,
+                              (lapack_int)(work_bytes / sizeof(double)));
+    if (info != 0) {
+        st = lelp__fail(LELP_E_SOLVER, "fit: dsyev failed for the sketch of class %lld (info %d)", (long long)c,
+                        (int)info);
+        goto done;
+    }
+    /* the S largest (ascending in G's last S columns): Vt = G_sel^T A */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)S, (int)d, (int)r, 1.0, G + (r - S) * r, (int)r, A,
+                (int)d, 0.0, Vt, (int)d);
+    for (int64_t s = 0; s < S; s++) {
+        const int64_t k = r - 1 - s;
+        lam[s] = wv[k] > 0.0 ? wv[k] * scale : 0.0;
+        const double* src = Vt + (S - 1 - s) * d;
+        double norm = 0.0;
+        for (int64_t j = 0; j < d; j++) norm += src[j] * src[j];
+        norm = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
+        for (int64_t j = 0; j < d; j++) V[s * d + j] = src[j] * norm;
+    }
+done:
+    lelp__free(mem, A, a_bytes);
+    lelp__free(mem, G, g_bytes);
+    lelp__free(mem, wv, lelp__bytes(r, 1, sizeof(double)));
+    lelp__free(mem, T, t_bytes);
+    lelp__free(mem, Vt, v_bytes);
+    lelp__free(mem, work, work_bytes);
+    return st;
+}
