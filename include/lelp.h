@@ -118,6 +118,7 @@ typedef struct lelp_allocator lelp_allocator; /* custom allocation functions */
 typedef struct lelp_builder lelp_builder;     /* mutable streaming statistics */
 typedef struct lelp_model lelp_model;         /* immutable fitted subspaces */
 typedef struct lelp_loss lelp_loss;           /* student loss settings */
+typedef struct lelp_compressor lelp_compressor; /* trainable teacher-embedding compression */
 
 /* ------------------------------------------------------------------------ */
 /* Custom allocation (optional)                                              */
@@ -184,7 +185,65 @@ enum lelp_param {
     /* loss (double): weight alpha of the label term, in [0, 1]. Default 0. */
     LELP_LOSS_ALPHA               = 302,
     /* loss (int): LELP_REDUCTION_MEAN (default) or LELP_REDUCTION_SUM. */
-    LELP_LOSS_REDUCTION           = 303
+    LELP_LOSS_REDUCTION           = 303,
+    /* loss (int): which distillation term, enum lelp_loss_kind. Default
+     * LELP_LOSS_KIND_KL (LELP and, with S = 1, Hinton's KD). */
+    LELP_LOSS_KIND                = 304,
+    /* loss (double): DKD's target-class weight (its "alpha"), >= 0. Default 1. */
+    LELP_LOSS_DKD_TARGET_WEIGHT   = 305,
+    /* loss (double): DKD's non-target weight (its "beta"), >= 0. Default 8. */
+    LELP_LOSS_DKD_NONTARGET_WEIGHT = 306,
+    /* loss (double): temperature T of the subclass auxiliary loss, [0.01, 100].
+     * Default 1. */
+    LELP_LOSS_AUX_TEMPERATURE     = 307,
+
+    /* compressor (int): distance of lelp_compressor_student_loss, enum
+     * lelp_distance. Default LELP_DISTANCE_MSE. */
+    LELP_COMPRESSOR_DISTANCE      = 401,
+    /* compressor (int): LELP_OPTIMIZER_SGD (momentum) or LELP_OPTIMIZER_ADAM
+     * (default). */
+    LELP_COMPRESSOR_OPTIMIZER     = 402,
+    /* compressor (double): learning rate, (0, 10]. Default 1e-3. */
+    LELP_COMPRESSOR_LR            = 403,
+    /* compressor (double): L2 weight decay added to every gradient, [0, 1].
+     * Default 0. */
+    LELP_COMPRESSOR_WEIGHT_DECAY  = 404,
+    /* compressor (double): SGD momentum, [0, 1). Default 0.9. */
+    LELP_COMPRESSOR_MOMENTUM      = 405,
+    /* compressor (double): Adam beta1 and beta2, [0, 1). Defaults 0.9, 0.999. */
+    LELP_COMPRESSOR_ADAM_BETA1    = 406,
+    LELP_COMPRESSOR_ADAM_BETA2    = 407,
+    /* compressor (int): 1 = multi-label head (sigmoid BCE), 0 = softmax CE
+     * (default). Fixed after the first step. */
+    LELP_COMPRESSOR_MULTILABEL    = 408,
+    /* compressor (int): seed of the initial weights, 0 .. 2^63-1 (default 0);
+     * setting it re-initialises the weights, only before the first step. */
+    LELP_COMPRESSOR_SEED          = 409
+};
+
+/* What lelp_loss_compute computes (LELP_LOSS_KIND). */
+enum lelp_loss_kind {
+    /* (1-alpha) tau^2 KL(t || softmax(u/tau)) + alpha CE: LELP's loss; with
+     * S = 1 and softmax targets, Hinton's vanilla KD. */
+    LELP_LOSS_KIND_KL          = 0,
+    /* Decoupled KD (Zhao et al. 2022), S must be 1, T = softmax(z/tau):
+     * (1-alpha) [w_t TCKD + w_nt NCKD] + alpha CE. For C = 2 NCKD is 0. */
+    LELP_LOSS_KIND_DKD         = 1,
+    /* Subclass Distillation's teacher auxiliary loss (Mueller et al. 2020) on
+     * the teacher's own S*C logits U (T unused): (1-alpha) L_aux + alpha CE. */
+    LELP_LOSS_KIND_SUBCLASS_AUX = 2
+};
+
+/* Distances of the embedding compressor (LELP_COMPRESSOR_DISTANCE). */
+enum lelp_distance {
+    LELP_DISTANCE_MSE    = 0, /* (1/n) sum_i ||f_i - e'_i||^2 */
+    LELP_DISTANCE_COSINE = 1, /* (1/n) sum_i (1 - cos(f_i, e'_i)) */
+    LELP_DISTANCE_DCOR   = 2  /* 1 - dCor(F, E'), V-statistic distance correlation */
+};
+
+enum lelp_optimizer {
+    LELP_OPTIMIZER_SGD  = 0,
+    LELP_OPTIMIZER_ADAM = 1
 };
 
 enum lelp_solver {
@@ -334,6 +393,47 @@ LELP_API int lelp_loss_get_double(const lelp_loss* l, int param, double* value);
 LELP_API int lelp_loss_compute(const lelp_loss* l, const float* U, const float* T,
                                const int32_t* labels, const float* weights, int64_t n,
                                double* value, float* grad);
+
+/* ------------------------------------------------------------------------ */
+/* Embedding compression (Ding & Lerch, arXiv 2402.06761; SPEC section 2)      */
+/* ------------------------------------------------------------------------ */
+/* A trainable linear map e' = A e + a (A: k x dt) with a linear head on e'
+ * (C outputs), trained on the target labels while the teacher stays frozen;
+ * the student's features f (width k) are pulled toward stopgrad(e'). One
+ * thread at a time per compressor. Since v0.1. */
+LELP_API int lelp_compressor_create(lelp_compressor** out, int64_t teacher_dim, int64_t student_dim,
+                                    int64_t C, const lelp_allocator* alloc);
+LELP_API void lelp_compressor_free(lelp_compressor* c);
+LELP_API int lelp_compressor_set_int(lelp_compressor* c, int param, int64_t value);
+LELP_API int lelp_compressor_set_double(lelp_compressor* c, int param, double value);
+LELP_API int lelp_compressor_get_int(const lelp_compressor* c, int param, int64_t* value);
+LELP_API int lelp_compressor_get_double(const lelp_compressor* c, int param, double* value);
+/* One optimizer step on the head's mean loss over the batch: softmax CE with
+ * int labels (n), or -- multi-label compressors -- sigmoid BCE with Y an
+ * n x C matrix of 0/1 targets. E is n x teacher_dim. *loss receives the
+ * batch loss before the step. Exactly one of labels / Y must be given. */
+LELP_API int lelp_compressor_step(lelp_compressor* c, const float* E, const int32_t* labels,
+                                  const float* Y, int64_t n, double* loss);
+/* e' = A e + a for a batch: out is n x student_dim. */
+LELP_API int lelp_compressor_compress(const lelp_compressor* c, const float* E, int64_t n,
+                                      float* out);
+/* Student loss against stopgrad(e'): F n x student_dim, E n x teacher_dim;
+ * *value and grad = dL/dF (n x student_dim, may be NULL). */
+LELP_API int lelp_compressor_student_loss(const lelp_compressor* c, const float* F,
+                                          const float* E, int64_t n, double* value,
+                                          float* grad);
+/* Copies of the parameters: A (k x dt), a (k), head W (C x k), head bias (C). */
+LELP_API int lelp_compressor_weights(const lelp_compressor* c, float* A, float* a, float* W,
+                                     float* bias);
+/* Serialization (magic LELPCOMP, docs/format.md); optimizer state included. */
+LELP_API int lelp_compressor_serialized_size(const lelp_compressor* c, size_t* size);
+LELP_API int lelp_compressor_serialize(const lelp_compressor* c, void* dst, size_t capacity,
+                                       size_t* written);
+LELP_API int lelp_compressor_load(lelp_compressor** out, const void* src, size_t size,
+                                  const lelp_allocator* alloc);
+LELP_API int lelp_compressor_save_path(const lelp_compressor* c, const char* path);
+LELP_API int lelp_compressor_load_path(lelp_compressor** out, const char* path,
+                                       const lelp_allocator* alloc);
 
 /* ------------------------------------------------------------------------ */
 /* Prediction and plain KD helpers (BLAS-free; link alone on edge devices)    */

@@ -124,6 +124,7 @@ static const char* lelp__kind_of(const uint8_t* src, size_t size)
 {
     if (size >= 8 && memcmp(src, "LELPMODL", 8) == 0) return "a liblelp model";
     if (size >= 8 && memcmp(src, "LELPBLDR", 8) == 0) return "a liblelp builder state";
+    if (size >= 8 && memcmp(src, "LELPCOMP", 8) == 0) return "a liblelp compressor";
     return "not a liblelp buffer";
 }
 

@@ -16,6 +16,7 @@
 #define LELP__MAGIC_BUILDER   UINT64_C(0x4c454c50424c4452) /* "LELPBLDR" */
 #define LELP__MAGIC_MODEL     UINT64_C(0x4c454c504d4f444c) /* "LELPMODL" */
 #define LELP__MAGIC_LOSS      UINT64_C(0x4c454c504c4f5353) /* "LELPLOSS" */
+#define LELP__MAGIC_COMPRESSOR UINT64_C(0x4c454c50434f4d50) /* "LELPCOMP" */
 #define LELP__MAGIC_DEAD      UINT64_C(0xdeaddeaddeaddead)
 
 typedef struct lelp__mem {
@@ -97,7 +98,24 @@ struct lelp_loss {
     lelp__mem mem;
     int64_t C, S;
     double tau, alpha;
-    int reduction;
+    int reduction, kind;
+    double dkd_target, dkd_nontarget, aux_temperature;
+    double* row;             /* 2*C*S doubles: a row's gradient and exponentials */
+};
+
+struct lelp_compressor {
+    uint64_t magic;
+    const void* self;
+    lelp__mem mem;
+    int64_t dt, k, C;
+    int distance, optimizer, multilabel;
+    uint64_t seed;
+    double lr, wd, momentum, beta1, beta2;
+    int64_t steps;
+    double* P;               /* A (k x dt), a (k), W (C x k), bias (C) */
+    double* m1;              /* SGD velocity / Adam first moment */
+    double* m2;              /* Adam second moment */
+    double* G;               /* gradient scratch */
 };
 
 /* Rows of a class processed per dsyrk call by the builder. */
@@ -144,6 +162,18 @@ double lelp__lse_f64(const double* x, int64_t n);
 double lelp__exp_normalize(double* x, int64_t n);
 /* Entropy (nats) of softmax(x * scale). */
 double lelp__softmax_entropy(const double* x, int64_t n, double scale);
+
+/* aux_loss.c: Subclass Distillation's auxiliary loss over a batch (mean);
+ * writes gscale * d(mean)/dU into grad (n x K floats) when grad != NULL. */
+int lelp__subclass_aux(const lelp__mem* mem, const float* U, int64_t n, int64_t K, double T, double gscale,
+                       double* value, float* grad);
+
+/* compressor.c / distance.c */
+int lelp__compressor_alloc(const lelp__mem* mem, int64_t dt, int64_t k, int64_t C, lelp_compressor** out);
+void lelp__compressor_release(lelp_compressor* c);
+void lelp__compressor_views(const lelp_compressor* c, double** A, double** a, double** W, double** bw);
+int lelp__distance_loss(const lelp__mem* mem, int kind, const float* F, const double* Z, int64_t n, int64_t k,
+                        double* value, float* grad);
 
 /* ---- PRNG (prng.c) ------------------------------------------------------ */
 typedef struct lelp__rng {

@@ -26,6 +26,15 @@ int lelp_loss_create(lelp_loss** out, int64_t C, int64_t S, const lelp_allocator
     l->tau = 1.0;
     l->alpha = 0.0;
     l->reduction = LELP_REDUCTION_MEAN;
+    l->kind = LELP_LOSS_KIND_KL;
+    l->dkd_target = 1.0;
+    l->dkd_nontarget = 8.0;
+    l->aux_temperature = 1.0;
+    l->row = lelp__alloc(&mem, lelp__bytes(2 * C * S, 1, sizeof(double)));
+    if (!l->row) {
+        lelp__free(&mem, l, sizeof *l);
+        return lelp__fail(LELP_E_NOMEM, "lelp_loss_create: out of memory");
+    }
     *out = l;
     return LELP_OK;
 }
@@ -34,6 +43,7 @@ void lelp_loss_free(lelp_loss* l)
 {
     if (!l || l->magic != LELP__MAGIC_LOSS || l->self != l) return;
     lelp__mem mem = l->mem;
+    lelp__free(&mem, l->row, lelp__bytes(2 * l->C * l->S, 1, sizeof(double)));
     l->magic = LELP__MAGIC_DEAD;
     lelp__free(&mem, l, sizeof *l);
 }
@@ -42,12 +52,11 @@ int lelp_loss_set_int(lelp_loss* l, int param, int64_t value)
 {
     int st = lelp__check_handle(l, LELP__MAGIC_LOSS, "loss");
     if (st) return st;
-    if (param != LELP_LOSS_REDUCTION)
+    if (param != LELP_LOSS_REDUCTION && param != LELP_LOSS_KIND)
         return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_loss_set_int: %d is not an integer loss parameter", param);
-    if (value != LELP_REDUCTION_MEAN && value != LELP_REDUCTION_SUM)
-        return lelp__fail(LELP_E_PARAM_RANGE, "lelp_loss_set_int: reduction %lld is not MEAN (0) or SUM (1)",
-                          (long long)value);
-    l->reduction = (int)value;
+    if ((st = lelp__param_check(param, (double)value))) return st;
+    if (param == LELP_LOSS_REDUCTION) l->reduction = (int)value;
+    else l->kind = (int)value;
     return LELP_OK;
 }
 
@@ -55,11 +64,16 @@ int lelp_loss_set_double(lelp_loss* l, int param, double value)
 {
     int st = lelp__check_handle(l, LELP__MAGIC_LOSS, "loss");
     if (st) return st;
-    if (param != LELP_LOSS_TAU && param != LELP_LOSS_ALPHA)
+    double* field = param == LELP_LOSS_TAU                     ? &l->tau
+                    : param == LELP_LOSS_ALPHA                 ? &l->alpha
+                    : param == LELP_LOSS_DKD_TARGET_WEIGHT     ? &l->dkd_target
+                    : param == LELP_LOSS_DKD_NONTARGET_WEIGHT  ? &l->dkd_nontarget
+                    : param == LELP_LOSS_AUX_TEMPERATURE       ? &l->aux_temperature
+                                                               : NULL;
+    if (!field)
         return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_loss_set_double: %d is not a real loss parameter", param);
     if ((st = lelp__param_check(param, value))) return st;
-    if (param == LELP_LOSS_TAU) l->tau = value;
-    else l->alpha = value;
+    *field = value;
     return LELP_OK;
 }
 
@@ -68,9 +82,9 @@ int lelp_loss_get_int(const lelp_loss* l, int param, int64_t* value)
     int st = lelp__check_handle(l, LELP__MAGIC_LOSS, "loss");
     if (st) return st;
     if (!value) return lelp__fail(LELP_E_NULL, "lelp_loss_get_int: value is NULL");
-    if (param != LELP_LOSS_REDUCTION)
+    if (param != LELP_LOSS_REDUCTION && param != LELP_LOSS_KIND)
         return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_loss_get_int: %d is not an integer loss parameter", param);
-    *value = l->reduction;
+    *value = param == LELP_LOSS_REDUCTION ? l->reduction : l->kind;
     return LELP_OK;
 }
 
@@ -81,6 +95,9 @@ int lelp_loss_get_double(const lelp_loss* l, int param, double* value)
     if (!value) return lelp__fail(LELP_E_NULL, "lelp_loss_get_double: value is NULL");
     if (param == LELP_LOSS_TAU) *value = l->tau;
     else if (param == LELP_LOSS_ALPHA) *value = l->alpha;
+    else if (param == LELP_LOSS_DKD_TARGET_WEIGHT) *value = l->dkd_target;
+    else if (param == LELP_LOSS_DKD_NONTARGET_WEIGHT) *value = l->dkd_nontarget;
+    else if (param == LELP_LOSS_AUX_TEMPERATURE) *value = l->aux_temperature;
     else return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_loss_get_double: %d is not a real loss parameter", param);
     return LELP_OK;
 }
@@ -95,12 +112,21 @@ static int lelp__loss_inputs(const lelp_loss* l, const float* U, const float* T,
     if (lelp__bytes(n, K, sizeof(float)) == SIZE_MAX)
         return lelp__fail(LELP_E_INVALID_ARG, "lelp_loss_compute: n*C*S overflows");
     if (!U) return lelp__fail(LELP_E_NULL, "lelp_loss_compute: U is NULL");
-    if (l->alpha < 1.0 && !T) return lelp__fail(LELP_E_NULL, "lelp_loss_compute: T is NULL but alpha < 1");
-    if (l->alpha > 0.0 && !y) return lelp__fail(LELP_E_NULL, "lelp_loss_compute: labels is NULL but alpha > 0");
+    const int needs_t = l->alpha < 1.0 && l->kind != LELP_LOSS_KIND_SUBCLASS_AUX;
+    if (needs_t && !T) return lelp__fail(LELP_E_NULL, "lelp_loss_compute: T is NULL but alpha < 1");
+    if (l->kind == LELP_LOSS_KIND_DKD && l->S != 1)
+        return lelp__fail(LELP_E_PARAM_COMBINATION, "lelp_loss_compute: DKD needs S = 1 (class logits), the loss has S = %lld",
+                          (long long)l->S);
+    if (l->kind == LELP_LOSS_KIND_SUBCLASS_AUX && w)
+        return lelp__fail(LELP_E_PARAM_COMBINATION, "lelp_loss_compute: the subclass auxiliary loss couples the batch; "
+                          "per-example weights are not supported");
+    const int needs_y = l->alpha > 0.0 || (l->kind == LELP_LOSS_KIND_DKD && l->alpha < 1.0);
+    if (needs_y && !y)
+        return lelp__fail(LELP_E_NULL, "lelp_loss_compute: labels is NULL but alpha > 0 or the kind is DKD");
     int st = lelp__check_finite_f32(U, n, K, "U");
     if (st) return st;
-    if (l->alpha > 0.0 && (st = lelp__check_labels(y, n, l->C, "labels"))) return st;
-    if (l->alpha < 1.0) {
+    if (needs_y && (st = lelp__check_labels(y, n, l->C, "labels"))) return st;
+    if (needs_t) {
         if ((st = lelp__check_finite_f32(T, n, K, "T"))) return st;
         for (int64_t i = 0; i < n; i++) {
             double sum = 0.0;
@@ -129,11 +155,7 @@ static int lelp__loss_inputs(const lelp_loss* l, const float* U, const float* T,
     return LELP_OK;
 }
 
-/* Rows up to this width keep their exponentials on the stack between the
- * value and gradient passes; wider rows recompute them (no allocation). */
-#define LELP__LOSS_STACK 512
-
-/* sum_k exp(a*u_k - m) with m = max a*u; stores the terms in e when e != NULL. */
+/* sum_k exp(a*u_k - m) with m = max a*u, the terms stored in e. */
 static double lelp__row_expsum(const float* u, int64_t K, double a, double* m_out, double* e)
 {
     double m = -INFINITY;
@@ -142,76 +164,112 @@ static double lelp__row_expsum(const float* u, int64_t K, double a, double* m_ou
         m = v > m ? v : m;
     }
     double z = 0.0;
-    if (e) {
-        for (int64_t k = 0; k < K; k++) {
-            e[k] = exp(a * (double)u[k] - m);
-            z += e[k];
-        }
-    } else {
-        for (int64_t k = 0; k < K; k++) z += exp(a * (double)u[k] - m);
+    for (int64_t k = 0; k < K; k++) {
+        e[k] = exp(a * (double)u[k] - m);
+        z += e[k];
     }
     *m_out = m;
     return z;
 }
 
-/* tau^2 * KL(t || softmax(u/tau)) of one row. sum t log t is evaluated on
- * max(t, DBL_MIN) so zero targets add exactly 0 without a branch. */
-static double lelp__row_kl(const float* u, const float* t, int64_t K, double tau, double lse)
+/* tau^2 KL(t || softmax(u/tau)); adds its gradient times gs into gd.
+ * sum t log t runs on max(t, DBL_MIN) so zero targets add exactly 0. */
+static double lelp__kl_row(const float* u, const float* t, int64_t K, double tau, double* e, double* gd, double gs)
 {
-    double tlogt = 0.0, tu = 0.0, tsum = 0.0;
+    double m = 0.0;
+    double z = lelp__row_expsum(u, K, 1.0 / tau, &m, e);
+    double lse = m + log(z), tlogt = 0.0, tu = 0.0, tsum = 0.0;
     for (int64_t k = 0; k < K; k++) {
         double tk = (double)t[k];
         tlogt += tk * log(tk > DBL_MIN ? tk : DBL_MIN);
         tu += tk * (double)u[k];
         tsum += tk;
     }
+    if (gd)
+        for (int64_t k = 0; k < K; k++) gd[k] += gs * tau * (e[k] / z - (double)t[k]);
     return tau * tau * (tlogt - tu / tau + lse * tsum);
 }
 
-/* One row: returns its loss; writes the gradient times gscale into g
- * when g != NULL. */
-static double lelp__loss_row(const lelp_loss* l, const float* u, const float* t, int32_t y, float* g,
+/* -log sum_s softmax(u)_{y,s}; adds its gradient times gs into gd. */
+static double lelp__ce_row(const float* u, int64_t K, int64_t S, int32_t y, double* e, double* gd, double gs)
+{
+    double m = 0.0;
+    double z = lelp__row_expsum(u, K, 1.0, &m, e);
+    const int64_t y0 = (int64_t)y * S;
+    double lse_y = lelp__lse_f32(u + y0, S, 1.0);
+    if (gd) {
+        for (int64_t k = 0; k < K; k++) gd[k] += gs * e[k] / z;
+        for (int64_t s = 0; s < S; s++) gd[y0 + s] -= gs * exp((double)u[y0 + s] - lse_y);
+    }
+    return m + log(z) - lse_y;
+}
+
+/* log-sum-exp of u/tau over every class but y */
+static double lelp__lse_except(const float* u, int64_t C, int32_t y, double tau)
+{
+    double m = -INFINITY, z = 0.0;
+    for (int64_t k = 0; k < C; k++)
+        if (k != y) m = (double)u[k] / tau > m ? (double)u[k] / tau : m;
+    if (m == -INFINITY) return m;
+    for (int64_t k = 0; k < C; k++)
+        if (k != y) z += exp((double)u[k] / tau - m);
+    return m + log(z);
+}
+
+/* Decoupled KD (Zhao et al. 2022) on class logits (S = 1), teacher
+ * probabilities t = softmax(z/tau):
+ *   TCKD = tau^2 KL([p_y, 1-p_y] || [q_y, 1-q_y])
+ *   NCKD = tau^2 KL(p_hat || q_hat) over the non-target classes
+ * in log space (log(1-q_y) = lse_{j!=y} - lse), so no 1 - q_y ever cancels.
+ * With C = 2 the non-target distributions have one class: NCKD = 0. If the
+ * teacher puts all mass on y (1 - p_y = 0), NCKD is 0 too. */
+static double lelp__dkd_row(const lelp_loss* l, const float* u, const float* t, int32_t y, double* gd, double gs)
+{
+    const int64_t C = l->C;
+    const double tau = l->tau;
+    const double lse = lelp__lse_f32(u, C, 1.0 / tau), lse_nt = lelp__lse_except(u, C, y, tau);
+    const double py = (double)t[y];
+    double pnt = 0.0;
+    for (int64_t k = 0; k < C; k++)
+        if (k != y) pnt += (double)t[k];
+    const double log_qy = (double)u[y] / tau - lse, log_qnt = lse_nt - lse;
+    const double qy = exp(log_qy);
+    double tckd = 0.0, nckd = 0.0;
+    if (py > 0.0) tckd += py * (log(py) - log_qy);
+    if (pnt > 0.0) tckd += pnt * (log(pnt) - log_qnt);
+    for (int64_t k = 0; k < C && pnt > 0.0; k++) {
+        if (k == y || t[k] <= 0.0f) continue;
+        double ph = (double)t[k] / pnt;
+        nckd += ph * (log(ph) - ((double)u[k] / tau - lse_nt));
+    }
+    if (gd) {
+        const double wt = l->dkd_target * gs, wn = l->dkd_nontarget * gs;
+        /* dTCKD/du_y = -tau [(1-q_y) p_y - p_nt q_y]; k != y: tau (q_k p_y - p_nt q_y qhat_k) */
+        gd[y] += wt * -tau * (exp(log_qnt) * py - pnt * qy);
+        for (int64_t k = 0; k < C; k++) {
+            if (k == y) continue;
+            double qk = exp((double)u[k] / tau - lse), qh = exp((double)u[k] / tau - lse_nt);
+            gd[k] += wt * tau * (qk * py - pnt * qy * qh);
+            if (pnt > 0.0) gd[k] += wn * tau * (qh - (double)t[k] / pnt);
+        }
+    }
+    return tau * tau * (l->dkd_target * tckd + l->dkd_nontarget * nckd);
+}
+
+/* One row's loss; adds its gradient times gscale into gd (K doubles) when
+ * gd != NULL. */
+static double lelp__loss_row(const lelp_loss* l, const float* u, const float* t, int32_t y, double* gd,
                              double gscale)
 {
     const int64_t S = l->S, K = l->C * S;
-    const double tau = l->tau, alpha = l->alpha;
-    double eq[LELP__LOSS_STACK], ep[LELP__LOSS_STACK];
-    const int keep = g && K <= LELP__LOSS_STACK;
-    double loss = 0.0, mt = 0.0, zt = 1.0, m1 = 0.0, z1 = 1.0, lse_y = 0.0;
-    if (alpha < 1.0) {
-        zt = lelp__row_expsum(u, K, 1.0 / tau, &mt, keep ? eq : NULL);
-        loss += (1.0 - alpha) * lelp__row_kl(u, t, K, tau, mt + log(zt));
-    }
-    if (alpha > 0.0) {
-        z1 = lelp__row_expsum(u, K, 1.0, &m1, keep ? ep : NULL);
-        lse_y = lelp__lse_f32(u + (int64_t)y * S, S, 1.0);
-        loss += alpha * (m1 + log(z1) - lse_y);
-    }
-    if (!g) return loss;
-    const double a_kd = (1.0 - alpha) * tau * gscale, a_ce = alpha * gscale;
-    const int64_t y0 = (int64_t)y * S;
-    if (keep) {
-        /* gradient in double in eq, cast once */
-        for (int64_t k = 0; k < K; k++) {
-            double gk = 0.0;
-            if (alpha < 1.0) gk += a_kd * (eq[k] / zt - (double)t[k]);
-            if (alpha > 0.0) gk += a_ce * ep[k] / z1;
-            eq[k] = gk;
-        }
-        if (alpha > 0.0)
-            for (int64_t s = 0; s < S; s++) eq[y0 + s] -= a_ce * exp((double)u[y0 + s] - lse_y);
-        for (int64_t k = 0; k < K; k++) g[k] = (float)eq[k];
-        return loss;
-    }
-    for (int64_t k = 0; k < K; k++) {
-        double gk = 0.0;
-        if (alpha < 1.0) gk += a_kd * (exp((double)u[k] / tau - mt) / zt - (double)t[k]);
-        if (alpha > 0.0) {
-            gk += a_ce * exp((double)u[k] - m1) / z1;
-            if (k >= y0 && k < y0 + S) gk -= a_ce * exp((double)u[k] - lse_y);
-        }
-        g[k] = (float)gk;
-    }
+    const double alpha = l->alpha;
+    double* e = l->row + K;
+    double loss = 0.0;
+    if (alpha < 1.0 && l->kind == LELP_LOSS_KIND_KL)
+        loss += (1.0 - alpha) * lelp__kl_row(u, t, K, l->tau, e, gd, (1.0 - alpha) * gscale);
+    if (alpha < 1.0 && l->kind == LELP_LOSS_KIND_DKD)
+        loss += (1.0 - alpha) * lelp__dkd_row(l, u, t, y, gd, (1.0 - alpha) * gscale);
+    if (alpha > 0.0) loss += alpha * lelp__ce_row(u, K, S, y, e, gd, alpha * gscale);
     return loss;
 }
 
@@ -228,10 +286,25 @@ int lelp_loss_compute(const lelp_loss* l, const float* U, const float* T, const 
         for (int64_t i = 0; i < n; i++) norm += weights ? (double)weights[i] : 1.0;
     }
     double total = 0.0;
+    if (l->kind == LELP_LOSS_KIND_SUBCLASS_AUX && l->alpha < 1.0) {
+        /* batch-coupled: the mean auxiliary loss and its gradient, scaled to
+         * the reduction (a sum is n times the mean) */
+        double aux = 0.0, scale = l->reduction == LELP_REDUCTION_SUM ? (double)n : 1.0;
+        if ((st = lelp__subclass_aux(&l->mem, U, n, K, l->aux_temperature, (1.0 - l->alpha) * scale, &aux, grad)))
+            return st;
+        total += (1.0 - l->alpha) * aux * scale * norm;
+    } else if (grad) {
+        for (int64_t i = 0; i < n * K; i++) grad[i] = 0.0f;
+    }
+    double* gd = l->row;
     for (int64_t i = 0; i < n; i++) {
         double wi = weights ? (double)weights[i] : 1.0;
-        double li = lelp__loss_row(l, U + i * K, T ? T + i * K : NULL, labels ? labels[i] : 0,
-                                   grad ? grad + i * K : NULL, wi / norm);
+        if (grad)
+            for (int64_t k = 0; k < K; k++) gd[k] = 0.0;
+        double li = lelp__loss_row(l, U + i * K, T ? T + i * K : NULL, labels ? labels[i] : 0, grad ? gd : NULL,
+                                   wi / norm);
+        if (grad)
+            for (int64_t k = 0; k < K; k++) grad[i * K + k] = (float)((double)grad[i * K + k] + gd[k]);
         total += wi * li;
     }
     *value = total / norm;

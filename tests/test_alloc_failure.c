@@ -129,6 +129,31 @@ fit:
     ok_or_nomem(lelp_model_estimate_beta(m, H, y, N, D, 0.5, &beta), "estimate_beta", k);
     ok_or_nomem(lelp_model_mean_entropy(m, H, y, N, D, 1.0, &ent), "mean_entropy", k);
 loss:
+    {
+        /* the compressor: create, step, compress, distance loss, save, load */
+        lelp_compressor *cp = NULL, *cp2 = NULL;
+        lelp_allocator* ac = NULL;
+        int have_alloc = ok_or_nomem(lelp_allocator_create(&ac, count_alloc, count_free, &cnt), "allocator_create 2", k);
+        if (have_alloc && !ok_or_nomem(lelp_compressor_create(&cp, D, 3, C, ac), "compressor_create", k))
+            assert_null(cp);
+        lelp_allocator_free(ac);
+        if (cp) {
+            double hv = 0.0;
+            static float Zc[N * 3], Gc[N * 3];
+            ok_or_nomem(lelp_compressor_step(cp, H, y, NULL, N, &hv), "compressor_step", k);
+            ok_or_nomem(lelp_compressor_compress(cp, H, N, Zc), "compressor_compress", k);
+            assert_int_equal(lelp_compressor_set_int(cp, LELP_COMPRESSOR_DISTANCE, LELP_DISTANCE_DCOR), LELP_OK);
+            ok_or_nomem(lelp_compressor_student_loss(cp, Zc, H, N, &hv, Gc), "compressor_student_loss", k);
+            size_t cs = 0;
+            assert_int_equal(lelp_compressor_serialized_size(cp, &cs), LELP_OK);
+            void* cb = malloc(cs);
+            assert_int_equal(lelp_compressor_serialize(cp, cb, cs, NULL), LELP_OK);
+            if (!ok_or_nomem(lelp_compressor_load(&cp2, cb, cs, NULL), "compressor_load", k)) assert_null(cp2);
+            free(cb);
+        }
+        lelp_compressor_free(cp);
+        lelp_compressor_free(cp2);
+    }
     /* the loss needs valid targets even if the model part failed */
     for (int i = 0; i < N * C * S; i++) T[i] = 1.0f / (C * S);
     if (ok_or_nomem(lelp_loss_create(&l, C, S, NULL), "loss_create", k)) {

@@ -181,6 +181,10 @@ static void test_param_bounds(void** state)
         {LELP_LOSS_TAU, 0.01, 100.0},
         {LELP_LOSS_ALPHA, 0.0, 1.0},
         {LELP_LOSS_REDUCTION, 0.0, 1.0},
+        {LELP_LOSS_KIND, 0.0, 2.0},
+        {LELP_LOSS_DKD_TARGET_WEIGHT, 0.0, 1e6},
+        {LELP_LOSS_DKD_NONTARGET_WEIGHT, 0.0, 1e6},
+        {LELP_LOSS_AUX_TEMPERATURE, 0.01, 100.0},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         double lo = -7, hi = -7;
@@ -193,7 +197,7 @@ static void test_param_bounds(void** state)
     /* read-only model keys and unknown ids */
     const int bad[] = {LELP_MODEL_DIM,       LELP_MODEL_NUM_CLASSES, LELP_MODEL_SUBCLASSES, LELP_MODEL_SEED,
                        LELP_MODEL_BETA,      LELP_MODEL_NULL_SPACE,  LELP_MODEL_ROTATE,     LELP_MODEL_HEAD_RANK,
-                       LELP_MODEL_ENTROPY_FRACTION, LELP_MODEL_AUTO_BETA, LELP_MODEL_SOLVER, 0, -1, 100, 108, 200, 300, 304, 999};
+                       LELP_MODEL_ENTROPY_FRACTION, LELP_MODEL_AUTO_BETA, LELP_MODEL_SOLVER, 0, -1, 100, 108, 200, 300, 308, 999};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         double lo, hi;
         EXPECT_STATUS(lelp_param_bounds(bad[i], &lo, &hi), LELP_E_PARAM_UNSUPPORTED);
