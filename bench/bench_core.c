@@ -1,7 +1,7 @@
 /* bench_core.c -- times liblelp's steps on generated data and prints one JSON
  * object per figure on stdout (bench/run.py collects them and runs the
  * peers on the same arrays). Usage:
- *   bench_core fit      N d C S reps data.f32 labels.i32
+ *   bench_core fit      N d C S reps data.f32 labels.i32 [solver ell model.lelp]
  *   bench_core syrk     N d reps                 (dsyrk/ssyrk bound)
  *   bench_core targets  N d C S reps data.f32 labels.i32 logits.f32
  *   bench_core loss     n C S reps
@@ -70,12 +70,18 @@ static int bench_fit(int argc, char** argv)
     int reps = atoi(argv[6]);
     float* H = load(argv[7], sizeof(float) * (size_t)(N * d));
     int32_t* y = load(argv[8], sizeof(int32_t) * (size_t)N);
+    int solver = argc > 9 ? atoi(argv[9]) : LELP_SOLVER_EXACT;
+    int64_t ell = argc > 10 ? atoll(argv[10]) : 0;
+    const char* model_path = argc > 11 ? argv[11] : NULL;
     double t[64], tf[64];
     const int64_t batch = 4096;
     for (int r = 0; r <= reps && r < 64; r++) {
         lelp_builder* b = NULL;
         lelp_model* m = NULL;
         die(lelp_builder_create(&b, d, C, S, NULL), "create");
+        die(lelp_builder_set_int(b, LELP_BUILDER_SOLVER, solver), "solver");
+        die(lelp_builder_set_int(b, LELP_BUILDER_SKETCH_SIZE, ell), "sketch size");
+        die(lelp_builder_set_int(b, LELP_BUILDER_ROTATE, 0), "rotate");
         double t0 = now();
         for (int64_t i = 0; i < N; i += batch)
             die(lelp_builder_update(b, H + i * d, y + i, N - i < batch ? N - i : batch, d), "update");
@@ -86,12 +92,14 @@ static int bench_fit(int argc, char** argv)
             t[r - 1] = t2 - t0;
             tf[r - 1] = t2 - t1;
         }
+        if (model_path && r == 0) die(lelp_model_save_path(m, model_path), "save");
         lelp_model_free(m);
         lelp_builder_free(b);
     }
-    printf("{\"step\": \"fit\", \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, \"seconds\": %.6f, "
-           "\"fit_only_seconds\": %.6f, \"maxrss_kb\": %ld}\n",
-           (long long)N, (long long)d, (long long)C, (long long)S, median(t, reps), median(tf, reps), maxrss_kb());
+    printf("{\"step\": \"fit\", \"solver\": %d, \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, "
+           "\"seconds\": %.6f, \"fit_only_seconds\": %.6f, \"maxrss_kb\": %ld}\n",
+           solver, (long long)N, (long long)d, (long long)C, (long long)S, median(t, reps), median(tf, reps),
+           maxrss_kb());
     free(H);
     free(y);
     return 0;

@@ -43,6 +43,8 @@ typedef struct lelp__sketch {
     double* tmp;             /* ell x d */
     double* work;
     int64_t lwork;
+    int* iwork;              /* lapack_int, sized for dsyevd */
+    int64_t liwork;
 } lelp__sketch;
 
 struct lelp_builder {

@@ -35,13 +35,16 @@ int lelp__sketch_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t ell,
     sk->w = lelp__alloc(mem, lelp__bytes(sk->cap, 1, sizeof(double)));
     sk->tmp = lelp__alloc(mem, lelp__bytes(ell, d, sizeof(double)));
     double query = 0.0;
-    lapack_int info = -1;
+    lapack_int iquery = 0, info = -1;
+    const lapack_int cap = (lapack_int)sk->cap;
     if (sk->G && sk->w)
-        info = LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)sk->cap, sk->G, (lapack_int)sk->cap,
-                                  sk->w, &query, -1);
+        info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', cap, sk->G, cap, sk->w, &query, -1, &iquery, -1);
     sk->lwork = info == 0 ? (int64_t)query : 1;
+    sk->liwork = info == 0 ? (int64_t)iquery : 1;
     sk->work = lelp__alloc(mem, lelp__bytes(sk->lwork, 1, sizeof(double)));
-    if (!sk->rows || !sk->nrows || !sk->trace || !sk->G || !sk->w || !sk->tmp || !sk->work) {
+    sk->iwork = lelp__alloc(mem, lelp__bytes(sk->liwork, 1, sizeof(lapack_int)));
+    if (!sk->rows || !sk->nrows || !sk->trace || !sk->G || !sk->w || !sk->tmp ||
+        !sk->work || !sk->iwork) {
         lelp__sketch_free(mem, sk);
         return lelp__fail(LELP_E_NOMEM, "sketch: out of memory for %lld x %lld rows per class", (long long)sk->cap,
                           (long long)d);
@@ -60,22 +63,24 @@ void lelp__sketch_free(const lelp__mem* mem, lelp__sketch* sk)
     lelp__free(mem, sk->w, lelp__bytes(sk->cap, 1, sizeof(double)));
     lelp__free(mem, sk->tmp, lelp__bytes(sk->ell, sk->d, sizeof(double)));
     lelp__free(mem, sk->work, lelp__bytes(sk->lwork, 1, sizeof(double)));
+    lelp__free(mem, sk->iwork, lelp__bytes(sk->liwork, 1, sizeof(lapack_int)));
     lelp__free(mem, sk, sizeof *sk);
 }
 
 /* A full buffer B (cap rows) becomes l-1 rows: B = U S V^T, subtract the
  * l-th largest squared singular value delta from every S^2 and keep
  * sqrt(S^2 - delta) V^T. Computed through the cap x cap Gram matrix B B^T
- * (all BLAS-3); the directions that survive have S^2 > delta, well away
- * from the Gram matrix's rounding floor. */
+ * (dsyrk) and its eigendecomposition (dsyevd, divide and conquer); the
+ * directions that survive have S^2 > delta, well away from the Gram
+ * matrix's rounding floor. */
 static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
 {
-    const int64_t d = sk->d, cap = sk->cap, ell = sk->ell;
+    const int64_t d = sk->d, cap = sk->cap, ell = sk->ell, keep = ell - 1;
     double* B = sk->rows + c * cap * d;
     cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)cap, (int)d, 1.0, B, (int)d, 0.0, sk->G, (int)cap);
-    lapack_int info = LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)cap, sk->G, (lapack_int)cap,
-                                         sk->w, sk->work, (lapack_int)sk->lwork);
-    const int64_t keep = ell - 1, first = cap - keep; /* eigenvalues ascending */
+    lapack_int info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)cap, sk->G, (lapack_int)cap, sk->w,
+                                          sk->work, (lapack_int)sk->lwork, (lapack_int*)sk->iwork,
+                                          (lapack_int)sk->liwork);
     if (info != 0) {
         /* cannot happen for a finite symmetric matrix; keep the newest rows
          * rather than lose the stream */
@@ -83,8 +88,10 @@ static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
         sk->nrows[c] = keep;
         return;
     }
+    /* w ascending: w[cap-l] is the l-th largest (delta), the last l-1 are kept;
+     * tmp = W_keep^T B, eigenvectors being the columns of G */
+    const int64_t first = cap - keep;
     const double delta = sk->w[cap - ell] > 0.0 ? sk->w[cap - ell] : 0.0;
-    /* tmp (keep x d) = W^T B for the keep largest eigenvectors (columns of G) */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)keep, (int)d, (int)cap, 1.0, sk->G + first * cap,
                 (int)cap, B, (int)d, 0.0, sk->tmp, (int)d);
     for (int64_t i = 0; i < keep; i++) {
