@@ -6,6 +6,8 @@
  *   bench_core targets  N d C S reps data.f32 labels.i32 logits.f32
  *   bench_core loss     n C S reps
  *   bench_core copy     bytes reps               (STREAM-like copy bandwidth)
+ *   bench_core stream   N d C S solver ell       (generated on the fly: peak memory of a fit
+ *                                                 that never holds the data)
  * Each figure is the median of `reps` runs after one warm-up. */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
@@ -210,6 +212,56 @@ static int bench_loss(int argc, char** argv)
     return 0;
 }
 
+/* Rows generated batch by batch (low rank plus noise per class), so the
+ * peak RSS is the builder's, not the data's. */
+static int bench_stream(int argc, char** argv)
+{
+    if (argc < 8) return 2;
+    int64_t N = atoll(argv[2]), d = atoll(argv[3]), C = atoll(argv[4]), S = atoll(argv[5]);
+    int solver = atoi(argv[6]);
+    int64_t ell = atoll(argv[7]);
+    const int64_t batch = 256, rank = 16;
+    float* H = malloc(sizeof(float) * (size_t)(batch * d));
+    int32_t* y = malloc(sizeof(int32_t) * (size_t)batch);
+    float* basis = malloc(sizeof(float) * (size_t)(C * rank * d));
+    uint64_t st = 88172645463325252ULL;
+#define XS() (st ^= st << 13, st ^= st >> 7, st ^= st << 17, ((double)(st >> 11) / 9007199254740992.0) - 0.5)
+    for (int64_t i = 0; i < C * rank * d; i++) basis[i] = (float)XS();
+    lelp_builder* b = NULL;
+    lelp_model* m = NULL;
+    die(lelp_builder_create(&b, d, C, S, NULL), "create");
+    die(lelp_builder_set_int(b, LELP_BUILDER_SOLVER, solver), "solver");
+    die(lelp_builder_set_int(b, LELP_BUILDER_SKETCH_SIZE, ell), "sketch size");
+    double t0 = now();
+    for (int64_t i = 0; i < N; i += batch) {
+        int64_t nb = N - i < batch ? N - i : batch;
+        for (int64_t r = 0; r < nb; r++) {
+            int32_t c = (int32_t)((i + r) % C);
+            y[r] = c;
+            float* h = H + r * d;
+            for (int64_t j = 0; j < d; j++) h[j] = (float)(0.1 * XS());
+            for (int64_t q = 0; q < rank; q++) {
+                float a = (float)(XS() * 20.0 / (1.0 + (double)q));
+                const float* v = basis + (c * rank + q) * d;
+                for (int64_t j = 0; j < d; j++) h[j] += a * v[j];
+            }
+        }
+        die(lelp_builder_update(b, H, y, nb, d), "update");
+    }
+#undef XS
+    die(lelp_builder_fit(b, &m), "fit");
+    double t1 = now();
+    printf("{\"step\": \"stream\", \"solver\": %d, \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, "
+           "\"seconds\": %.6f, \"maxrss_kb\": %ld}\n",
+           solver, (long long)N, (long long)d, (long long)C, (long long)S, t1 - t0, maxrss_kb());
+    lelp_model_free(m);
+    lelp_builder_free(b);
+    free(H);
+    free(y);
+    free(basis);
+    return 0;
+}
+
 static int bench_copy(int argc, char** argv)
 {
     if (argc < 4) return 2;
@@ -242,6 +294,7 @@ int main(int argc, char** argv)
     else if (argc > 1 && strcmp(argv[1], "targets") == 0) rc = bench_targets(argc, argv);
     else if (argc > 1 && strcmp(argv[1], "loss") == 0) rc = bench_loss(argc, argv);
     else if (argc > 1 && strcmp(argv[1], "copy") == 0) rc = bench_copy(argc, argv);
+    else if (argc > 1 && strcmp(argv[1], "stream") == 0) rc = bench_stream(argc, argv);
     if (rc == 2) fprintf(stderr, "usage: see the comment at the top of bench/bench_core.c\n");
     return rc;
 }

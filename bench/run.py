@@ -69,14 +69,36 @@ def core(*args):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def numpy_fit(H, y, C, S):
-    comps = []
+def numpy_fit(H, y, C, S, with_values=False):
+    comps, vals = [], []
     for c in range(C):
         X = H[y == c]
         cov = np.cov(X, rowvar=False)  # float64
         w, V = np.linalg.eigh(cov)
         comps.append(V[:, ::-1][:, :S])
-    return comps
+        vals.append(w[::-1][:S])
+    return (comps, vals) if with_values else comps
+
+
+def read_model(path):
+    """components (C, S, d) and eigenvalues (C, S) of a saved liblelp model (docs/format.md)"""
+    import struct
+    raw = open(path, "rb").read()
+    hlen = struct.unpack_from("<I", raw, 12)[0]
+    d, C, S = struct.unpack_from("<qqq", raw, 32)
+    off = hlen
+    out = []
+    for count in (C, C * d, C * S, C * S, C * S * d):
+        off = (off + 63) // 64 * 64
+        out.append(np.frombuffer(raw, "<f8" if len(out) else "<i8", count, off))
+        off += 8 * count
+    return out[4].reshape(C, S, d), out[2].reshape(C, S)
+
+
+def max_angle_deg(A, B):
+    """largest principal angle between span(A) and span(B), A and B d x S orthonormal"""
+    s = np.linalg.svd(A.T @ B, compute_uv=False)
+    return float(np.degrees(np.arccos(np.clip(s.min(), -1.0, 1.0))))
 
 
 def sklearn_fit(H, y, C, S, solver):
@@ -121,7 +143,33 @@ def bench_fit(results, tmp):
         print(f"fit bound N={N} d={d}: dsyrk {bound['dsyrk_seconds']:.3f}s ({bound['dsyrk_gflops']:.0f} GFLOP/s); "
               f"liblelp = {lib['seconds'] / bound['dsyrk_seconds']:.2f}x the dsyrk bound")
         print(f"fit memory N={N} d={d}: liblelp {lib['maxrss_kb'] / 1024:.0f} MiB, numpy {rss_np / 1024:.0f} MiB")
+        # the streaming sketch solver against scikit-learn's randomized PCA:
+        # time, largest principal angle to the exact subspace, eigenvalue error
+        mp = os.path.join(tmp, "sketch.lelp")
+        sk = core("fit", N, d, C, S, REPS, hp, yp, 1, 0, mp)
+        exact_v, exact_l = numpy_fit(H, y, C, S, with_values=True)
+        U, lam = read_model(mp)
+        t_rnd = median_time(lambda: sklearn_fit(H, y, C, S, "randomized"))
+        rnd = sklearn_fit(H, y, C, S, "randomized")
+        ang_sk = max(max_angle_deg(U[c].T, exact_v[c]) for c in range(C))
+        ang_rnd = max(max_angle_deg(rnd[c].components_.T, exact_v[c]) for c in range(C))
+        lam_err = max(float(np.max(np.abs(lam[c] - exact_l[c]) / exact_l[c])) for c in range(C))
+        entry.update({"sketch_s": sk["seconds"], "sketch_maxrss_kb": sk["maxrss_kb"], "sklearn_randomized_s": t_rnd,
+                      "sketch_max_angle_deg": ang_sk, "randomized_max_angle_deg": ang_rnd,
+                      "sketch_eig_rel_err": lam_err})
+        print(f"fit sketch N={N} d={d}: liblelp sketch {sk['seconds']:.3f}s, {sk['maxrss_kb'] / 1024:.0f} MiB, "
+              f"angle {ang_sk:.2f} deg, eigenvalue rel. err {lam_err:.2e} | sklearn randomized {t_rnd:.3f}s "
+              f"({t_rnd / sk['seconds']:.1f}x), angle {ang_rnd:.2f} deg")
         sys.stdout.flush()
+
+
+def bench_large_d(results):
+    """d = 16384: the exact solver would need C*d*d*8 = 4 GiB; the sketch streams."""
+    N, d, C, S = (3000, 16384, 2, 8) if not QUICK else (600, 4096, 2, 8)
+    st = core("stream", N, d, C, S, 1, 0)
+    results["large_d"] = st
+    print(f"large d: sketch fit of N={N}, d={d}, C={C}, S={S} in {st['seconds']:.2f}s, peak RSS "
+          f"{st['maxrss_kb'] / 1024:.0f} MiB (exact co-moments alone: {C * d * d * 8 / 2**30:.1f} GiB)")
 
 
 def numpy_targets(H, Z, U, b, beta, tau, C, S):
@@ -237,6 +285,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         bench_fit(results, tmp)
         bench_targets(results, tmp)
+    bench_large_d(results)
     bench_loss(results)
     with open(os.path.join(ROOT, "bench", "results.json"), "w") as f:
         json.dump(results, f, indent=2)
