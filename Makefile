@@ -155,6 +155,8 @@ check-sanitize: | $(BUILD)/.deps-ok
 	  if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	     OPENBLAS_NUM_THREADS=1 $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); fi; \
 	done; \
+	if OPENBLAS_NUM_THREADS=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
+	     FUZZ_REPLAY_FLAGS="$(ASAN_FLAGS)" check-fuzz-replay; then pass=$$((pass+1)); else fail=$$((fail+1)); fi; \
 	echo "sanitize: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 # valgrind over the same executables (single-threaded OpenBLAS: its worker

@@ -236,6 +236,9 @@ int lelp_builder_update(lelp_builder* b, const float* H, const int32_t* labels, 
     for (int64_t c = 0; c < b->C; c++) b->batch_count[c] = 0;
     for (int64_t i = 0; i < n; i++) b->batch_count[labels[i]]++;
     for (int64_t c = 0; c < b->C; c++)
+        if (b->batch_count[c] > LELP__MAX_COUNT - b->count[c])
+            return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_update: class %lld would exceed 2^53 examples", (long long)c);
+    for (int64_t c = 0; c < b->C; c++)
         if (b->batch_count[c] > 0) lelp__builder_add_class(b, H, labels, n, (int32_t)c);
     return LELP_OK;
 }
@@ -255,6 +258,9 @@ int lelp_builder_merge(lelp_builder* dst, const lelp_builder* src)
     if (dst->solver != src->solver)
         return lelp__fail(LELP_E_PARAM_COMBINATION, "lelp_builder_merge: src uses solver %d, dst solver %d",
                           src->solver, dst->solver);
+    for (int64_t c = 0; c < dst->C; c++)
+        if (src->count[c] > LELP__MAX_COUNT - dst->count[c])
+            return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_merge: class %lld would exceed 2^53 examples", (long long)c);
     if ((st = lelp__builder_storage(dst))) return st;
     const int64_t d = dst->d;
     for (int64_t c = 0; c < dst->C; c++) {

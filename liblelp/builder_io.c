@@ -160,7 +160,8 @@ static int lelp__builder_payload(const uint8_t* src, size_t size, lelp_builder* 
     lelp__reader r = {src, size, off[LELP__B_COUNT]};
     for (int64_t c = 0; c < C; c++) {
         b->count[c] = (int64_t)lelp__get_u64(&r);
-        if (b->count[c] < 0) return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has a negative count", (long long)c);
+        if (b->count[c] < 0 || b->count[c] > LELP__MAX_COUNT)
+            return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has an impossible count", (long long)c);
     }
     r.pos = off[LELP__B_MEAN];
     lelp__get_f64s(&r, b->mean, (size_t)(C * d));

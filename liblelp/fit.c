@@ -17,9 +17,9 @@ typedef struct lelp__fit_scratch {
 
 static int lelp__fit_checks(const lelp_builder* b)
 {
-    int64_t total = 0;
-    for (int64_t c = 0; c < b->C; c++) total += b->count[c];
-    if (total == 0)
+    int any = 0;
+    for (int64_t c = 0; c < b->C; c++) any |= b->count[c] > 0;
+    if (!any)
         return lelp__fail(LELP_E_STAGE, "lelp_builder_fit: no data streamed yet; call lelp_builder_update first");
     for (int64_t c = 0; c < b->C; c++)
         if (b->count[c] < 2)

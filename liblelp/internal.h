@@ -120,6 +120,10 @@ struct lelp_compressor {
     double* G;               /* gradient scratch */
 };
 
+/* Largest per-class count: counts stay exact in a double and sums of them
+ * cannot overflow (loaders refuse more, merges stop before it). */
+#define LELP__MAX_COUNT (INT64_C(1) << 53)
+
 /* Rows of a class processed per dsyrk call by the builder. */
 #define LELP__BLOCK_ROWS 1024
 /* Rows per SGEMM block when projecting a batch. */

@@ -126,7 +126,7 @@ static int lelp__model_payload(const uint8_t* src, size_t size, lelp_model* m)
     lelp__reader r = {src, size, off[LELP__M_COUNT]};
     for (int64_t c = 0; c < C; c++) {
         m->count[c] = (int64_t)lelp__get_u64(&r);
-        if (m->count[c] < 2) return lelp__fail(LELP_E_FORMAT, "model: class %lld has count %lld", (long long)c, (long long)m->count[c]);
+        if (m->count[c] < 2 || m->count[c] > LELP__MAX_COUNT) return lelp__fail(LELP_E_FORMAT, "model: class %lld has count %lld", (long long)c, (long long)m->count[c]);
     }
     r.pos = off[LELP__M_MEAN];
     lelp__get_f64s(&r, m->mean, (size_t)(C * d));

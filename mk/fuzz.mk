@@ -6,15 +6,20 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -std=c11 -D_DEFAULT_SOURCE -DLELP_FUZZING_SKIP_CRC -g -O1 -ffp-contract=off -Iinclude -Iliblelp $(LAPACK_CFLAGS)
 FUZZ_SRCS = $(wildcard liblelp/*.c)
+# extra flags of the replay build (check-sanitize passes ASan + UBSan)
+FUZZ_REPLAY_FLAGS ?=
 
 CHECK_HOOKS += check-fuzz-replay
 
 
 .PHONY: fuzz fuzz-corpus check-fuzz-replay
 
-$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz_common.h $(LIB_A)
+# The replay is built from the sources with the fuzz builds' flags (CRC
+# comparison skipped), so every committed reproducer reaches the code it hit.
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz_common.h $(FUZZ_SRCS) $(wildcard liblelp/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_DEFAULT_SOURCE -O1 -g -Iinclude fuzz/replay.c $< $(LIB_A) $(LAPACK_LIBS) -lm -o $@
+	$(CC) -std=c11 -D_DEFAULT_SOURCE -DLELP_FUZZING_SKIP_CRC -O1 -g -ffp-contract=off $(FUZZ_REPLAY_FLAGS) \
+	  -Iinclude -Iliblelp $(LAPACK_CFLAGS) fuzz/replay.c $< $(FUZZ_SRCS) $(LAPACK_LIBS) -lm -o $@
 
 # Replays the committed corpus (seeds and every reproducer found so far).
 check-fuzz-replay: $(addprefix $(BUILD)/fuzz/replay_,$(FUZZ_TARGETS))
