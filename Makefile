@@ -55,7 +55,8 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_SUPPORT := $(wildcard tests/support/*.c)
 CHECK_SCRIPTS := $(wildcard tests/check_*.sh)
-EXAMPLE_SRCS := $(wildcard examples/*.c)
+# mpi_fit.c needs mpicc: built by `make mpi` (mk/mpi.mk)
+EXAMPLE_SRCS := $(filter-out examples/mpi_fit.c,$(wildcard examples/*.c))
 EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
 # Extension points for mk/*.mk (each feature appends to these).

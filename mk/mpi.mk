@@ -1,0 +1,18 @@
+# mk/mpi.mk -- distributed fitting over MPI (examples/mpi_fit.c, Debian's Open MPI).
+#   make mpi         build build/examples/mpi_fit (installs libopenmpi-dev openmpi-bin if missing)
+#   make check-mpi   mpirun -np 1, 2, 4 against the single-process fit (tests/mpi/check_mpi.py)
+MPICC ?= mpicc
+.PHONY: mpi check-mpi mpi-deps
+
+mpi-deps:
+	@bash scripts/ensure-deps.sh libopenmpi-dev openmpi-bin python3-numpy
+
+$(BUILD)/examples/mpi_fit: examples/mpi_fit.c examples/mpi/npy_slice.h $(LIB_A) | mpi-deps
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CPPFLAGS) $(CFLAGS) -std=c11 -Wall -Wextra -Iinclude -Iexamples $< $(LIB_A) $(LDFLAGS) \
+	  $(LAPACK_LIBS) -lm -o $@
+
+mpi: $(BUILD)/examples/mpi_fit
+
+check-mpi: $(BUILD)/examples/mpi_fit
+	OPENBLAS_NUM_THREADS=1 $(PYTHON) tests/mpi/check_mpi.py $(BUILD)/examples/mpi_fit $(BUILD)/lelp
