@@ -1,0 +1,220 @@
+"""Tests of the Python binding (run by `make check` with Debian's pytest)."""
+import os
+import tempfile
+
+import numpy as np
+import pytest
+
+import lelp
+
+try:
+    import torch
+except ImportError:  # torch is optional for the binding; its tests skip
+    torch = None
+
+
+def data(n=400, d=10, C=3, seed=0):
+    rng = np.random.default_rng(seed)
+    y = (np.arange(n) % C).astype(np.int64)
+    H = (rng.normal(size=(n, d)) * np.linspace(2, 0.5, d) + y[:, None] * 2).astype(np.float32)
+    W = rng.normal(size=(C, d)).astype(np.float32)
+    Z = rng.normal(size=(n, C)).astype(np.float32)
+    return H, y, W, Z
+
+
+def fitted(**kw):
+    H, y, W, Z = data()
+    b = lelp.SubspaceBuilder(dim=10, num_classes=3, subclasses=3, seed=4, **kw)
+    b.update(H[:150], y[:150])
+    b.update(H[150:], y[150:])
+    b.set_head(W)
+    return b, b.fit(), (H, y, W, Z)
+
+
+def test_builder_model_queries():
+    b, m, (H, y, W, Z) = fitted()
+    assert (m.dim, m.num_classes, m.subclasses, m.seed) == (10, 3, 3, 4)
+    assert m.beta > 0 and m.auto_beta and m.null_space and m.rotate and m.head_rank == 3
+    assert m.eigenvalues.shape == (3, 3) and np.all(np.diff(m.eigenvalues, axis=1) <= 0)
+    assert m.components.shape == (3, 3, 10) and m.means.shape == (3, 10)
+    assert m.explained_variance_ratio.shape == (3, 3)
+    # independent check of the means and of the null space
+    np.testing.assert_allclose(m.means, [H[y == c].astype(np.float64).mean(0) for c in range(3)], rtol=1e-10)
+    assert np.max(np.abs(m.components @ W.T.astype(np.float64))) < 1e-6
+    assert b.count(0) == 134
+
+
+def test_targets_assign_and_marginals():
+    b, m, (H, y, W, Z) = fitted()
+    T = m.targets(H, logits=Z, tau=2.0)
+    assert T.shape == (400, 9) and T.dtype == np.float32
+    p = np.exp(Z / 2.0) / np.exp(Z / 2.0).sum(1, keepdims=True)
+    np.testing.assert_allclose(T.reshape(400, 3, 3).sum(2), p, atol=1e-6)
+    T2 = m.targets(H, labels=y, smoothing=0.1)
+    np.testing.assert_allclose(T2.sum(1), 1.0, atol=1e-6)
+    sub = m.assign(H, y)
+    assert sub.dtype == np.int32 and sub.shape == (400,) and set(np.unique(sub)) <= {0, 1, 2}
+    F = m.project(H).reshape(400, 3, 3)
+    assert np.array_equal(sub, np.argmax(F[np.arange(400), y], axis=1))
+    # the formula, independently: f = (<U, h> - b) / beta
+    f = (np.einsum("csd,nd->ncs", m.components, H.astype(np.float64)) - m.offsets[None]) / m.beta
+    np.testing.assert_allclose(F, f, atol=1e-4)
+
+
+def test_round_trips_and_merge():
+    b, m, (H, y, W, Z) = fitted()
+    blob = m.to_bytes()
+    m2 = lelp.Model.from_bytes(blob)
+    assert m2.to_bytes() == blob
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "m.lelp")
+        m.save(path)
+        m3 = lelp.Model.load(path)
+        assert np.array_equal(m3.targets(H, logits=Z), m.targets(H, logits=Z))
+        b.save(os.path.join(tmp, "b.lelpb"))
+        assert lelp.SubspaceBuilder.load(os.path.join(tmp, "b.lelpb")).to_bytes() == b.to_bytes()
+    b2 = lelp.SubspaceBuilder.from_bytes(b.to_bytes())
+    assert b2.to_bytes() == b.to_bytes()
+    # two shards merged = one pass
+    one = lelp.SubspaceBuilder(dim=10, num_classes=3, subclasses=3).update(H, y)
+    s1 = lelp.SubspaceBuilder(dim=10, num_classes=3, subclasses=3).update(H[:170], y[:170])
+    s2 = lelp.SubspaceBuilder(dim=10, num_classes=3, subclasses=3).update(H[170:], y[170:])
+    s1.merge(s2)
+    np.testing.assert_allclose(s1.fit().eigenvalues, one.fit().eigenvalues, rtol=1e-12)
+    np.testing.assert_allclose(m.with_beta(0.5).beta, 0.5)
+    beta = m.estimate_beta(H, y, fraction=0.3)
+    assert abs(m.mean_entropy(H, y, beta) - 0.3 * np.log(3)) < 1e-8
+
+
+def test_loss_matches_formulas():
+    rng = np.random.default_rng(1)
+    C, S, n, tau, alpha = 3, 2, 20, 2.5, 0.3
+    u = rng.normal(size=(n, C * S)).astype(np.float32)
+    T = rng.random((n, C * S)).astype(np.float32)
+    T /= T.sum(1, keepdims=True)
+    y = rng.integers(0, C, n)
+    w = rng.uniform(0.5, 1.5, n).astype(np.float32)
+    loss = lelp.Loss(num_classes=C, subclasses=S, tau=tau, alpha=alpha, reduction="mean")
+    value, grad = loss(u, T, labels=y, weights=w)
+    U, Td, W = u.astype(np.float64), T.astype(np.float64), w.astype(np.float64)
+
+    def lsm(a):
+        m = a.max(1, keepdims=True)
+        return a - m - np.log(np.exp(a - m).sum(1, keepdims=True))
+    logq = lsm(U / tau)
+    kl = (Td * (np.log(Td) - logq)).sum(1) * tau * tau
+    ls = lsm(U).reshape(n, C, S)
+    ce = -np.log(np.exp(ls).sum(2))[np.arange(n), y]
+    ref = ((1 - alpha) * kl + alpha * ce) @ W / W.sum()
+    assert abs(value - ref) <= 1e-6 * abs(ref)
+    assert grad.shape == u.shape and grad.dtype == np.float32
+    # the value-only call
+    assert loss(u, T, labels=y, weights=w, grad=False) == value
+
+
+@pytest.mark.skipif(torch is None, reason="python3-torch not installed")
+def test_loss_and_gradient_equal_torch_autograd():
+    torch.set_default_dtype(torch.float64)
+    rng = np.random.default_rng(2)
+    C, S, n = 2, 4, 16
+    for tau, alpha, red in [(1.0, 0.0, "mean"), (3.0, 0.4, "sum"), (0.5, 1.0, "mean")]:
+        u = rng.normal(size=(n, C * S)).astype(np.float32)
+        T = rng.random((n, C * S)).astype(np.float32)
+        T /= T.sum(1, keepdims=True)
+        y = rng.integers(0, C, n)
+        value, grad = lelp.Loss(num_classes=C, subclasses=S, tau=tau, alpha=alpha, reduction=red)(u, T, labels=y)
+        ut = torch.tensor(u, dtype=torch.float64, requires_grad=True)
+        Tt = torch.tensor(T, dtype=torch.float64)
+        kl = (Tt * (torch.log(Tt) - torch.log_softmax(ut / tau, 1))).sum(1) * tau ** 2
+        ce = -torch.logsumexp(torch.log_softmax(ut, 1).reshape(n, C, S), 2)[torch.arange(n), torch.tensor(y)]
+        li = (1 - alpha) * kl + alpha * ce
+        L = li.mean() if red == "mean" else li.sum()
+        L.backward()
+        assert abs(value - L.item()) <= 1e-6 * max(1.0, abs(L.item()))
+        np.testing.assert_allclose(grad, ut.grad.numpy(), atol=1e-6)
+
+
+@pytest.mark.skipif(torch is None, reason="python3-torch not installed")
+def test_torch_module_backward():
+    import lelp.torch as lt
+    rng = np.random.default_rng(3)
+    u = torch.tensor(rng.normal(size=(8, 6)), dtype=torch.float32, requires_grad=True)
+    T = torch.softmax(torch.tensor(rng.normal(size=(8, 6)), dtype=torch.float32), 1)
+    crit = lt.LELPLoss(num_classes=3, subclasses=2, tau=2.0)
+    loss = crit(u, T)
+    loss.backward()
+    value, grad = lelp.Loss(num_classes=3, subclasses=2, tau=2.0)(u.detach().numpy(), T.numpy())
+    assert abs(loss.item() - value) < 1e-6
+    np.testing.assert_allclose(u.grad.numpy(), grad, atol=1e-7)
+
+
+def test_zero_copy_and_conversion():
+    import lelp as pkg
+    a = np.ones((4, 3), np.float32)
+    assert pkg._as(a, np.float32, 2, "a") is a  # already right: the same buffer goes to C
+    b = np.ones((4, 3), np.float64)
+    assert pkg._as(b, np.float32, 2, "b") is not b  # converted once
+    f = np.asfortranarray(np.ones((4, 3), np.float32))
+    assert pkg._as(f, np.float32, 2, "f").flags.c_contiguous
+    # an output buffer the C side writes into is the caller's own array
+    b_, m, (H, y, W, Z) = fitted()
+    out = np.zeros((400, 9), np.float32)
+    T = m.targets(H, logits=Z, out=out)
+    assert T is out and np.shares_memory(T, out) and out.sum() > 0
+
+
+def test_errors():
+    b = lelp.SubspaceBuilder(dim=4, num_classes=2, subclasses=2)
+    with pytest.raises(ValueError, match="2-dimensional"):
+        b.update(np.ones(4, np.float32), [0])
+    with pytest.raises(ValueError, match="dimension 0"):
+        b.update(np.ones((3, 4), np.float32), [0, 1])
+    with pytest.raises(TypeError):
+        b.update(np.ones((2, 4), np.float32), [0.5, 1.0])
+    with pytest.raises(lelp.LabelRangeError):
+        b.update(np.ones((2, 4), np.float32), [0, 7])
+    with pytest.raises(lelp.NonFiniteError, match="row 1"):
+        b.update(np.array([[1, 2, 3, 4], [1, np.nan, 3, 4]], np.float32), [0, 1])
+    with pytest.raises(lelp.ShapeMismatchError):
+        b.update(np.ones((2, 5), np.float32), [0, 1])
+    with pytest.raises(lelp.StageError):
+        b.fit()
+    with pytest.raises(lelp.FormatError):
+        lelp.Model.from_bytes(b.to_bytes())
+    with pytest.raises(lelp.TruncatedError):
+        lelp.SubspaceBuilder.from_bytes(b.to_bytes()[:100])
+    with pytest.raises(ValueError):
+        lelp.SubspaceBuilder(dim=4, num_classes=2, subclasses=2, beta="big")
+    with pytest.raises(lelp.InvalidArgumentError):
+        lelp.SubspaceBuilder(dim=4, num_classes=2, subclasses=5)
+    with pytest.raises(lelp.InvalidTargetsError):
+        lelp.Loss(num_classes=2)(np.zeros((1, 2)), np.array([[0.9, 0.9]]))
+    assert issubclass(lelp.ChecksumError, lelp.LelpError)
+
+
+def test_compressor():
+    rng = np.random.default_rng(5)
+    E = rng.normal(size=(32, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 32)
+    c = lelp.Compressor(teacher_dim=6, student_dim=4, num_classes=3, loss="cosine", optimizer="adam", lr=0.05)
+    losses = [c.step(E, y) for _ in range(30)]
+    assert losses[-1] < losses[0]
+    Ec = c.compress(E)
+    assert Ec.shape == (32, 4)
+    v, g = c.student_loss(Ec, E)
+    assert abs(v) < 1e-6 and g.shape == (32, 4)
+    c2 = lelp.Compressor.from_bytes(c.to_bytes())
+    np.testing.assert_array_equal(c2.compress(E), Ec)
+    ml = lelp.Compressor(6, 4, 3, multilabel=True)
+    assert ml.step(E, (rng.random((32, 3)) < 0.5).astype(np.float32)) > 0
+
+
+def test_predict_and_softmax_targets():
+    rng = np.random.default_rng(6)
+    u = rng.normal(size=(5, 6)).astype(np.float32)
+    lp = lelp.predict_log_proba(u, num_classes=3, subclasses=2)
+    ref = np.log(np.exp(u.astype(np.float64)).reshape(5, 3, 2).sum(2) / np.exp(u.astype(np.float64)).sum(1)[:, None])
+    np.testing.assert_allclose(lp, ref, atol=1e-6)
+    assert np.array_equal(lelp.predict_class(u, 3, 2), lp.argmax(1))
+    z = rng.normal(size=(5, 3)).astype(np.float32)
+    np.testing.assert_allclose(lelp.softmax_targets(z, tau=2.0).sum(1), 1, atol=1e-6)
