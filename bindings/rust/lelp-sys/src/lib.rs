@@ -1,0 +1,126 @@
+//! Raw declarations of every function of liblelp's public C API
+//! (include/lelp.h), written against the 0.1 ABI. The `extern` block is
+//! generated from the preprocessed header and committed:
+//!     /usr/bin/python3 bindings/rust/lelp-sys/gen_sys.py > /tmp/decls.rs
+//! (then pasted between `extern "C" {` and `}`); the types and constants above
+//! it are written by hand.
+#![allow(non_camel_case_types, non_snake_case)]
+use std::os::raw::{c_char, c_int, c_void};
+
+#[repr(C)]
+pub struct lelp_builder {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct lelp_model {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct lelp_loss {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct lelp_allocator {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct lelp_compressor {
+    _private: [u8; 0],
+}
+
+pub type lelp_alloc_fn = Option<unsafe extern "C" fn(opaque: *mut c_void, size: usize, align: usize) -> *mut c_void>;
+pub type lelp_free_fn = Option<unsafe extern "C" fn(opaque: *mut c_void, ptr: *mut c_void, size: usize)>;
+
+pub const LELP_VERSION_MAJOR: u32 = 0;
+pub const LELP_VERSION_MINOR: u32 = 1;
+
+pub const LELP_OK: c_int = 0;
+pub const LELP_BUILDER_NULL_SPACE: c_int = 101;
+pub const LELP_BUILDER_ROTATE: c_int = 102;
+pub const LELP_BUILDER_SEED: c_int = 103;
+pub const LELP_BUILDER_BETA: c_int = 104;
+pub const LELP_BUILDER_ENTROPY_FRACTION: c_int = 105;
+pub const LELP_BUILDER_SOLVER: c_int = 106;
+pub const LELP_BUILDER_SKETCH_SIZE: c_int = 107;
+pub const LELP_MODEL_DIM: c_int = 201;
+pub const LELP_MODEL_NUM_CLASSES: c_int = 202;
+pub const LELP_MODEL_SUBCLASSES: c_int = 203;
+pub const LELP_MODEL_SEED: c_int = 204;
+pub const LELP_MODEL_BETA: c_int = 205;
+pub const LELP_LOSS_TAU: c_int = 301;
+pub const LELP_LOSS_ALPHA: c_int = 302;
+pub const LELP_LOSS_REDUCTION: c_int = 303;
+pub const LELP_LOSS_KIND: c_int = 304;
+pub const LELP_REDUCTION_MEAN: i64 = 0;
+pub const LELP_REDUCTION_SUM: i64 = 1;
+
+extern "C" {
+    pub fn lelp_version_number() -> u32;
+    pub fn lelp_version_string() -> *const c_char;
+    pub fn lelp_status_string(status: c_int) -> *const c_char;
+    pub fn lelp_last_error() -> *const c_char;
+    pub fn lelp_allocator_create(out: *mut *mut lelp_allocator, alloc_fn: lelp_alloc_fn, free_fn: lelp_free_fn, opaque: *mut c_void) -> c_int;
+    pub fn lelp_allocator_free(a: *mut lelp_allocator);
+    pub fn lelp_param_bounds(param: c_int, lo: *mut f64, hi: *mut f64) -> c_int;
+    pub fn lelp_builder_create(out: *mut *mut lelp_builder, d: i64, C: i64, S: i64, alloc: *const lelp_allocator) -> c_int;
+    pub fn lelp_builder_free(b: *mut lelp_builder);
+    pub fn lelp_builder_set_int(b: *mut lelp_builder, param: c_int, value: i64) -> c_int;
+    pub fn lelp_builder_set_double(b: *mut lelp_builder, param: c_int, value: f64) -> c_int;
+    pub fn lelp_builder_get_int(b: *const lelp_builder, param: c_int, value: *mut i64) -> c_int;
+    pub fn lelp_builder_get_double(b: *const lelp_builder, param: c_int, value: *mut f64) -> c_int;
+    pub fn lelp_builder_update(b: *mut lelp_builder, H: *const f32, labels: *const i32, n: i64, d: i64) -> c_int;
+    pub fn lelp_builder_merge(dst: *mut lelp_builder, src: *const lelp_builder) -> c_int;
+    pub fn lelp_builder_set_head(b: *mut lelp_builder, W: *const f32, C: i64, d: i64) -> c_int;
+    pub fn lelp_builder_count(b: *const lelp_builder, c: i64, count: *mut i64) -> c_int;
+    pub fn lelp_builder_fit(b: *const lelp_builder, out: *mut *mut lelp_model) -> c_int;
+    pub fn lelp_builder_serialized_size(b: *const lelp_builder, size: *mut usize) -> c_int;
+    pub fn lelp_builder_serialize(b: *const lelp_builder, dst: *mut c_void, capacity: usize, written: *mut usize) -> c_int;
+    pub fn lelp_builder_load(out: *mut *mut lelp_builder, src: *const c_void, size: usize, alloc: *const lelp_allocator) -> c_int;
+    pub fn lelp_builder_save_path(b: *const lelp_builder, path: *const c_char) -> c_int;
+    pub fn lelp_builder_load_path(out: *mut *mut lelp_builder, path: *const c_char, alloc: *const lelp_allocator) -> c_int;
+    pub fn lelp_model_free(m: *mut lelp_model);
+    pub fn lelp_model_get_int(m: *const lelp_model, key: c_int, value: *mut i64) -> c_int;
+    pub fn lelp_model_get_double(m: *const lelp_model, key: c_int, value: *mut f64) -> c_int;
+    pub fn lelp_model_eigenvalues(m: *const lelp_model, out: *mut f64, capacity: i64) -> c_int;
+    pub fn lelp_model_explained_variance_ratio(m: *const lelp_model, out: *mut f64, capacity: i64) -> c_int;
+    pub fn lelp_model_components(m: *const lelp_model, out: *mut f64, capacity: i64) -> c_int;
+    pub fn lelp_model_means(m: *const lelp_model, out: *mut f64, capacity: i64) -> c_int;
+    pub fn lelp_model_offsets(m: *const lelp_model, out: *mut f64, capacity: i64) -> c_int;
+    pub fn lelp_model_targets_from_logits(m: *const lelp_model, H: *const f32, Z: *const f32, n: i64, d: i64, tau: f64, T_out: *mut f32) -> c_int;
+    pub fn lelp_model_targets_from_labels(m: *const lelp_model, H: *const f32, labels: *const i32, n: i64, d: i64, smoothing: f64, T_out: *mut f32) -> c_int;
+    pub fn lelp_model_project(m: *const lelp_model, H: *const f32, n: i64, d: i64, F_out: *mut f32) -> c_int;
+    pub fn lelp_model_assign(m: *const lelp_model, H: *const f32, labels: *const i32, n: i64, d: i64, out: *mut i32) -> c_int;
+    pub fn lelp_model_mean_entropy(m: *const lelp_model, H: *const f32, labels: *const i32, n: i64, d: i64, beta: f64, entropy: *mut f64) -> c_int;
+    pub fn lelp_model_estimate_beta(m: *const lelp_model, H: *const f32, labels: *const i32, n: i64, d: i64, fraction: f64, beta: *mut f64) -> c_int;
+    pub fn lelp_model_with_beta(m: *const lelp_model, beta: f64, out: *mut *mut lelp_model) -> c_int;
+    pub fn lelp_model_serialized_size(m: *const lelp_model, size: *mut usize) -> c_int;
+    pub fn lelp_model_serialize(m: *const lelp_model, dst: *mut c_void, capacity: usize, written: *mut usize) -> c_int;
+    pub fn lelp_model_load(out: *mut *mut lelp_model, src: *const c_void, size: usize, alloc: *const lelp_allocator) -> c_int;
+    pub fn lelp_model_save_path(m: *const lelp_model, path: *const c_char) -> c_int;
+    pub fn lelp_model_load_path(out: *mut *mut lelp_model, path: *const c_char, alloc: *const lelp_allocator) -> c_int;
+    pub fn lelp_loss_create(out: *mut *mut lelp_loss, C: i64, S: i64, alloc: *const lelp_allocator) -> c_int;
+    pub fn lelp_loss_free(l: *mut lelp_loss);
+    pub fn lelp_loss_set_int(l: *mut lelp_loss, param: c_int, value: i64) -> c_int;
+    pub fn lelp_loss_set_double(l: *mut lelp_loss, param: c_int, value: f64) -> c_int;
+    pub fn lelp_loss_get_int(l: *const lelp_loss, param: c_int, value: *mut i64) -> c_int;
+    pub fn lelp_loss_get_double(l: *const lelp_loss, param: c_int, value: *mut f64) -> c_int;
+    pub fn lelp_loss_compute(l: *const lelp_loss, U: *const f32, T: *const f32, labels: *const i32, weights: *const f32, n: i64, value: *mut f64, grad: *mut f32) -> c_int;
+    pub fn lelp_compressor_create(out: *mut *mut lelp_compressor, teacher_dim: i64, student_dim: i64, C: i64, alloc: *const lelp_allocator) -> c_int;
+    pub fn lelp_compressor_free(c: *mut lelp_compressor);
+    pub fn lelp_compressor_set_int(c: *mut lelp_compressor, param: c_int, value: i64) -> c_int;
+    pub fn lelp_compressor_set_double(c: *mut lelp_compressor, param: c_int, value: f64) -> c_int;
+    pub fn lelp_compressor_get_int(c: *const lelp_compressor, param: c_int, value: *mut i64) -> c_int;
+    pub fn lelp_compressor_get_double(c: *const lelp_compressor, param: c_int, value: *mut f64) -> c_int;
+    pub fn lelp_compressor_step(c: *mut lelp_compressor, E: *const f32, labels: *const i32, Y: *const f32, n: i64, loss: *mut f64) -> c_int;
+    pub fn lelp_compressor_compress(c: *const lelp_compressor, E: *const f32, n: i64, out: *mut f32) -> c_int;
+    pub fn lelp_compressor_student_loss(c: *const lelp_compressor, F: *const f32, E: *const f32, n: i64, value: *mut f64, grad: *mut f32) -> c_int;
+    pub fn lelp_compressor_weights(c: *const lelp_compressor, A: *mut f32, a: *mut f32, W: *mut f32, bias: *mut f32) -> c_int;
+    pub fn lelp_compressor_serialized_size(c: *const lelp_compressor, size: *mut usize) -> c_int;
+    pub fn lelp_compressor_serialize(c: *const lelp_compressor, dst: *mut c_void, capacity: usize, written: *mut usize) -> c_int;
+    pub fn lelp_compressor_load(out: *mut *mut lelp_compressor, src: *const c_void, size: usize, alloc: *const lelp_allocator) -> c_int;
+    pub fn lelp_compressor_save_path(c: *const lelp_compressor, path: *const c_char) -> c_int;
+    pub fn lelp_compressor_load_path(out: *mut *mut lelp_compressor, path: *const c_char, alloc: *const lelp_allocator) -> c_int;
+    pub fn lelp_predict_log_proba(U: *const f32, n: i64, C: i64, S: i64, out: *mut f32) -> c_int;
+    pub fn lelp_predict_class(U: *const f32, n: i64, C: i64, S: i64, out: *mut i32) -> c_int;
+    pub fn lelp_softmax_targets(Z: *const f32, n: i64, C: i64, tau: f64, out: *mut f32) -> c_int;
+}
