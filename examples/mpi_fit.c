@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "lelp.h"
-#include "mpi/npy_slice.h"
+#include "npy.h" /* tools/npy.c: the one .npy reader */
 
 typedef struct options {
     const char *embeddings, *labels, *head, *out, *state_out;
@@ -84,7 +84,7 @@ static int fail(int rank, const char* what, int st)
  * one pass over rows and labels into the builder. Memory: one batch. */
 static int stream_slice(const options* o, int rank, int size, lelp_builder** out, int64_t* d_out, int64_t* C_out)
 {
-    char err[512];
+    char err[1100];
     npy_file H, y;
     int bad = npy_open(&H, o->embeddings, err, sizeof err) || npy_open(&y, o->labels, err, sizeof err);
     if (!bad && (H.ndim != 2 || H.kind != 'f' || y.ndim != 1 || y.kind != 'i' || y.rows != H.rows)) {
@@ -98,10 +98,7 @@ static int stream_slice(const options* o, int rank, int size, lelp_builder** out
     int32_t local_max = -1, C = -1;
     for (int64_t i = r0; i < r1 && !bad; i += o->batch) {
         int64_t nb = r1 - i < o->batch ? r1 - i : o->batch;
-        if (npy_read_i32(&y, i, nb, lab)) {
-            snprintf(err, sizeof err, "cannot read %s", o->labels);
-            bad = 1;
-        }
+        if (npy_read_i32(&y, i, nb, lab, err, sizeof err)) bad = 1;
         for (int64_t k = 0; k < nb && !bad; k++) {
             if (lab[k] < 0) {
                 snprintf(err, sizeof err, "%s: negative label at row %lld", o->labels, (long long)(i + k));
@@ -130,8 +127,8 @@ static int stream_slice(const options* o, int rank, int size, lelp_builder** out
     }
     for (int64_t i = r0; i < r1 && !any_bad && st == LELP_OK; i += o->batch) {
         int64_t nb = r1 - i < o->batch ? r1 - i : o->batch;
-        if (npy_read_f32(&H, i, nb, rows) || npy_read_i32(&y, i, nb, lab)) {
-            fprintf(stderr, "mpi_fit[%d]: cannot read rows %lld.. of the inputs\n", rank, (long long)i);
+        if (npy_read_f32(&H, i, nb, rows, err, sizeof err) || npy_read_i32(&y, i, nb, lab, err, sizeof err)) {
+            fprintf(stderr, "mpi_fit[%d]: %s\n", rank, err);
             st = LELP_E_IO;
             break;
         }
@@ -201,15 +198,15 @@ static int fit_and_write(const options* o, lelp_builder* b, int64_t d, int64_t C
     if (!st) st = lelp_builder_set_double(b, LELP_BUILDER_BETA, o->beta);
     if (st) return fail(0, "parameters", st);
     if (o->head) {
-        char err[512];
+        char err[1100];
         npy_file W;
         if (npy_open(&W, o->head, err, sizeof err) || W.ndim != 2 || W.rows != C || W.cols != d) {
             fprintf(stderr, "mpi_fit[0]: %s\n", W.f ? "--head must be a (C, d) float array" : err);
             return 1;
         }
         float* w = malloc(sizeof(float) * (size_t)(C * d));
-        if (!w || npy_read_f32(&W, 0, C, w)) {
-            fprintf(stderr, "mpi_fit[0]: cannot read %s\n", o->head);
+        if (!w || npy_read_f32(&W, 0, C, w, err, sizeof err)) {
+            fprintf(stderr, "mpi_fit[0]: %s\n", w ? err : "out of memory");
             return 1;
         }
         npy_close(&W);

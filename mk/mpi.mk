@@ -7,9 +7,9 @@ MPICC ?= mpicc
 mpi-deps:
 	@bash scripts/ensure-deps.sh libopenmpi-dev openmpi-bin python3-numpy
 
-$(BUILD)/examples/mpi_fit: examples/mpi_fit.c examples/mpi/npy_slice.h $(LIB_A) | mpi-deps
+$(BUILD)/examples/mpi_fit: examples/mpi_fit.c tools/npy.c tools/npy.h $(LIB_A) | mpi-deps
 	@mkdir -p $(dir $@)
-	$(MPICC) $(CPPFLAGS) $(CFLAGS) -std=c11 -Wall -Wextra -Iinclude -Iexamples $< $(LIB_A) $(LDFLAGS) \
+	$(MPICC) $(CPPFLAGS) $(CFLAGS) -std=c11 -Wall -Wextra -Iinclude -Itools $< tools/npy.c $(LIB_A) $(LDFLAGS) \
 	  $(LAPACK_LIBS) -lm -o $@
 
 mpi: $(BUILD)/examples/mpi_fit

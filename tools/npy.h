@@ -1,0 +1,34 @@
+/* npy.h -- NumPy .npy files for the lelp tools: v1.0/2.0 headers,
+ * little-endian float32/float64/int32/int64, C order, rank 1 or 2. Reading
+ * is by row range (streaming, bounded memory); writing appends rows after a
+ * header whose shape is known up front. Every error message names the file
+ * and the problem. */
+#ifndef LELP_TOOLS_NPY_H
+#define LELP_TOOLS_NPY_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct npy_file {
+    FILE* f;
+    char path[1024];
+    char kind;      /* 'f' float, 'i' int */
+    int itemsize;   /* 4 or 8 */
+    int ndim;       /* 1 or 2 */
+    int64_t rows, cols; /* cols = 1 for rank 1 */
+    long data_offset;
+} npy_file;
+
+/* Opens and validates; 0 on success, else 1 with a one-line message in err. */
+int npy_open(npy_file* n, const char* path, char* err, size_t errlen);
+void npy_close(npy_file* n);
+/* Rows [r0, r0 + nr) converted to float32 / int32 (ints must fit). */
+int npy_read_f32(npy_file* n, int64_t r0, int64_t nr, float* out, char* err, size_t errlen);
+int npy_read_i32(npy_file* n, int64_t r0, int64_t nr, int32_t* out, char* err, size_t errlen);
+/* Writer: header for (rows, cols) (cols = 0: rank 1) of dtype "<f4", "<f8" or "<i4". */
+int npy_create(npy_file* n, const char* path, const char* descr, int64_t rows, int64_t cols, char* err,
+               size_t errlen);
+int npy_write(npy_file* n, const void* data, size_t bytes, char* err, size_t errlen);
+int npy_finish(npy_file* n, char* err, size_t errlen);
+
+#endif
