@@ -60,6 +60,11 @@ pub fn version() -> Result<String> {
     Ok(unsafe { CStr::from_ptr(sys::lelp_version_string()) }.to_string_lossy().into_owned())
 }
 
+/// Every constructor refuses a library of another ABI before touching it.
+fn ensure_abi() -> Result<()> {
+    version().map(|_| ())
+}
+
 /// Options of [`Builder::new`].
 #[derive(Debug, Clone)]
 pub struct BuilderOptions {
@@ -95,6 +100,7 @@ impl Drop for Builder {
 
 impl Builder {
     pub fn new(d: usize, c: usize, s: usize, opts: &BuilderOptions) -> Result<Builder> {
+        ensure_abi()?;
         let mut h = ptr::null_mut();
         check(unsafe { sys::lelp_builder_create(&mut h, d as i64, c as i64, s as i64, ptr::null()) })?;
         let b = Builder { h, d, c };
@@ -145,6 +151,7 @@ impl Builder {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Builder> {
+        ensure_abi()?;
         let mut h = ptr::null_mut();
         check(unsafe { sys::lelp_builder_load(&mut h, bytes.as_ptr().cast(), bytes.len(), ptr::null()) })?;
         // (d, C) from the state's header (docs/format.md offsets 32 and 40);
@@ -257,6 +264,7 @@ impl Model {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        ensure_abi()?;
         let mut h = ptr::null_mut();
         check(unsafe { sys::lelp_model_load(&mut h, bytes.as_ptr().cast(), bytes.len(), ptr::null()) })?;
         Model::wrap(h)
@@ -268,6 +276,7 @@ impl Model {
     }
 
     pub fn load(path: &str) -> Result<Model> {
+        ensure_abi()?;
         let p = CString::new(path).map_err(|_| usage("path contains NUL".into()))?;
         let mut h = ptr::null_mut();
         check(unsafe { sys::lelp_model_load_path(&mut h, p.as_ptr(), ptr::null()) })?;
@@ -299,6 +308,7 @@ impl Drop for Loss {
 
 impl Loss {
     pub fn new(c: usize, s: usize, tau: f64, alpha: f64, reduction: Reduction) -> Result<Loss> {
+        ensure_abi()?;
         let mut h = ptr::null_mut();
         check(unsafe { sys::lelp_loss_create(&mut h, c as i64, s as i64, ptr::null()) })?;
         let l = Loss { h, k: c * s };
