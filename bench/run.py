@@ -7,7 +7,9 @@ liblelp's C steps run in bench_core (a child process, so its ru_maxrss is its
 own); the peers run here with the same BLAS/torch thread count.
 
 Prints one line per figure and writes bench/results.json.
-Environment: REPS, THREADS (default: all cores), BENCH_QUICK=1 (small sizes).
+Environment: REPS, THREADS (default: all cores), BENCH_QUICK=1 (small sizes),
+BENCH_FIT=first (skip the d=4096 fit case, whose NumPy/scikit-learn peers take
+minutes per repeat on 2 cores).
 """
 import json
 import os
@@ -33,6 +35,8 @@ CORE = os.path.join(ROOT, "build", "bench", "bench_core")
 FIT_SIZES = [(100_000, 1024, 2, 8), (20_000, 4096, 5, 4)]
 TARGET_SIZE = (100_000, 1024, 2, 8)
 LOSS_SIZES = [(256, 2, 8), (4096, 2, 8)]
+if os.environ.get("BENCH_FIT") == "first":  # only the (N=100 000, d=1024) fit case
+    FIT_SIZES = FIT_SIZES[:1]
 if QUICK:
     FIT_SIZES = [(8_000, 256, 2, 8)]
     TARGET_SIZE = (8_000, 256, 2, 8)
