@@ -227,29 +227,20 @@ int lelp_builder_load(lelp_builder** out, const void* src, size_t size, const le
 int lelp_builder_save_path(const lelp_builder* b, const char* path)
 {
     size_t size = 0;
+    uint8_t* buf = NULL;
     int st = lelp_builder_serialized_size(b, &size);
-    if (st) return st;
-    if (!path) return lelp__fail(LELP_E_NULL, "lelp_builder_save_path: path is NULL");
-    uint8_t* buf = lelp__alloc(&b->mem, size);
-    if (!buf) return lelp__fail(LELP_E_NOMEM, "lelp_builder_save_path: out of memory for %zu bytes", size);
-    st = lelp_builder_serialize(b, buf, size, NULL);
-    if (!st) st = lelp__write_file(path, buf, size);
-    lelp__free(&b->mem, buf, size);
-    return st;
+    if (st || (st = lelp__save_begin(&b->mem, path, size, &buf, "lelp_builder_save_path"))) return st;
+    return lelp__save_end(&b->mem, path, buf, size, lelp_builder_serialize(b, buf, size, NULL));
 }
 
 int lelp_builder_load_path(lelp_builder** out, const char* path, const lelp_allocator* alloc)
 {
-    if (!out) return lelp__fail(LELP_E_NULL, "lelp_builder_load_path: out is NULL");
-    *out = NULL;
-    if (!path) return lelp__fail(LELP_E_NULL, "lelp_builder_load_path: path is NULL");
-    int st = lelp__check_allocator(alloc);
-    if (st) return st;
     lelp__mem mem;
-    lelp__mem_init(&mem, alloc);
     uint8_t* buf = NULL;
     size_t size = 0;
-    if ((st = lelp__read_file(&mem, path, &buf, &size))) return st;
+    if (out) *out = NULL;
+    int st = lelp__load_begin(out != NULL, path, alloc, &mem, &buf, &size, "lelp_builder_load_path");
+    if (st) return st;
     st = lelp_builder_load(out, buf, size, alloc);
     lelp__free(&mem, buf, size);
     return st;

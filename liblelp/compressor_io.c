@@ -146,29 +146,20 @@ int lelp_compressor_load(lelp_compressor** out, const void* src, size_t size, co
 int lelp_compressor_save_path(const lelp_compressor* c, const char* path)
 {
     size_t size = 0;
+    uint8_t* buf = NULL;
     int st = lelp_compressor_serialized_size(c, &size);
-    if (st) return st;
-    if (!path) return lelp__fail(LELP_E_NULL, "lelp_compressor_save_path: path is NULL");
-    uint8_t* buf = lelp__alloc(&c->mem, size);
-    if (!buf) return lelp__fail(LELP_E_NOMEM, "lelp_compressor_save_path: out of memory for %zu bytes", size);
-    st = lelp_compressor_serialize(c, buf, size, NULL);
-    if (!st) st = lelp__write_file(path, buf, size);
-    lelp__free(&c->mem, buf, size);
-    return st;
+    if (st || (st = lelp__save_begin(&c->mem, path, size, &buf, "lelp_compressor_save_path"))) return st;
+    return lelp__save_end(&c->mem, path, buf, size, lelp_compressor_serialize(c, buf, size, NULL));
 }
 
 int lelp_compressor_load_path(lelp_compressor** out, const char* path, const lelp_allocator* alloc)
 {
-    if (!out) return lelp__fail(LELP_E_NULL, "lelp_compressor_load_path: out is NULL");
-    *out = NULL;
-    if (!path) return lelp__fail(LELP_E_NULL, "lelp_compressor_load_path: path is NULL");
-    int st = lelp__check_allocator(alloc);
-    if (st) return st;
     lelp__mem mem;
-    lelp__mem_init(&mem, alloc);
     uint8_t* buf = NULL;
     size_t size = 0;
-    if ((st = lelp__read_file(&mem, path, &buf, &size))) return st;
+    if (out) *out = NULL;
+    int st = lelp__load_begin(out != NULL, path, alloc, &mem, &buf, &size, "lelp_compressor_load_path");
+    if (st) return st;
     st = lelp_compressor_load(out, buf, size, alloc);
     lelp__free(&mem, buf, size);
     return st;

@@ -6,6 +6,37 @@
 
 #include "internal.h"
 
+/* The *_save_path / *_load_path conveniences of every object share these:
+ * a buffer for the serialized bytes, then one write; one read, then the
+ * object's own loader. */
+int lelp__save_begin(const lelp__mem* mem, const char* path, size_t size, uint8_t** buf, const char* what)
+{
+    *buf = NULL;
+    if (!path) return lelp__fail(LELP_E_NULL, "%s: path is NULL", what);
+    *buf = lelp__alloc(mem, size);
+    if (!*buf) return lelp__fail(LELP_E_NOMEM, "%s: out of memory for %zu bytes", what, size);
+    return LELP_OK;
+}
+
+int lelp__save_end(const lelp__mem* mem, const char* path, uint8_t* buf, size_t size, int status)
+{
+    if (status == LELP_OK) status = lelp__write_file(path, buf, size);
+    lelp__free(mem, buf, size);
+    return status;
+}
+
+int lelp__load_begin(int have_out, const char* path, const lelp_allocator* alloc, lelp__mem* mem, uint8_t** buf,
+                     size_t* size, const char* what)
+{
+    *buf = NULL;
+    if (!have_out) return lelp__fail(LELP_E_NULL, "%s: out is NULL", what);
+    if (!path) return lelp__fail(LELP_E_NULL, "%s: path is NULL", what);
+    int st = lelp__check_allocator(alloc);
+    if (st) return st;
+    lelp__mem_init(mem, alloc);
+    return lelp__read_file(mem, path, buf, size);
+}
+
 #if defined(LELP_NO_STDIO)
 int lelp__read_file(const lelp__mem* mem, const char* path, uint8_t** buf, size_t* size)
 {

@@ -279,6 +279,12 @@ int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic,
 /* ---- files (file_io.c) -------------------------------------------------- */
 int lelp__read_file(const lelp__mem* mem, const char* path, uint8_t** buf, size_t* size);
 int lelp__write_file(const char* path, const uint8_t* buf, size_t size);
+/* save: allocate the buffer (then serialize into it), write and free it */
+int lelp__save_begin(const lelp__mem* mem, const char* path, size_t size, uint8_t** buf, const char* what);
+int lelp__save_end(const lelp__mem* mem, const char* path, uint8_t* buf, size_t size, int status);
+/* load: check out (the caller has set *out = NULL), path and allocator, read the file */
+int lelp__load_begin(int have_out, const char* path, const lelp_allocator* alloc, lelp__mem* mem, uint8_t** buf,
+                     size_t* size, const char* what);
 
 /* ---- parameters (params.c) ---------------------------------------------- */
 int lelp__param_check(int param, double value);

@@ -181,29 +181,20 @@ int lelp_model_load(lelp_model** out, const void* src, size_t size, const lelp_a
 int lelp_model_save_path(const lelp_model* m, const char* path)
 {
     size_t size = 0;
+    uint8_t* buf = NULL;
     int st = lelp_model_serialized_size(m, &size);
-    if (st) return st;
-    if (!path) return lelp__fail(LELP_E_NULL, "lelp_model_save_path: path is NULL");
-    uint8_t* buf = lelp__alloc(&m->mem, size);
-    if (!buf) return lelp__fail(LELP_E_NOMEM, "lelp_model_save_path: out of memory for %zu bytes", size);
-    st = lelp_model_serialize(m, buf, size, NULL);
-    if (!st) st = lelp__write_file(path, buf, size);
-    lelp__free(&m->mem, buf, size);
-    return st;
+    if (st || (st = lelp__save_begin(&m->mem, path, size, &buf, "lelp_model_save_path"))) return st;
+    return lelp__save_end(&m->mem, path, buf, size, lelp_model_serialize(m, buf, size, NULL));
 }
 
 int lelp_model_load_path(lelp_model** out, const char* path, const lelp_allocator* alloc)
 {
-    if (!out) return lelp__fail(LELP_E_NULL, "lelp_model_load_path: out is NULL");
-    *out = NULL;
-    if (!path) return lelp__fail(LELP_E_NULL, "lelp_model_load_path: path is NULL");
-    int st = lelp__check_allocator(alloc);
-    if (st) return st;
     lelp__mem mem;
-    lelp__mem_init(&mem, alloc);
     uint8_t* buf = NULL;
     size_t size = 0;
-    if ((st = lelp__read_file(&mem, path, &buf, &size))) return st;
+    if (out) *out = NULL;
+    int st = lelp__load_begin(out != NULL, path, alloc, &mem, &buf, &size, "lelp_model_load_path");
+    if (st) return st;
     st = lelp_model_load(out, buf, size, alloc);
     lelp__free(&mem, buf, size);
     return st;
