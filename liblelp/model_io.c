@@ -109,7 +109,8 @@ static int lelp__model_header(const uint8_t* src, size_t plen, lelp_model* h, ui
                           (long long)h->C, (long long)h->S);
     if (h->head_rank < 0 || h->head_rank > h->C || h->head_rank > h->d)
         return lelp__fail(LELP_E_FORMAT, "model: impossible head rank %lld", (long long)h->head_rank);
-    if (!(h->beta > 0.0 && h->beta <= 1e30) || !(h->entropy_fraction >= 0.01 && h->entropy_fraction <= 0.99))
+    /* an automatic beta follows the data's scale, so any finite positive beta is valid here */
+    if (!(h->beta > 0.0 && isfinite(h->beta)) || !(h->entropy_fraction >= 0.01 && h->entropy_fraction <= 0.99))
         return lelp__fail(LELP_E_FORMAT, "model: beta %g or entropy fraction %g out of range", h->beta,
                           h->entropy_fraction);
     size_t off[LELP__M_N];
