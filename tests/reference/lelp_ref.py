@@ -207,6 +207,24 @@ def assign(model, H, labels):
     return np.argmax(f[np.arange(len(H)), labels], axis=1)
 
 
+def _own_projection(model, H, labels):
+    """beta * f_{y_i, .}(h_i): the unscaled projections of each row in its own class."""
+    return project(model, H)[np.arange(len(H)), labels] * model["beta"]
+
+
+def batch_mean_entropy(model, H, labels, beta):
+    """Mean over the rows of the entropy of softmax_s(f_{y_i,s}) at temperature beta (nats)."""
+    g = _own_projection(model, H, labels)
+    return mean_entropy(g, np.full(len(H), 1.0 / len(H)), beta)
+
+
+def estimate_beta(model, H, labels, fraction):
+    """The beta at which batch_mean_entropy = fraction * log S (method.md s5: same bisection)."""
+    S = model["components"].shape[1]
+    g = _own_projection(model, H, labels)
+    return beta_solve(g, np.full(len(H), 1.0 / len(H)), fraction * math.log(S), model["beta"])
+
+
 # ---------------------------------------------------------------- loss (SPEC 1.3)
 def loss(u, t, labels, weights, C, S, tau, alpha, reduction):
     u = u.astype(np.float64)

@@ -1,4 +1,5 @@
-/* fixture.c -- reader of .lfx fixtures (see fixture.h). */
+/* fixture.c -- reader of .lfx fixtures (see fixture.h). The format is
+ * little-endian; this reader assumes a little-endian host (x86-64, arm64). */
 #include "fixture.h"
 
 #include <stdio.h>
@@ -38,13 +39,16 @@ fx_file* fx_load(const char* name)
         a->count = 1;
         for (int k = 0; k < nd; k++) {
             if (!rd(f, &a->dims[k], 8)) goto bad;
+            /* fixtures are small: refuse anything over 2^28 elements (no overflow) */
+            if (a->dims[k] > ((uint64_t)1 << 28) || a->count * a->dims[k] > ((uint64_t)1 << 28)) goto bad;
             a->count *= a->dims[k];
         }
         size_t elem = (dt == 0 || dt == 2) ? 4 : 8;
         a->data = malloc(a->count * elem + 1);
+        fx->n = (int)i + 1; /* so fx_free releases a->data on the error path too */
         if (!a->data || !rd(f, a->data, a->count * elem)) goto bad;
-        fx->n = (int)i + 1;
     }
+    if (fgetc(f) != EOF) goto bad; /* trailing bytes: not what the writer produced */
     fclose(f);
     return fx;
 bad:
