@@ -112,7 +112,8 @@ def sklearn_fit(H, y, C, S, solver):
 
 
 def peer_rss(code):
-    """Peak RSS (KiB) of a peer run in a fresh interpreter, for a fair memory figure."""
+    """Peak RSS (KiB, VmHWM: this process image only) of a peer run in a fresh
+    interpreter, for a fair memory figure."""
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return int(out.stdout.strip())
 
@@ -131,7 +132,7 @@ def bench_fit(results, tmp):
         load = f"import numpy as np; H=np.fromfile('{hp}',np.float32).reshape({N},{d}); y=np.fromfile('{yp}',np.int32)\n"
         rss_np = peer_rss(load + "import sys; sys.path.insert(0, '" + os.path.dirname(__file__) + "')\n"
                           "from run import numpy_fit; numpy_fit(H, y, %d, %d)\n"
-                          "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)" % (C, S))
+                          "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])" % (C, S))
         entry = {
             "N": N, "d": d, "C": C, "S": S,
             "liblelp_s": lib["seconds"], "liblelp_fit_only_s": lib["fit_only_seconds"],
