@@ -197,11 +197,14 @@ static void lelp__compress_rows(const lelp_compressor* c, const float* E, int64_
                 (int)c->dt, 1.0, Z, (int)c->k);
 }
 
-static int lelp__check_rows(const lelp_compressor* c, const float* X, int64_t n, int64_t width, const char* name,
+/* width: 't' the teacher dimension, 's' the student dimension; the handle is
+ * checked before any of its fields is read */
+static int lelp__check_rows(const lelp_compressor* c, const float* X, int64_t n, char width_of, const char* name,
                             const char* what)
 {
     int st = lelp__check_handle(c, LELP__MAGIC_COMPRESSOR, "compressor");
     if (st) return st;
+    const int64_t width = width_of == 't' ? c->dt : c->k;
     if (!X) return lelp__fail(LELP_E_NULL, "%s: %s is NULL", what, name);
     if (n < 1) return lelp__fail(LELP_E_INVALID_ARG, "%s: n = %lld must be >= 1", what, (long long)n);
     if (lelp__bytes(n, width, sizeof(double)) == SIZE_MAX)
@@ -211,7 +214,7 @@ static int lelp__check_rows(const lelp_compressor* c, const float* X, int64_t n,
 
 int lelp_compressor_compress(const lelp_compressor* c, const float* E, int64_t n, float* out)
 {
-    int st = lelp__check_rows(c, E, n, c ? c->dt : 0, "E", "lelp_compressor_compress");
+    int st = lelp__check_rows(c, E, n, 't', "E", "lelp_compressor_compress");
     if (st) return st;
     if (!out) return lelp__fail(LELP_E_NULL, "lelp_compressor_compress: out is NULL");
     size_t eb = lelp__bytes(n, c->dt, sizeof(double)), zb = lelp__bytes(n, c->k, sizeof(double));
@@ -280,7 +283,7 @@ static void lelp__optimizer_update(lelp_compressor* c)
 static int lelp__step_checks(lelp_compressor* c, const float* E, const int32_t* labels, const float* Y, int64_t n,
                              double* loss)
 {
-    int st = lelp__check_rows(c, E, n, c ? c->dt : 0, "E", "lelp_compressor_step");
+    int st = lelp__check_rows(c, E, n, 't', "E", "lelp_compressor_step");
     if (st) return st;
     if (!loss) return lelp__fail(LELP_E_NULL, "lelp_compressor_step: loss is NULL");
     if (!c->multilabel) {
@@ -371,9 +374,9 @@ int lelp_compressor_weights(const lelp_compressor* c, float* A, float* a, float*
 int lelp_compressor_student_loss(const lelp_compressor* c, const float* F, const float* E, int64_t n, double* value,
                                  float* grad)
 {
-    int st = lelp__check_rows(c, F, n, c ? c->k : 0, "F", "lelp_compressor_student_loss");
+    int st = lelp__check_rows(c, F, n, 's', "F", "lelp_compressor_student_loss");
     if (st) return st;
-    if ((st = lelp__check_rows(c, E, n, c->dt, "E", "lelp_compressor_student_loss"))) return st;
+    if ((st = lelp__check_rows(c, E, n, 't', "E", "lelp_compressor_student_loss"))) return st;
     if (!value) return lelp__fail(LELP_E_NULL, "lelp_compressor_student_loss: value is NULL");
     if (c->distance == LELP_DISTANCE_DCOR && n < 2)
         return lelp__fail(LELP_E_INVALID_ARG, "lelp_compressor_student_loss: distance correlation needs n >= 2");

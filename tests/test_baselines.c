@@ -308,6 +308,20 @@ static void test_student_loss_fd(void** s)
     lelp_compressor_free(c);
 }
 
+static void* plain_alloc(void* o, size_t n, size_t align)
+{
+    void* p = NULL;
+    (void)o;
+    return posix_memalign(&p, align < sizeof(void*) ? sizeof(void*) : align, n) ? NULL : p;
+}
+
+static void plain_free(void* o, void* p, size_t n)
+{
+    (void)o;
+    (void)n;
+    free(p);
+}
+
 static void test_compressor_rules(void** s)
 {
     (void)s;
@@ -349,6 +363,16 @@ static void test_compressor_rules(void** s)
     assert_memory_not_equal(w1, w2, sizeof w1);
     lelp_compressor_free(p);
     lelp_compressor_free(q);
+    /* a handle of another (smaller) type is refused before any field is read */
+    lelp_allocator* a = NULL;
+    assert_int_equal(lelp_allocator_create(&a, plain_alloc, plain_free, NULL), LELP_OK);
+    lelp_compressor* wrong = (lelp_compressor*)a;
+    assert_int_equal(lelp_compressor_compress(wrong, E, 2, F), LELP_E_INVALID_HANDLE);
+    assert_int_equal(lelp_compressor_step(wrong, E, y, NULL, 2, &loss), LELP_E_INVALID_HANDLE);
+    assert_int_equal(lelp_compressor_student_loss(wrong, F, E, 2, &loss, NULL), LELP_E_INVALID_HANDLE);
+    assert_int_equal(lelp_compressor_weights(wrong, NULL, NULL, NULL, NULL), LELP_E_INVALID_HANDLE);
+    lelp_allocator_free(a);
+    assert_int_equal(lelp_compressor_compress(NULL, E, 2, F), LELP_E_NULL);
     lelp_compressor_free(c);
 }
 
