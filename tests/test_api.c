@@ -15,15 +15,7 @@
 #include "lelp.h"
 #include "synth.h"
 
-#define EXPECT_STATUS(call, want)                                                              \
-    do {                                                                                       \
-        int st_ = (call);                                                                      \
-        if (st_ != (want))                                                                     \
-            fail_msg("%s\n  got %d (%s), want %d (%s); last_error: %s", #call, st_,            \
-                     lelp_status_string(st_), (int)(want), lelp_status_string(want),          \
-                     lelp_last_error());                                                       \
-    } while (0)
-#define EXPECT_OK(call) EXPECT_STATUS(call, LELP_OK)
+#include "expect.h"
 
 /* True if `word` occurs in msg as a whole word (not inside a longer
  * identifier), e.g. "d" in "d = 0 must be ..." but not in "bad". */

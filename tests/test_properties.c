@@ -28,15 +28,7 @@
 #include "lelp.h"
 #include "synth.h"
 
-#define EXPECT_STATUS(call, want)                                                              \
-    do {                                                                                       \
-        int st_ = (call);                                                                      \
-        if (st_ != (want))                                                                     \
-            fail_msg("%s\n  got %d (%s), want %d (%s); last_error: %s", #call, st_,            \
-                     lelp_status_string(st_), (int)(want), lelp_status_string(want),          \
-                     lelp_last_error());                                                       \
-    } while (0)
-#define EXPECT_OK(call) EXPECT_STATUS(call, LELP_OK)
+#include "expect.h"
 #define CHECK_LE(what, value, bound)                                                           \
     do {                                                                                       \
         double v_ = (value), b_ = (bound);                                                     \
