@@ -135,9 +135,10 @@ class SubspaceBuilder(_Handle):
 
     def __init__(self, dim, num_classes, subclasses, seed=0, null_space=True, rotate=True, beta="auto",
                  entropy_fraction=0.5, solver="exact", sketch_size=0, _ptr_=None):
+        self._dims = (int(dim), int(num_classes), int(subclasses))
         if _ptr_ is None:
             h = ct.c_void_p()
-            _check(_L.lelp_builder_create(ct.byref(h), int(dim), int(num_classes), int(subclasses), None))
+            _check(_L.lelp_builder_create(ct.byref(h), *self._dims, None))
             super().__init__(h)
             self._set(seed, null_space, rotate, beta, entropy_fraction, solver, sketch_size)
         else:
@@ -160,13 +161,13 @@ class SubspaceBuilder(_Handle):
         _check(_L.lelp_builder_set_double(self, _BUILDER_BETA, float(beta)))
         _check(_L.lelp_builder_set_double(self, _BUILDER_ENTROPY_FRACTION, float(fraction)))
 
-    @property
-    def dim(self):
-        return self._shape()[0]
+    dim = property(lambda self: self._dims[0])
+    num_classes = property(lambda self: self._dims[1])
+    subclasses = property(lambda self: self._dims[2])
 
-    def _shape(self):
-        # the builder state's header holds (d, C, S) at bytes 32..56 (docs/format.md)
-        blob = _serialize(_L.lelp_builder_serialized_size, _L.lelp_builder_serialize, self._h)
+    @staticmethod
+    def _header_dims(blob):
+        # (d, C, S) at bytes 32..56 of every liblelp buffer's header (docs/format.md)
         return tuple(int.from_bytes(blob[o:o + 8], "little", signed=True) for o in (32, 40, 48))
 
     def update(self, H, y):
@@ -205,7 +206,7 @@ class SubspaceBuilder(_Handle):
         blob = bytes(blob)
         h = ct.c_void_p()
         _check(_L.lelp_builder_load(ct.byref(h), blob, len(blob), None))
-        return cls(0, 0, 0, _ptr_=h)
+        return cls(*cls._header_dims(blob), _ptr_=h)
 
     def save(self, path):
         _check(_L.lelp_builder_save_path(self, str(path).encode()))
@@ -214,7 +215,9 @@ class SubspaceBuilder(_Handle):
     def load(cls, path):
         h = ct.c_void_p()
         _check(_L.lelp_builder_load_path(ct.byref(h), str(path).encode(), None))
-        return cls(0, 0, 0, _ptr_=h)
+        with open(path, "rb") as f:
+            head = f.read(56)
+        return cls(*cls._header_dims(head), _ptr_=h)
 
 
 # ---- model ----------------------------------------------------------------------------------
@@ -391,11 +394,12 @@ class Compressor(_Handle):
 
     def __init__(self, teacher_dim, student_dim, num_classes, loss="mse", optimizer="adam", lr=1e-3,
                  weight_decay=0.0, multilabel=False, seed=0, momentum=0.9, _ptr_=None):
+        self._dims = (int(teacher_dim), int(student_dim), int(num_classes))
         if _ptr_ is not None:
             super().__init__(_ptr_)
             return
         h = ct.c_void_p()
-        _check(_L.lelp_compressor_create(ct.byref(h), int(teacher_dim), int(student_dim), int(num_classes), None))
+        _check(_L.lelp_compressor_create(ct.byref(h), *self._dims, None))
         super().__init__(h)
         if loss not in _DISTANCES or optimizer not in _OPTIMIZERS:
             raise ValueError(f"loss in {sorted(_DISTANCES)}, optimizer in {sorted(_OPTIMIZERS)}")
@@ -406,10 +410,6 @@ class Compressor(_Handle):
         _check(_L.lelp_compressor_set_double(self, _COMP_LR, float(lr)))
         _check(_L.lelp_compressor_set_double(self, _COMP_WD, float(weight_decay)))
         _check(_L.lelp_compressor_set_double(self, _COMP_MOMENTUM, float(momentum)))
-
-    def _dims(self):
-        blob = self.to_bytes()
-        return tuple(int.from_bytes(blob[o:o + 8], "little", signed=True) for o in (32, 40, 48))
 
     def step(self, E, y):
         """One optimizer step; y (n,) int labels or (n, C) 0/1 for multi-label. Returns the head loss."""
@@ -426,7 +426,7 @@ class Compressor(_Handle):
 
     def compress(self, E):
         E = _as(E, np.float32, 2, "E")
-        k = self._dims()[1]
+        k = self._dims[1]
         out = np.empty((E.shape[0], k), np.float32)
         _check(_L.lelp_compressor_compress(self, _ptr(E), E.shape[0], _ptr(out)))
         return out
@@ -447,7 +447,7 @@ class Compressor(_Handle):
         blob = bytes(blob)
         h = ct.c_void_p()
         _check(_L.lelp_compressor_load(ct.byref(h), blob, len(blob), None))
-        return cls(0, 0, 0, _ptr_=h)
+        return cls(*SubspaceBuilder._header_dims(blob), _ptr_=h)
 
     def save(self, path):
         _check(_L.lelp_compressor_save_path(self, str(path).encode()))
@@ -456,7 +456,9 @@ class Compressor(_Handle):
     def load(cls, path):
         h = ct.c_void_p()
         _check(_L.lelp_compressor_load_path(ct.byref(h), str(path).encode(), None))
-        return cls(0, 0, 0, _ptr_=h)
+        with open(path, "rb") as f:
+            head = f.read(56)
+        return cls(*SubspaceBuilder._header_dims(head), _ptr_=h)
 
 
 # ---- free functions ---------------------------------------------------------------------------------
