@@ -11,4 +11,6 @@ check-rust: $(LIB_SO)
 	fi; \
 	cargo=$${CARGO:-$$(command -v cargo)}; [ -n "$(CARGO)" ] && cargo="$(CARGO)"; \
 	LELP_LIB_DIR=$(CURDIR)/$(BUILD) CARGO_TARGET_DIR=$(CURDIR)/$(BUILD)/cargo \
-	  $$cargo test --offline -q --manifest-path bindings/rust/Cargo.toml
+	  $$cargo test --offline -q --manifest-path bindings/rust/Cargo.toml -p lelp --test api && \
+	LELP_LIB_DIR=$(CURDIR)/$(BUILD) CARGO_TARGET_DIR=$(CURDIR)/$(BUILD)/cargo \
+	  $$cargo build --offline -q --manifest-path bindings/rust/Cargo.toml -p lelp --examples
