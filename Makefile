@@ -52,6 +52,8 @@ LIB_SO := $(BUILD)/$(SONAME)
 MAP := liblelp/liblelp.map
 
 TEST_SRCS := $(wildcard tests/test_*.c)
+# seconds one test executable may run before it counts as failed (x10 under valgrind)
+TEST_TIMEOUT ?= 300
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_SUPPORT := $(wildcard tests/support/*.c)
 CHECK_SCRIPTS := $(wildcard tests/check_*.sh)
@@ -68,16 +70,22 @@ DEPS_EXTRA :=
 DEMO_TARGET ?= run-minimal
 
 # Debian packages the build and the tests need (installed by ensure-deps).
-DEPS := gcc make pkg-config libopenblas-dev liblapacke-dev libcmocka-dev
+# (g++: tests/check_header.sh compiles the header as C++.)
+DEPS := gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcmocka-dev
 
 -include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all static shared deps check check-sanitize check-valgrind demo run-minimal \
+# A recipe that fails leaves no half-written target behind.
+.DELETE_ON_ERROR:
+FORCE:
+
+.PHONY: FORCE all static shared deps check check-sanitize check-valgrind demo run-minimal \
         bench install uninstall clean ffi-header examples
 
 # ---- dependencies -------------------------------------------------------------
 # A stamp keeps `make` from re-checking on every call; `make deps` forces it.
-$(BUILD)/.deps-ok: scripts/ensure-deps.sh
+# It is redone whenever the package list can have changed (Makefile, mk/*.mk).
+$(BUILD)/.deps-ok: scripts/ensure-deps.sh Makefile $(wildcard mk/*.mk)
 	@mkdir -p $(BUILD)
 	@bash scripts/ensure-deps.sh $(DEPS) $(DEPS_EXTRA)
 	@touch $@
@@ -127,7 +135,7 @@ check: all $(TEST_BINS)
 	@pass=0; fail=0; failed=""; \
 	for t in $(TEST_BINS); do \
 	  echo "== $$t"; \
-	  if OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-2} $$t; then pass=$$((pass+1)); \
+	  if OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-2} timeout $(TEST_TIMEOUT) $$t; then pass=$$((pass+1)); \
 	  else fail=$$((fail+1)); failed="$$failed $$t"; fi; \
 	done; \
 	for s in $(CHECK_SCRIPTS); do \
@@ -154,7 +162,7 @@ check-sanitize: | $(BUILD)/.deps-ok
 	for t in $(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(TEST_BINS)); do \
 	  echo "== asan $$t"; \
 	  if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	     OPENBLAS_NUM_THREADS=1 $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); fi; \
+	     OPENBLAS_NUM_THREADS=1 timeout $(TEST_TIMEOUT) $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); fi; \
 	done; \
 	if OPENBLAS_NUM_THREADS=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
 	     FUZZ_REPLAY_FLAGS="$(ASAN_FLAGS)" check-fuzz-replay; then pass=$$((pass+1)); else fail=$$((fail+1)); fi; \
@@ -167,7 +175,7 @@ check-valgrind: $(TEST_BINS) | $(BUILD)/.deps-ok
 	@pass=0; fail=0; \
 	for t in $(TEST_BINS); do \
 	  echo "== valgrind $$t"; \
-	  if OPENBLAS_NUM_THREADS=1 valgrind -q --error-exitcode=1 --leak-check=full \
+	  if OPENBLAS_NUM_THREADS=1 timeout $$((10 * $(TEST_TIMEOUT))) valgrind -q --error-exitcode=1 --leak-check=full \
 	     --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp $$t >/dev/null; \
 	  then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED under valgrind: $$t"; fi; \
 	done; \
@@ -196,9 +204,11 @@ bench: all $(BUILD)/bench/bench_core
 	$(PYTHON) bench/run.py
 
 # ---- install -------------------------------------------------------------------------------
-$(BUILD)/lelp.pc: pkgconfig/lelp.pc.in include/lelp.h
+# Regenerated on every install: its paths depend on PREFIX/LIBDIR/INCLUDEDIR,
+# which a file timestamp cannot see.
+$(BUILD)/lelp.pc: pkgconfig/lelp.pc.in include/lelp.h FORCE
 	@mkdir -p $(BUILD)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@LIBS_PRIVATE@|$(LAPACK_LIBS) -lm|g' $< > $@
 

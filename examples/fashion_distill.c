@@ -17,9 +17,12 @@
  * embeddings. NMI = 2 I(U;V) / (H(U) + H(V)) (arithmetic normalisation, as
  * scikit-learn's default).
  *
- *   build/examples/fashion_distill [--data DIR] [--seeds 3] [--train 3000] [--S 5]
- *       [--beta auto|B] [--epochs 30] [--teacher-epochs 2] [--tau 2]
- * DIR holds the decompressed IDX files (make demo prepares build/data). */
+ *   build/examples/fashion_distill [--data DIR] [--seeds 3] [--first-seed 0] [--train 3000]
+ *       [--S 5] [--beta auto|B] [--epochs 30] [--teacher-epochs 2] [--tau 2]
+ * DIR holds the decompressed IDX files (make demo prepares build/data from
+ * Debian's dataset-fashion-mnist with gzip -dc, so nothing here needs zlib).
+ * Progress (epoch, loss, elapsed) goes to stderr, as a bar on a terminal; the
+ * result tables go to stdout. Exit status 0, 1 on bad data, 2 on bad usage. */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
 #include <math.h>
@@ -46,7 +49,7 @@ static const int SUPER[10] = {0, 1, 0, 0, 0, 1, 0, 1, 1, 1};
 
 typedef struct options {
     const char* data;
-    int seeds, train, S, epochs, teacher_epochs;
+    int seeds, first_seed, train, S, epochs, teacher_epochs;
     double beta, tau;
 } options;
 
@@ -88,24 +91,37 @@ static void* xmalloc(size_t n)
     return p;
 }
 
-/* IDX file (decompressed): big-endian header, uint8 data. */
-static uint8_t* read_idx(const char* dir, const char* name, int* count, int* dim)
+/* IDX file (decompressed): magic 0x00 0x00 type ndim, ndim big-endian u32
+ * sizes, then the data; Fashion-MNIST's are uint8 (type 0x08). */
+static uint8_t* read_idx(const char* dir, const char* name, int want_ndim, int* count, int* dim)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE* f = fopen(path, "rb");
-    unsigned char h[16];
-    if (!f || fread(h, 1, 8, f) != 8) {
-        fprintf(stderr, "fashion_distill: cannot read %s (run `make demo`, which prepares build/data)\n", path);
+    if (!f) {
+        fprintf(stderr, "fashion_distill: cannot open %s (run `make demo`, which prepares build/data, or pass --data)\n",
+                path);
         exit(1);
     }
-    int nd = h[3];
-    *count = (h[4] << 24) | (h[5] << 16) | (h[6] << 8) | h[7];
-    *dim = 1;
-    for (int k = 1; k < nd; k++) {
-        if (fread(h, 1, 4, f) != 4) exit(1);
-        *dim *= (h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3];
+    unsigned char h[4];
+    if (fread(h, 1, 4, f) != 4 || h[0] != 0 || h[1] != 0 || h[2] != 0x08 || h[3] != want_ndim) {
+        fprintf(stderr, "fashion_distill: %s: not an uncompressed uint8 IDX file of rank %d\n", path, want_ndim);
+        exit(1);
     }
+    uint64_t dims[3] = {0, 1, 1};
+    for (int k = 0; k < want_ndim; k++) {
+        if (fread(h, 1, 4, f) != 4) {
+            fprintf(stderr, "fashion_distill: %s: truncated header\n", path);
+            exit(1);
+        }
+        dims[k] = (uint64_t)h[0] << 24 | (uint64_t)h[1] << 16 | (uint64_t)h[2] << 8 | h[3];
+    }
+    if (dims[0] == 0 || dims[0] > 1000000 || dims[1] * dims[2] > 4096) {
+        fprintf(stderr, "fashion_distill: %s: implausible IDX shape\n", path);
+        exit(1);
+    }
+    *count = (int)dims[0];
+    *dim = (int)(dims[1] * dims[2]);
     size_t n = (size_t)*count * (size_t)*dim;
     uint8_t* buf = xmalloc(n);
     if (fread(buf, 1, n, f) != n) {
@@ -236,11 +252,12 @@ static void progress(const char* what, int done, int total, double loss)
     double el = now() - t_start;
     if (tty) {
         int w = 30, f = total ? done * w / total : w;
-        fprintf(stderr, "\r%-28s [%.*s%*s] %3d/%-3d loss %.4f  %5.1fs", what, f, "##############################",
+        fprintf(stderr, "\r%-28s [%.*s%*s] epoch %3d/%-3d loss %.4f  %5.1fs", what, f, "##############################",
                 w - f, "", done, total, loss, el);
         if (done == total) fputc('\n', stderr);
-    } else if (done == total) {
-        fprintf(stderr, "%s: %d epochs, last loss %.4f, %.1fs elapsed\n", what, total, loss, el);
+    } else if (done == total || done % (total >= 3 ? total / 3 : 1) == 0) {
+        /* off a terminal: a few lines per model, not one per epoch */
+        fprintf(stderr, "%s: epoch %d/%d, loss %.4f, %.1fs elapsed\n", what, done, total, loss, el);
     }
 }
 
@@ -366,14 +383,16 @@ static void kmeans(const float* X, int n, int d, int k, int32_t* out)
                 }
             }
         }
-        memset(cen, 0, (size_t)k * d * sizeof(double));
+        /* new centres; an empty cluster keeps its old centre */
         int cnt[64] = {0};
-        for (int i = 0; i < n; i++) {
-            cnt[out[i]]++;
-            for (int j = 0; j < d; j++) cen[out[i] * d + j] += X[(size_t)i * d + j];
-        }
+        for (int i = 0; i < n; i++) cnt[out[i]]++;
         for (int q = 0; q < k; q++)
-            for (int j = 0; j < d; j++) cen[q * d + j] = cnt[q] ? cen[q * d + j] / cnt[q] : cen[q * d + j];
+            if (cnt[q]) memset(cen + (size_t)q * d, 0, (size_t)d * sizeof(double));
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d; j++) cen[out[i] * d + j] += X[(size_t)i * d + j];
+        for (int q = 0; q < k; q++)
+            for (int j = 0; j < d; j++)
+                if (cnt[q]) cen[q * d + j] /= cnt[q];
     }
     free(cen);
     free(dist);
@@ -483,22 +502,61 @@ static void run_seed(const options* o, int seed, const dataset* full, const data
     mlp_free(teacher);
 }
 
-static int usage(const char* why)
+static const char* HELP =
+    "usage: fashion_distill [--data DIR] [--seeds N] [--first-seed K] [--train N] [--S S]\n"
+    "                       [--beta auto|B] [--epochs E] [--teacher-epochs E] [--tau T]\n\n"
+    "Few-class distillation on Fashion-MNIST (superclasses {0,2,3,4,6} vs {1,5,7,8,9}): a teacher\n"
+    "MLP, LELP fitted on its embeddings, and three students (labels only, vanilla KD, LELP) trained\n"
+    "through liblelp's loss. Prints test accuracy (mean +- std over seeds) and the NMI of the\n"
+    "pseudo-subclasses with the hidden 10 classes next to k-means.\n\n"
+    "  --data DIR            decompressed IDX files (default build/data; `make demo` prepares it)\n"
+    "  --seeds N             number of seeds, 1..64 (default 3)\n"
+    "  --first-seed K        seeds K .. K+N-1 (default 0)\n"
+    "  --train N             training subset for LELP and the students, 100..60000 (default 3000)\n"
+    "  --S S                 pseudo-subclasses per class, 1..32 (default 5)\n"
+    "  --beta auto|B         subclass temperature (default auto: liblelp's automatic beta)\n"
+    "  --epochs E            student epochs (default 30)\n"
+    "  --teacher-epochs E    teacher epochs on the full 60 000 images (default 2)\n"
+    "  --tau T               KD temperature for vanilla KD and LELP, 0.01..100 (default 2)\n";
+
+static int usage(const char* why, const char* arg)
 {
-    fprintf(stderr, "fashion_distill: %s\nusage: fashion_distill [--data DIR] [--seeds N] [--train N] [--S S] "
-                    "[--beta auto|B] [--epochs E] [--teacher-epochs E] [--tau T]\n", why);
+    fprintf(stderr, "fashion_distill: %s%s%s\n%s", why, arg ? " " : "", arg ? arg : "", HELP);
     return 2;
+}
+
+static int int_arg(const char* v, int lo, int hi, int* out)
+{
+    char* end;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end || x < lo || x > hi) return 1;
+    *out = (int)x;
+    return 0;
+}
+
+static int real_arg(const char* v, double lo, double hi, double* out)
+{
+    char* end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= lo && x <= hi)) return 1;
+    *out = x;
+    return 0;
 }
 
 static void load(const char* dir, const char* img, const char* lab, dataset* D)
 {
     int n, d, n2, d2;
-    uint8_t* px = read_idx(dir, img, &n, &d);
-    uint8_t* lb = read_idx(dir, lab, &n2, &d2);
+    uint8_t* px = read_idx(dir, img, 3, &n, &d);
+    uint8_t* lb = read_idx(dir, lab, 1, &n2, &d2);
     if (d != 784 || n2 != n) {
-        fprintf(stderr, "fashion_distill: unexpected IDX shapes in %s\n", dir);
+        fprintf(stderr, "fashion_distill: %s/%s and %s: expected 28x28 images and one label each\n", dir, img, lab);
         exit(1);
     }
+    for (int i = 0; i < n; i++)
+        if (lb[i] > 9) {
+            fprintf(stderr, "fashion_distill: %s/%s: label %d at row %d is not a Fashion-MNIST class\n", dir, lab, lb[i], i);
+            exit(1);
+        }
     D->n = n;
     D->X = xmalloc((size_t)n * 784 * 4);
     D->y2 = xmalloc((size_t)n * 4);
@@ -506,7 +564,7 @@ static void load(const char* dir, const char* img, const char* lab, dataset* D)
     for (size_t i = 0; i < (size_t)n * 784; i++) D->X[i] = px[i] / 255.0f;
     for (int i = 0; i < n; i++) {
         D->y10[i] = lb[i];
-        D->y2[i] = SUPER[lb[i] % 10];
+        D->y2[i] = SUPER[lb[i]];
     }
     free(px);
     free(lb);
@@ -523,40 +581,47 @@ static void mean_sd(const double* v, int n, double* m, double* s)
 
 int main(int argc, char** argv)
 {
-    options o = {"build/data", 3, 3000, 5, 30, 2, 0.0, 2.0};
+    options o = {"build/data", 3, 0, 3000, 5, 30, 2, 0.0, 2.0};
     for (int i = 1; i < argc; i++) {
+        const char* a = argv[i];
         const char* v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("see the comment at the top of examples/fashion_distill.c\n");
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(HELP, stdout);
             return 0;
         }
-        if (!v) return usage("missing value");
-        if (!strcmp(argv[i], "--data")) o.data = v;
-        else if (!strcmp(argv[i], "--seeds")) o.seeds = atoi(v);
-        else if (!strcmp(argv[i], "--train")) o.train = atoi(v);
-        else if (!strcmp(argv[i], "--S")) o.S = atoi(v);
-        else if (!strcmp(argv[i], "--epochs")) o.epochs = atoi(v);
-        else if (!strcmp(argv[i], "--teacher-epochs")) o.teacher_epochs = atoi(v);
-        else if (!strcmp(argv[i], "--tau")) o.tau = atof(v);
-        else if (!strcmp(argv[i], "--beta")) o.beta = strcmp(v, "auto") ? atof(v) : 0.0;
-        else return usage("unknown option");
+        int bad = 0;
+        if (!v) return usage("missing value after", a);
+        if (!strcmp(a, "--data")) o.data = v;
+        else if (!strcmp(a, "--seeds")) bad = int_arg(v, 1, 64, &o.seeds);
+        else if (!strcmp(a, "--first-seed")) bad = int_arg(v, 0, 1000000000, &o.first_seed);
+        else if (!strcmp(a, "--train")) bad = int_arg(v, 100, 60000, &o.train);
+        else if (!strcmp(a, "--S")) bad = int_arg(v, 1, 32, &o.S);
+        else if (!strcmp(a, "--epochs")) bad = int_arg(v, 1, 100000, &o.epochs);
+        else if (!strcmp(a, "--teacher-epochs")) bad = int_arg(v, 1, 100000, &o.teacher_epochs);
+        else if (!strcmp(a, "--tau")) bad = real_arg(v, 0.01, 100.0, &o.tau);
+        else if (!strcmp(a, "--beta")) bad = strcmp(v, "auto") ? real_arg(v, 1e-12, 1e300, &o.beta) : (o.beta = 0.0, 0);
+        else return usage("unknown option", a);
+        if (bad) return usage("value out of range for", a);
         i++;
     }
-    if (o.seeds < 1 || o.seeds > 64 || o.train < 100 || o.S < 1 || o.S > 32 || o.epochs < 1 || o.tau <= 0 ||
-        o.beta < 0)
-        return usage("out-of-range option");
     tty = isatty(2);
     t_start = now();
     dataset full, test;
     load(o.data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", &full);
     load(o.data, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", &test);
-    if (o.train > full.n) return usage("--train exceeds the training set");
+    if (o.train > full.n) return usage("--train exceeds the training set of", o.data);
     result* R = xmalloc((size_t)o.seeds * sizeof *R);
-    for (int s = 0; s < o.seeds; s++) run_seed(&o, s, &full, &test, &R[s]);
+    for (int s = 0; s < o.seeds; s++) run_seed(&o, o.first_seed + s, &full, &test, &R[s]);
     const char* rows[4] = {"teacher (784-512-256-2, full train set)", "student: labels only",
                            "student: vanilla KD", "student: LELP"};
     printf("\nFashion-MNIST, superclasses {0,2,3,4,6} vs {1,5,7,8,9}; students 784-32-k on %d examples, "
-           "%d epochs, tau %.1f, S = %d, %d seeds\n\n", o.train, o.epochs, o.tau, o.S, o.seeds);
+           "%d epochs, tau %.1f, S = %d, beta %s, seeds %d..%d\n\n", o.train, o.epochs, o.tau, o.S,
+           o.beta > 0 ? "fixed" : "auto", o.first_seed, o.first_seed + o.seeds - 1);
+    printf("%-6s %-8s %-8s %-8s %-8s %s\n", "seed", "teacher", "labels", "KD", "LELP", "beta");
+    for (int s = 0; s < o.seeds; s++)
+        printf("%-6d %.4f   %.4f   %.4f   %.4f   %.4g\n", o.first_seed + s, R[s].acc[0], R[s].acc[1], R[s].acc[2],
+               R[s].acc[3], R[s].beta);
+    printf("\n");
     printf("%-42s %s\n", "model", "test accuracy (mean +- std)");
     for (int k = 0; k < 4; k++) {
         double v[64], m, sd;
@@ -582,7 +647,7 @@ int main(int argc, char** argv)
     printf("%-14s %.3f        %.3f\n", "mean", tot_l, tot_k);
     for (int s = 0; s < o.seeds; s++) betas[s] = R[s].beta;
     mean_sd(betas, o.seeds, &bm, &bs);
-    printf("\nautomatic beta %.3f +- %.3f; total time %.1f s\n", bm, bs, now() - t_start);
+    printf("\n%s beta %.3f +- %.3f; total time %.1f s\n", o.beta > 0 ? "fixed" : "automatic", bm, bs, now() - t_start);
     free(R);
     return 0;
 }

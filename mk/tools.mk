@@ -8,7 +8,7 @@ CHECK_HOOKS += check-cli
 .PHONY: install-tool uninstall-tool check-cli
 
 $(TOOL): tools/lelp.c tools/npy.c tools/npy.h $(LIB_A)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -std=c11 -Wall -Wextra -Iinclude -Itools tools/lelp.c tools/npy.c $(LIB_A) \
+	$(CC) $(CPPFLAGS) $(CFLAGS) -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Iinclude -Itools tools/lelp.c tools/npy.c $(LIB_A) \
 	  $(LDFLAGS) $(LAPACK_LIBS) -lm -o $@
 
 install-tool: $(TOOL)
@@ -19,6 +19,6 @@ uninstall-tool:
 	rm -f $(DESTDIR)$(BINDIR)/lelp
 
 check-cli: $(TOOL) $(LIB_SO)
-	@bash scripts/ensure-deps.sh python3-numpy
+	@bash scripts/ensure-deps.sh python3-numpy time
 	PYTHONPATH=bindings/python LELP_LIBRARY=$(CURDIR)/$(LIB_SO) OPENBLAS_NUM_THREADS=1 \
 	  $(PYTHON) tests/cli/check_cli.py $(TOOL)

@@ -9,11 +9,12 @@ for p in "$@"; do
     [[ "$status" == *"install ok installed"* ]] || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
-echo "ensure-deps: installing missing Debian packages: ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
+    echo "ensure-deps: missing Debian packages: ${missing[*]}" >&2
     echo "ensure-deps: not root; run: sudo apt-get install -y ${missing[*]}" >&2
     exit 1
 fi
+echo "ensure-deps: installing missing Debian packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

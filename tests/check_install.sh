@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# make install into a scratch DESTDIR, then build and run a program against
-# the installed header and libraries through pkg-config (shared and static).
+# make install into a scratch DESTDIR (PREFIX=/opt/lelp), then build and run a
+# program against the installed header and libraries through pkg-config
+# (shared, and static with Libs.private), then make uninstall removes every
+# installed file. Run by `make check`.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 CC=${CC:-cc}
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
-make --no-print-directory -s install DESTDIR="$dest" PREFIX=/opt/lelp >/dev/null
-export PKG_CONFIG_PATH="$dest/opt/lelp/lib/pkgconfig"
+prefix=/opt/lelp
+make --no-print-directory -s install BUILD="$BUILD" DESTDIR="$dest" PREFIX=$prefix >/dev/null
+for f in include/lelp.h lib/liblelp.a lib/liblelp.so lib/liblelp.so.0 lib/pkgconfig/lelp.pc; do
+    [ -e "$dest$prefix/$f" ] || { echo "check_install: $prefix/$f not installed" >&2; exit 1; }
+done
+[ "$(readlink "$dest$prefix/lib/liblelp.so.0")" = "$(basename "$(ls "$dest$prefix"/lib/liblelp.so.*.*.*)")" ] \
+  || { echo "check_install: liblelp.so.0 does not point at the versioned library" >&2; exit 1; }
+grep -qx "prefix=$prefix" "$dest$prefix/lib/pkgconfig/lelp.pc" \
+  || { echo "check_install: lelp.pc does not carry prefix=$prefix" >&2; exit 1; }
+export PKG_CONFIG_PATH="$dest$prefix/lib/pkgconfig"
 export PKG_CONFIG_SYSROOT_DIR="$dest"
 cat > "$dest/t.c" <<'C'
 #include <lelp.h>
@@ -21,10 +32,20 @@ int main(void)
     return lelp_version_number() == LELP_VERSION_NUMBER ? 0 : 2;
 }
 C
-$CC -std=c99 "$dest/t.c" $(pkg-config --cflags --libs lelp) -Wl,-rpath,"$dest/opt/lelp/lib" -o "$dest/t_shared"
+$CC -std=c99 "$dest/t.c" $(pkg-config --cflags --libs lelp) -Wl,-rpath,"$dest$prefix/lib" -o "$dest/t_shared"
 "$dest/t_shared"
-$CC -std=c99 "$dest/t.c" $(pkg-config --cflags lelp) "$dest/opt/lelp/lib/liblelp.a" \
-    $(pkg-config --static --libs-only-other --libs-only-l lelp | sed 's/-llelp//') -o "$dest/t_static"
+# (ldd's output is captured first: `ldd | grep -q` under pipefail fails at random on SIGPIPE)
+deps=$(ldd "$dest/t_shared")
+grep -q "liblelp.so.0 => $dest" <<<"$deps" \
+  || { echo "check_install: the shared binary does not use the installed .so:" >&2; echo "$deps" >&2; exit 1; }
+$CC -std=c99 "$dest/t.c" $(pkg-config --cflags lelp) "$dest$prefix/lib/liblelp.a" \
+    $(pkg-config --static --libs lelp | sed 's/-llelp//') -o "$dest/t_static"
 "$dest/t_static"
-ldd "$dest/t_shared" | grep -q "liblelp.so.0 => $dest" || { echo "check_install: shared binary not using the installed .so" >&2; exit 1; }
-echo "check_install: ok (pkg-config shared + static)"
+deps=$(ldd "$dest/t_static")
+if grep -q liblelp <<<"$deps"; then
+    echo "check_install: the static binary still needs liblelp.so" >&2; exit 1
+fi
+make --no-print-directory -s uninstall BUILD="$BUILD" DESTDIR="$dest" PREFIX=$prefix >/dev/null
+left=$(find "$dest$prefix" ! -type d)
+[ -z "$left" ] || { echo "check_install: make uninstall left:" $left >&2; exit 1; }
+echo "check_install: ok (install, pkg-config shared + static, uninstall)"

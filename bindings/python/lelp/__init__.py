@@ -71,18 +71,26 @@ def _check(status):
 
 # ---- array conversion -------------------------------------------------------------------
 def _as(arr, dtype, ndim, name, shape=None):
-    """C-contiguous array of `dtype` (no copy when it already is one)."""
+    """The array the C call reads: `arr` itself when it is already a
+    C-contiguous ndarray of `dtype` (zero copy: C reads the caller's buffer),
+    else one converted copy (numpy.ascontiguousarray). Shapes and dtypes are
+    checked here, before the C call, with NumPy-style messages."""
     a = np.asarray(arr)
     if a.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {a.shape}")
     if a.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must be numeric, got dtype {a.dtype}")
-    if dtype == np.int32 and a.dtype.kind == "f":
-        raise TypeError(f"{name} must hold integer labels, got dtype {a.dtype}")
+        raise TypeError(f"{name} must be a real numeric array, got dtype {a.dtype}")
     if shape is not None:
         for i, (got, want) in enumerate(zip(a.shape, shape)):
             if want is not None and got != want:
                 raise ValueError(f"{name} has shape {a.shape}; dimension {i} must be {want}")
+    if dtype == np.int32 and a.dtype != np.int32:
+        if a.dtype.kind == "f":
+            raise TypeError(f"{name} must hold integer labels, got dtype {a.dtype}")
+        if a.size and a.dtype.kind in "iu":
+            lo, hi = int(a.min()), int(a.max())
+            if lo < -2**31 or hi >= 2**31:
+                raise ValueError(f"{name} holds {lo if lo < -2**31 else hi}, which does not fit the C API's int32")
     return np.ascontiguousarray(a, dtype=dtype)
 
 
@@ -291,6 +299,8 @@ class Model(_Handle):
     def _out(out, shape, dtype, name):
         if out is None:
             return np.empty(shape, dtype)
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"{name} must be a numpy.ndarray, got {type(out).__name__}")
         if out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous or not out.flags.writeable:
             raise ValueError(f"{name} must be a writeable C-contiguous {np.dtype(dtype).name} array of shape {shape}")
         return out
@@ -483,3 +493,11 @@ def softmax_targets(logits, tau=1.0):
     out = np.empty_like(z)
     _check(_L.lelp_softmax_targets(_ptr(z), z.shape[0], z.shape[1], float(tau), _ptr(out)))
     return out
+
+
+def __getattr__(name):
+    # `lelp.torch` after a plain `import lelp`; PyTorch stays optional
+    if name == "torch":
+        import importlib
+        return importlib.import_module(".torch", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

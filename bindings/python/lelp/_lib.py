@@ -1,9 +1,9 @@
 """Loading liblelp and declaring every exported function (ctypes).
 
-The library is found through $LELP_LIBRARY, then the repository's
-build/liblelp.so.0 (when run from a source tree), then the system loader
-(ctypes.util.find_library("lelp")). A library of another major version (or,
-before 1.0, another minor version) is refused.
+The library is found through $LELP_LIBRARY (which must then load: no silent
+fallback), else the repository's build/liblelp.so.0 (when run from a source
+tree), else the system loader (ctypes.util.find_library("lelp")). A library of
+another major version (or, before 1.0, another minor version) is refused.
 """
 import ctypes as ct
 import ctypes.util
@@ -110,19 +110,33 @@ def _candidates():
         yield found
 
 
+def check_version(version, path="liblelp"):
+    """Raises ImportError unless `version` (lelp_version_number()) is the ABI
+    this binding was written for: same major, and before 1.0 the same minor."""
+    major, minor, patch = version // 10000, (version // 100) % 100, version % 100
+    if major != ABI_MAJOR or (ABI_MAJOR == 0 and minor != ABI_MINOR):
+        want = f"{ABI_MAJOR}.{ABI_MINOR}.x" if ABI_MAJOR == 0 else f"{ABI_MAJOR}.x"
+        raise ImportError(f"lelp: {path} is liblelp {major}.{minor}.{patch}; this binding needs liblelp {want} "
+                          f"(set LELP_LIBRARY to a matching build/liblelp.so.0)")
+    return major, minor, patch
+
+
 def load():
     errors = []
     for path in _candidates():
         try:
             lib = ct.CDLL(path)
-        except OSError as e:
+            vfn = lib.lelp_version_number
+        except (OSError, AttributeError) as e:
+            if path == os.environ.get("LELP_LIBRARY"):  # asked for explicitly: no silent fallback
+                raise ImportError(f"lelp: LELP_LIBRARY={path} is not a loadable liblelp: {e}") from None
             errors.append(f"{path}: {e}")
             continue
-        version = lib.lelp_version_number()
-        major, minor = version // 10000, (version // 100) % 100
-        if major != ABI_MAJOR or (major == 0 and minor != ABI_MINOR):
-            raise ImportError(f"lelp: {path} is liblelp {major}.{minor}.{version % 100}; this binding needs "
-                              f"{ABI_MAJOR}.{ABI_MINOR}.x")
+        vfn.restype, vfn.argtypes = ct.c_uint32, []
+        check_version(vfn(), path)
+        missing = [name for name in SIGNATURES if not hasattr(lib, name)]
+        if missing:
+            raise ImportError(f"lelp: {path} lacks {', '.join(missing)}")
         for name, (res, args) in SIGNATURES.items():
             fn = getattr(lib, name)
             fn.restype = res

@@ -114,7 +114,6 @@ def test_loss_matches_formulas():
 
 @pytest.mark.skipif(torch is None, reason="python3-torch not installed")
 def test_loss_and_gradient_equal_torch_autograd():
-    torch.set_default_dtype(torch.float64)
     rng = np.random.default_rng(2)
     C, S, n = 2, 4, 16
     for tau, alpha, red in [(1.0, 0.0, "mean"), (3.0, 0.4, "sum"), (0.5, 1.0, "mean")]:

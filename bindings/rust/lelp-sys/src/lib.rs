@@ -1,9 +1,15 @@
 //! Raw declarations of every function of liblelp's public C API
-//! (include/lelp.h), written against the 0.1 ABI. The `extern` block is
-//! generated from the preprocessed header and committed:
+//! (include/lelp.h), written against the 0.1 ABI, and every constant of its
+//! enums. The `extern` block was generated from the preprocessed header and
+//! committed:
 //!     /usr/bin/python3 bindings/rust/lelp-sys/gen_sys.py > /tmp/decls.rs
-//! (then pasted between `extern "C" {` and `}`); the types and constants above
-//! it are written by hand.
+//! (then pasted between `extern "C" {` and `}`); the handle types and the
+//! constants above it are maintained by hand. The `lelp` crate's test
+//! `tests/api.rs` checks both against include/lelp.h (every function declared
+//! and linked, every constant's value), so drift fails `make check`.
+//!
+//! The build script finds the library through `$LELP_LIB_DIR`, else
+//! `pkg-config --libs-only-L lelp`, else the source tree's `build/`.
 #![allow(non_camel_case_types, non_snake_case)]
 use std::os::raw::{c_char, c_int, c_void};
 
@@ -33,8 +39,36 @@ pub type lelp_free_fn = Option<unsafe extern "C" fn(opaque: *mut c_void, ptr: *m
 
 pub const LELP_VERSION_MAJOR: u32 = 0;
 pub const LELP_VERSION_MINOR: u32 = 1;
+pub const LELP_VERSION_PATCH: u32 = 0;
+pub const LELP_VERSION_NUMBER: u32 = LELP_VERSION_MAJOR * 10000 + LELP_VERSION_MINOR * 100 + LELP_VERSION_PATCH;
 
+// status codes (enum lelp_status_code)
 pub const LELP_OK: c_int = 0;
+pub const LELP_E_NULL: c_int = -1;
+pub const LELP_E_INVALID_ARG: c_int = -2;
+pub const LELP_E_INVALID_HANDLE: c_int = -3;
+pub const LELP_E_NOMEM: c_int = -10;
+pub const LELP_E_PARAM_UNSUPPORTED: c_int = -20;
+pub const LELP_E_PARAM_RANGE: c_int = -21;
+pub const LELP_E_PARAM_COMBINATION: c_int = -22;
+pub const LELP_E_STAGE: c_int = -30;
+pub const LELP_E_SHAPE_MISMATCH: c_int = -40;
+pub const LELP_E_BUFFER_TOO_SMALL: c_int = -41;
+pub const LELP_E_LABEL_RANGE: c_int = -42;
+pub const LELP_E_NONFINITE: c_int = -50;
+pub const LELP_E_TOO_FEW_SAMPLES: c_int = -51;
+pub const LELP_E_RANK_DEFICIENT: c_int = -52;
+pub const LELP_E_SOLVER: c_int = -53;
+pub const LELP_E_NUMERICAL: c_int = -54;
+pub const LELP_E_INVALID_TARGETS: c_int = -55;
+pub const LELP_E_FORMAT: c_int = -60;
+pub const LELP_E_VERSION: c_int = -61;
+pub const LELP_E_CHECKSUM: c_int = -62;
+pub const LELP_E_TRUNCATED: c_int = -63;
+pub const LELP_E_IO: c_int = -70;
+pub const LELP_E_INTERNAL: c_int = -99;
+
+// parameter ids (enum lelp_param)
 pub const LELP_BUILDER_NULL_SPACE: c_int = 101;
 pub const LELP_BUILDER_ROTATE: c_int = 102;
 pub const LELP_BUILDER_SEED: c_int = 103;
@@ -47,13 +81,50 @@ pub const LELP_MODEL_NUM_CLASSES: c_int = 202;
 pub const LELP_MODEL_SUBCLASSES: c_int = 203;
 pub const LELP_MODEL_SEED: c_int = 204;
 pub const LELP_MODEL_BETA: c_int = 205;
+pub const LELP_MODEL_NULL_SPACE: c_int = 206;
+pub const LELP_MODEL_ROTATE: c_int = 207;
+pub const LELP_MODEL_HEAD_RANK: c_int = 208;
+pub const LELP_MODEL_ENTROPY_FRACTION: c_int = 209;
+pub const LELP_MODEL_AUTO_BETA: c_int = 210;
+pub const LELP_MODEL_SOLVER: c_int = 211;
 pub const LELP_LOSS_TAU: c_int = 301;
 pub const LELP_LOSS_ALPHA: c_int = 302;
 pub const LELP_LOSS_REDUCTION: c_int = 303;
 pub const LELP_LOSS_KIND: c_int = 304;
+pub const LELP_LOSS_DKD_TARGET_WEIGHT: c_int = 305;
+pub const LELP_LOSS_DKD_NONTARGET_WEIGHT: c_int = 306;
+pub const LELP_LOSS_AUX_TEMPERATURE: c_int = 307;
+pub const LELP_COMPRESSOR_DISTANCE: c_int = 401;
+pub const LELP_COMPRESSOR_OPTIMIZER: c_int = 402;
+pub const LELP_COMPRESSOR_LR: c_int = 403;
+pub const LELP_COMPRESSOR_WEIGHT_DECAY: c_int = 404;
+pub const LELP_COMPRESSOR_MOMENTUM: c_int = 405;
+pub const LELP_COMPRESSOR_ADAM_BETA1: c_int = 406;
+pub const LELP_COMPRESSOR_ADAM_BETA2: c_int = 407;
+pub const LELP_COMPRESSOR_MULTILABEL: c_int = 408;
+pub const LELP_COMPRESSOR_SEED: c_int = 409;
+
+// values of enum lelp_loss_kind (passed to the *_set_int calls as i64)
+pub const LELP_LOSS_KIND_KL: i64 = 0;
+pub const LELP_LOSS_KIND_DKD: i64 = 1;
+pub const LELP_LOSS_KIND_SUBCLASS_AUX: i64 = 2;
+
+// values of enum lelp_distance (passed to the *_set_int calls as i64)
+pub const LELP_DISTANCE_MSE: i64 = 0;
+pub const LELP_DISTANCE_COSINE: i64 = 1;
+pub const LELP_DISTANCE_DCOR: i64 = 2;
+
+// values of enum lelp_optimizer (passed to the *_set_int calls as i64)
+pub const LELP_OPTIMIZER_SGD: i64 = 0;
+pub const LELP_OPTIMIZER_ADAM: i64 = 1;
+
+// values of enum lelp_solver (passed to the *_set_int calls as i64)
+pub const LELP_SOLVER_EXACT: i64 = 0;
+pub const LELP_SOLVER_SKETCH: i64 = 1;
+
+// values of enum lelp_reduction (passed to the *_set_int calls as i64)
 pub const LELP_REDUCTION_MEAN: i64 = 0;
 pub const LELP_REDUCTION_SUM: i64 = 1;
-
 extern "C" {
     pub fn lelp_version_number() -> u32;
     pub fn lelp_version_string() -> *const c_char;
