@@ -30,14 +30,18 @@ static double gauss(void)
 }
 
 /* Class c: n rows, independent coordinates with standard deviation sd[j]
- * (a decaying spectrum plus a flat tail), rotated by a fixed sign pattern. */
-static void spectrum_data(float* H, int32_t* y, int64_t n, int64_t d, int64_t C)
+ * (a decaying spectrum plus a flat tail), rotated by a fixed sign pattern.
+ * drift > 0 moves the last coordinate's mean by drift per 333-row block, so
+ * the strongest direction lives only in the between-block mean shifts (the
+ * Chan correction rows), not in any block's centred rows. */
+static void spectrum_data(float* H, int32_t* y, int64_t n, int64_t d, int64_t C, double drift)
 {
     for (int64_t i = 0; i < n; i++) {
         y[i] = (int32_t)(i % C);
         for (int64_t j = 0; j < d; j++) {
             double sd = j < 6 ? 10.0 / (1.0 + (double)j) + (double)y[i] : 0.3;
-            H[i * d + j] = (float)(sd * gauss() + (double)y[i]);
+            double shift = j == d - 1 ? drift * (double)(i / 333) : 0.0;
+            H[i * d + j] = (float)(sd * gauss() + (double)y[i] + shift);
         }
     }
 }
@@ -79,13 +83,12 @@ static double worst_projection(const double* U, const double* V, int64_t S, int6
     return worst;
 }
 
-static void test_guarantee_and_agreement(void** s)
+static void check_guarantee_and_agreement(double drift)
 {
-    (void)s;
     enum { n = 4000, d = 40, C = 2, S = 4, ELL = 12 };
     static float H[n * d];
     static int32_t y[n];
-    spectrum_data(H, y, n, d, C);
+    spectrum_data(H, y, n, d, C, drift);
     lelp_builder* ex = make(d, C, S, LELP_SOLVER_EXACT, 0);
     lelp_builder* sk = make(d, C, S, LELP_SOLVER_SKETCH, ELL);
     for (int64_t i = 0; i < n; i += 333) {
@@ -129,13 +132,26 @@ static void test_guarantee_and_agreement(void** s)
     lelp_builder_free(sk);
 }
 
+static void test_guarantee_and_agreement(void** s)
+{
+    (void)s;
+    check_guarantee_and_agreement(0.0);
+}
+
+/* a drifting mean: catches a sketch that drops the mean-shift rows */
+static void test_guarantee_under_drift(void** s)
+{
+    (void)s;
+    check_guarantee_and_agreement(6.0);
+}
+
 static void test_merge_roundtrip_and_rules(void** s)
 {
     (void)s;
     enum { n = 1500, d = 24, C = 2, S = 3, ELL = 10 };
     static float H[n * d];
     static int32_t y[n];
-    spectrum_data(H, y, n, d, C);
+    spectrum_data(H, y, n, d, C, 6.0); /* shards with different means */
     lelp_builder* one = make(d, C, S, LELP_SOLVER_SKETCH, ELL);
     lelp_builder* a = make(d, C, S, LELP_SOLVER_SKETCH, ELL);
     lelp_builder* b = make(d, C, S, LELP_SOLVER_SKETCH, ELL);
@@ -268,6 +284,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_guarantee_and_agreement),
+        cmocka_unit_test(test_guarantee_under_drift),
         cmocka_unit_test(test_merge_roundtrip_and_rules),
         cmocka_unit_test(test_large_d_bounded_memory),
         cmocka_unit_test(test_reads_version1_states),
