@@ -118,17 +118,15 @@ void lelp__sketch_append(lelp__sketch* sk, int64_t c, const double* rows, int64_
     }
 }
 
-/* M += X^T X + w delta delta^T as rows: the block's centred rows, then one
- * correction row sqrt(w) * delta (Chan), exactly as the exact solver. */
-void lelp__sketch_add_block(lelp__sketch* sk, double* mean, int64_t* count, int64_t c, const double* X,
-                            int64_t nb, const double* bm, double* delta)
+/* Chan's combination of a part with mean mean_b and count nb into (mean,
+ * count): the part's own rows are already in the sketch with trace tr; the
+ * mean shift adds one row sqrt(w) * delta, exactly as the exact solver. */
+static void sketch_shift(lelp__sketch* sk, double* mean, int64_t* count, int64_t c, const double* mean_b,
+                         int64_t nb, double tr, double* delta)
 {
     const int64_t d = sk->d;
     const int64_t na = *count;
-    double tr = 0.0;
-    for (int64_t i = 0; i < nb * d; i++) tr += X[i] * X[i];
-    lelp__sketch_append(sk, c, X, nb, 1.0);
-    const double w = lelp__chan_mean(mean, na, d, bm, nb, delta);
+    const double w = lelp__chan_mean(mean, na, d, mean_b, nb, delta);
     if (na > 0) {
         double dd = 0.0;
         for (int64_t j = 0; j < d; j++) dd += delta[j] * delta[j];
@@ -139,23 +137,23 @@ void lelp__sketch_add_block(lelp__sketch* sk, double* mean, int64_t* count, int6
     *count = na + nb;
 }
 
+/* M += X^T X + w delta delta^T as rows: the block's centred rows, then the
+ * Chan correction row. */
+void lelp__sketch_add_block(lelp__sketch* sk, double* mean, int64_t* count, int64_t c, const double* X,
+                            int64_t nb, const double* bm, double* delta)
+{
+    double tr = 0.0;
+    for (int64_t i = 0; i < nb * sk->d; i++) tr += X[i] * X[i];
+    lelp__sketch_append(sk, c, X, nb, 1.0);
+    sketch_shift(sk, mean, count, c, bm, nb, tr, delta);
+}
+
 void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t c, const lelp__sketch* src,
                         const double* mean_b, int64_t count_b, double* delta)
 {
     if (count_b == 0) return;
-    const int64_t d = dst->d;
-    const int64_t na = *count;
-    lelp__sketch_append(dst, c, src->rows + c * src->cap * d, src->nrows[c], 1.0);
-    double tr = src->trace[c];
-    const double w = lelp__chan_mean(mean, na, d, mean_b, count_b, delta);
-    if (na > 0) {
-        double dd = 0.0;
-        for (int64_t j = 0; j < d; j++) dd += delta[j] * delta[j];
-        tr += w * dd;
-        lelp__sketch_append(dst, c, delta, 1, sqrt(w));
-    }
-    dst->trace[c] += tr;
-    *count = na + count_b;
+    lelp__sketch_append(dst, c, src->rows + c * src->cap * dst->d, src->nrows[c], 1.0);
+    sketch_shift(dst, mean, count, c, mean_b, count_b, src->trace[c], delta);
 }
 
 /* Top-S eigenpairs of P B^T B P / (n - 1) for class c's sketch B: rows
