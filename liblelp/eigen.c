@@ -1,5 +1,6 @@
-/* eigen.c -- the S largest eigenpairs of a symmetric matrix through
- * LAPACKE_dsyevr (range 'I': only the wanted ones), and the sign rule. */
+/* eigen.c -- the S largest eigenpairs of a symmetric matrix: restarted
+ * block Krylov for large d (krylov.c), LAPACKE_dsyevr (range 'I': only the
+ * wanted ones) otherwise or when Krylov does not converge; the sign rule. */
 #include <float.h>
 #include <lapacke.h>
 #include <math.h>
@@ -18,6 +19,11 @@ int lelp__top_eigen(const lelp__mem* mem, double* A, int64_t d, int64_t S, doubl
     lapack_int* iwork = NULL;
     size_t work_bytes = 0, iwork_bytes = 0;
     int st = LELP_OK;
+    if (lelp__krylov_applies(d, S)) {
+        st = lelp__krylov_top(mem, A, d, S, w, V, cls);
+        if (st != LELP__KRYLOV_FALLBACK) goto done;
+        st = LELP_OK;
+    }
     if (!wall || !Z || !isuppz) {
         st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the eigensolver (class %lld)",
                         (long long)cls);

@@ -228,6 +228,12 @@ int lelp__project_out(const lelp__mem* mem, double* Sigma, int64_t d, const doub
 /* eigen.c: top-S eigenpairs of the lower triangle of A (destroyed). */
 int lelp__top_eigen(const lelp__mem* mem, double* A, int64_t d, int64_t S, double* w,
                     double* V, int64_t cls);
+/* krylov.c: the same for large d by restarted block Krylov (A read only);
+ * LELP__KRYLOV_FALLBACK when it did not converge. */
+#define LELP__KRYLOV_FALLBACK 1
+int lelp__krylov_applies(int64_t d, int64_t S);
+int lelp__krylov_top(const lelp__mem* mem, const double* A, int64_t d, int64_t S, double* w, double* V,
+                     int64_t cls);
 void lelp__sign_rule(double* V, int64_t d, int64_t S);
 /* beta.c */
 int lelp__beta_solve(const double* g, const double* weight, int64_t m, int64_t S,
