@@ -177,6 +177,43 @@ def bench_large_d(results):
           f"{st['maxrss_kb'] / 1024:.0f} MiB (exact co-moments alone: {C * d * d * 8 / 2**30:.1f} GiB)")
 
 
+def bench_gram(results, tmp):
+    """Classes with fewer rows than d: the exact solver (d x d co-moments, block
+    Krylov eigensolver) against the n x n Gram form (the sketch solver with l >= n
+    never shrinks, so it eigendecomposes the Gram matrix of the centred rows), and
+    NumPy's Gram-form SVD of the centred rows (what faiss's PCA does for n < d)."""
+    N, d, C, S = (2_000, 4096, 2, 8) if not QUICK else (400, 1024, 2, 8)
+    H, y, _ = make_data(N, d, C, seed=3)
+    hp, yp = os.path.join(tmp, "Hg.f32"), os.path.join(tmp, "yg.i32")
+    H.tofile(hp)
+    y.tofile(yp)
+    ell = int(np.bincount(y).max())
+    mp = os.path.join(tmp, "gram.lelp")
+    ex = core("fit", N, d, C, S, REPS, hp, yp)
+    gr = core("fit", N, d, C, S, REPS, hp, yp, 1, ell, mp)
+
+    def numpy_gram():
+        out = []
+        for c in range(C):
+            X = H[y == c].astype(np.float64)
+            X -= X.mean(axis=0)
+            w, Y = np.linalg.eigh(X @ X.T)
+            out.append((X.T @ Y[:, ::-1][:, :S]) / np.sqrt(w[::-1][:S]))
+        return out
+
+    t_np = median_time(numpy_gram)
+    exact_v, _ = numpy_fit(H, y, C, S, with_values=True)
+    U, _ = read_model(mp)
+    ang = max(max_angle_deg(U[c].T, exact_v[c]) for c in range(C))
+    results["gram"] = {"N": N, "d": d, "C": C, "S": S, "rows_per_class_max": ell, "exact_s": ex["seconds"],
+                       "exact_fit_only_s": ex["fit_only_seconds"], "gram_s": gr["seconds"],
+                       "gram_fit_only_s": gr["fit_only_seconds"], "numpy_gram_s": t_np, "gram_max_angle_deg": ang}
+    print(f"gram N={N} d={d} C={C} S={S} (<= {ell} rows per class): exact {ex['seconds']:.3f}s "
+          f"(eigensolve {ex['fit_only_seconds']:.3f}s) | Gram form (sketch, l={ell}) {gr['seconds']:.3f}s, "
+          f"angle {ang:.2e} deg | numpy Gram eigh {t_np:.3f}s")
+    sys.stdout.flush()
+
+
 def numpy_targets(H, Z, U, b, beta, tau, C, S):
     F = (H @ U.T - b) / beta  # U: (C*S, d) float32
     F = F.reshape(len(H), C, S).astype(np.float64)
@@ -289,6 +326,7 @@ def main():
     print(f"bench: {results['machine']['cpu']}, {THREADS} threads, median of {REPS} after a warm-up")
     with tempfile.TemporaryDirectory() as tmp:
         bench_fit(results, tmp)
+        bench_gram(results, tmp)
         bench_targets(results, tmp)
     bench_large_d(results)
     bench_loss(results)
