@@ -103,6 +103,8 @@ struct lelp_loss {
     int reduction, kind;
     double dkd_target, dkd_nontarget, aux_temperature;
     double* row;             /* 2*C*S doubles: a row's gradient and exponentials */
+    double* chunk;           /* chunk_rows*(C*S + 1) doubles for the KL-only path */
+    int64_t chunk_rows;
 };
 
 struct lelp_compressor {
@@ -180,6 +182,11 @@ void lelp__compressor_release(lelp_compressor* c);
 void lelp__compressor_views(const lelp_compressor* c, double** A, double** a, double** W, double** bw);
 int lelp__distance_loss(const lelp__mem* mem, int kind, const float* F, const double* Z, int64_t n, int64_t k,
                         double* value, float* grad);
+
+/* vexp.c: in-place exp (inputs clamped to [-708, 709]) and log (inputs
+ * normal, > 0) over arrays; vectorized, same bits on every x86-64. */
+void lelp__vexp(double* x, int64_t n);
+void lelp__vlog(double* x, int64_t n);
 
 /* ---- PRNG (prng.c) ------------------------------------------------------ */
 typedef struct lelp__rng {

@@ -1,9 +1,24 @@
 /* loss.c -- the student loss and its gradient (SPEC section 1.3). BLAS-free
- * and allocation-free: every row is processed in three streaming passes. */
+ * and allocation-free: the scratch is sized at create. The KL-only loss (the
+ * LELP default) runs a chunk of rows at a time, so its exponentials and
+ * logarithms are long vector loops (vexp.c); other kinds go row by row. */
 #include <float.h>
 #include <math.h>
 
 #include "internal.h"
+
+/* Rows per chunk of the KL-only path: ~4096 values, so the chunk stays in
+ * L1/L2 while it is exponentiated, summed and logged. */
+static int64_t lelp__loss_chunk_rows(int64_t K)
+{
+    return K >= 4096 ? 1 : 4096 / K;
+}
+
+static size_t lelp__loss_scratch_bytes(const lelp_loss* l)
+{
+    const int64_t K = l->C * l->S;
+    return lelp__bytes(2 * K + l->chunk_rows * (K + 1), 1, sizeof(double));
+}
 
 int lelp_loss_create(lelp_loss** out, int64_t C, int64_t S, const lelp_allocator* alloc)
 {
@@ -30,7 +45,9 @@ int lelp_loss_create(lelp_loss** out, int64_t C, int64_t S, const lelp_allocator
     l->dkd_target = 1.0;
     l->dkd_nontarget = 8.0;
     l->aux_temperature = 1.0;
-    l->row = lelp__alloc(&mem, lelp__bytes(2 * C * S, 1, sizeof(double)));
+    l->chunk_rows = lelp__loss_chunk_rows(C * S);
+    l->row = lelp__alloc(&mem, lelp__loss_scratch_bytes(l));
+    l->chunk = l->row ? l->row + 2 * C * S : NULL;
     if (!l->row) {
         lelp__free(&mem, l, sizeof *l);
         return lelp__fail(LELP_E_NOMEM, "lelp_loss_create: out of memory");
@@ -43,7 +60,7 @@ void lelp_loss_free(lelp_loss* l)
 {
     if (!l || l->magic != LELP__MAGIC_LOSS || l->self != l) return;
     lelp__mem mem = l->mem;
-    lelp__free(&mem, l->row, lelp__bytes(2 * l->C * l->S, 1, sizeof(double)));
+    lelp__free(&mem, l->row, lelp__loss_scratch_bytes(l));
     l->magic = LELP__MAGIC_DEAD;
     lelp__free(&mem, l, sizeof *l);
 }
@@ -130,12 +147,14 @@ static int lelp__loss_inputs(const lelp_loss* l, const float* U, const float* T,
         if ((st = lelp__check_finite_f32(T, n, K, "T"))) return st;
         for (int64_t i = 0; i < n; i++) {
             double sum = 0.0;
+            int64_t negative = 0; /* counted, not branched on: the loop vectorizes */
             for (int64_t k = 0; k < K; k++) {
-                if (T[i * K + k] < 0.0f)
-                    return lelp__fail(LELP_E_INVALID_TARGETS, "lelp_loss_compute: T has a negative entry at row %lld",
-                                      (long long)i);
+                negative += T[i * K + k] < 0.0f;
                 sum += T[i * K + k];
             }
+            if (negative)
+                return lelp__fail(LELP_E_INVALID_TARGETS, "lelp_loss_compute: T has a negative entry at row %lld",
+                                  (long long)i);
             if (fabs(sum - 1.0) > 1e-3)
                 return lelp__fail(LELP_E_INVALID_TARGETS, "lelp_loss_compute: T row %lld sums to %.9g, not 1",
                                   (long long)i, sum);
@@ -155,38 +174,60 @@ static int lelp__loss_inputs(const lelp_loss* l, const float* U, const float* T,
     return LELP_OK;
 }
 
+/* max_k a*u_k (a > 0) with four running maxima: the max is exact in any
+ * order, and four chains hide the compare latency a single one pays. */
+static double lelp__row_max(const float* u, int64_t K, double a)
+{
+    double m0 = -INFINITY, m1 = -INFINITY, m2 = -INFINITY, m3 = -INFINITY;
+    int64_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+        double v0 = a * (double)u[k], v1 = a * (double)u[k + 1], v2 = a * (double)u[k + 2], v3 = a * (double)u[k + 3];
+        m0 = v0 > m0 ? v0 : m0;
+        m1 = v1 > m1 ? v1 : m1;
+        m2 = v2 > m2 ? v2 : m2;
+        m3 = v3 > m3 ? v3 : m3;
+    }
+    for (; k < K; k++) {
+        double v = a * (double)u[k];
+        m0 = v > m0 ? v : m0;
+    }
+    m0 = m1 > m0 ? m1 : m0;
+    m2 = m3 > m2 ? m3 : m2;
+    return m2 > m0 ? m2 : m0;
+}
+
 /* sum_k exp(a*u_k - m) with m = max a*u, the terms stored in e. */
 static double lelp__row_expsum(const float* u, int64_t K, double a, double* m_out, double* e)
 {
-    double m = -INFINITY;
-    for (int64_t k = 0; k < K; k++) {
-        double v = a * (double)u[k];
-        m = v > m ? v : m;
-    }
+    double m = lelp__row_max(u, K, a);
+    for (int64_t k = 0; k < K; k++) e[k] = a * (double)u[k] - m;
+    lelp__vexp(e, K);
     double z = 0.0;
-    for (int64_t k = 0; k < K; k++) {
-        e[k] = exp(a * (double)u[k] - m);
-        z += e[k];
-    }
+    for (int64_t k = 0; k < K; k++) z += e[k];
     *m_out = m;
     return z;
 }
 
 /* tau^2 KL(t || softmax(u/tau)); adds its gradient times gs into gd.
- * sum t log t runs on max(t, DBL_MIN) so zero targets add exactly 0. */
+ * sum t log t runs on max(t, DBL_MIN) so zero targets add exactly 0; the
+ * logarithms reuse e once the gradient is done with it. */
 static double lelp__kl_row(const float* u, const float* t, int64_t K, double tau, double* e, double* gd, double gs)
 {
     double m = 0.0;
     double z = lelp__row_expsum(u, K, 1.0 / tau, &m, e);
     double lse = m + log(z), tlogt = 0.0, tu = 0.0, tsum = 0.0;
+    if (gd) {
+        const double g = gs * tau, inv_z = 1.0 / z;
+        for (int64_t k = 0; k < K; k++) gd[k] += g * (e[k] * inv_z - (double)t[k]);
+    }
     for (int64_t k = 0; k < K; k++) {
         double tk = (double)t[k];
-        tlogt += tk * log(tk > DBL_MIN ? tk : DBL_MIN);
+        e[k] = tk > DBL_MIN ? tk : DBL_MIN;
         tu += tk * (double)u[k];
         tsum += tk;
     }
-    if (gd)
-        for (int64_t k = 0; k < K; k++) gd[k] += gs * tau * (e[k] / z - (double)t[k]);
+    lelp__vlog(e, K);
+    for (int64_t k = 0; k < K; k++) tlogt += (double)t[k] * e[k];
     return tau * tau * (tlogt - tu / tau + lse * tsum);
 }
 
@@ -256,6 +297,52 @@ static double lelp__dkd_row(const lelp_loss* l, const float* u, const float* t, 
     return tau * tau * (l->dkd_target * tckd + l->dkd_nontarget * nckd);
 }
 
+/* tau^2 KL over rows [0, r) of a chunk (the same arithmetic as
+ * lelp__kl_row, so both paths give the same bits): returns sum_i w_i loss_i
+ * and writes the gradient rows when grad != NULL. */
+static double lelp__kl_chunk(const lelp_loss* l, const float* U, const float* T, const float* w, int64_t r,
+                             double norm, float* grad)
+{
+    const int64_t K = l->C * l->S;
+    const double tau = l->tau, a = 1.0 / tau;
+    double* E = l->chunk;
+    double* M = E + r * K;
+    for (int64_t i = 0; i < r; i++) {
+        const float* u = U + i * K;
+        double m = lelp__row_max(u, K, a);
+        for (int64_t k = 0; k < K; k++) E[i * K + k] = a * (double)u[k] - m;
+        M[i] = m;
+    }
+    lelp__vexp(E, r * K);
+    for (int64_t i = 0; i < r; i++) {
+        double z = 0.0;
+        for (int64_t k = 0; k < K; k++) z += E[i * K + k];
+        if (grad) {
+            const double g = (w ? (double)w[i] : 1.0) / norm * tau, inv_z = 1.0 / z;
+            for (int64_t k = 0; k < K; k++)
+                grad[i * K + k] = (float)(g * (E[i * K + k] * inv_z - (double)T[i * K + k]));
+        }
+        M[i] += log(z); /* now the log-sum-exp */
+    }
+    for (int64_t i = 0; i < r * K; i++) {
+        double t = (double)T[i];
+        E[i] = t > DBL_MIN ? t : DBL_MIN;
+    }
+    lelp__vlog(E, r * K);
+    double total = 0.0;
+    for (int64_t i = 0; i < r; i++) {
+        double tlogt = 0.0, tu = 0.0, tsum = 0.0;
+        for (int64_t k = 0; k < K; k++) {
+            double tk = (double)T[i * K + k];
+            tu += tk * (double)U[i * K + k];
+            tsum += tk;
+            tlogt += tk * E[i * K + k];
+        }
+        total += (w ? (double)w[i] : 1.0) * (tau * tau * (tlogt - tu / tau + M[i] * tsum));
+    }
+    return total;
+}
+
 /* One row's loss; adds its gradient times gscale into gd (K doubles) when
  * gd != NULL. */
 static double lelp__loss_row(const lelp_loss* l, const float* u, const float* t, int32_t y, double* gd,
@@ -293,6 +380,15 @@ int lelp_loss_compute(const lelp_loss* l, const float* U, const float* T, const 
         if ((st = lelp__subclass_aux(&l->mem, U, n, K, l->aux_temperature, (1.0 - l->alpha) * scale, &aux, grad)))
             return st;
         total += (1.0 - l->alpha) * aux * scale * norm;
+    } else if (l->kind == LELP_LOSS_KIND_KL && l->alpha == 0.0) {
+        for (int64_t i0 = 0; i0 < n; i0 += l->chunk_rows) {
+            int64_t r = n - i0 < l->chunk_rows ? n - i0 : l->chunk_rows;
+            total += lelp__kl_chunk(l, U + i0 * K, T + i0 * K, weights ? weights + i0 : NULL, r, norm,
+                                    grad ? grad + i0 * K : NULL);
+        }
+        *value = total / norm;
+        if (!isfinite(*value)) return lelp__fail(LELP_E_NUMERICAL, "lelp_loss_compute: loss is not finite");
+        return LELP_OK;
     } else if (grad) {
         for (int64_t i = 0; i < n * K; i++) grad[i] = 0.0f;
     }

@@ -828,8 +828,10 @@ static double ref_loss(const float* U, const float* T, const int32_t* y, const f
 {
     int k = c_ * s_;
     double total = 0, wsum = 0;
+    double* u = malloc(sizeof(double) * (size_t)(3 * k));
+    assert_non_null(u);
+    double *q = u + k, *p = q + k;
     for (int i = 0; i < n; i++) {
-        double u[64], q[64], p[64];
         for (int j = 0; j < k; j++) u[j] = U[i * k + j];
         softmax_d(u, k, tau, q);
         softmax_d(u, k, 1.0, p);
@@ -851,6 +853,7 @@ static double ref_loss(const float* U, const float* T, const int32_t* y, const f
         total += wi * li;
         wsum += wi;
     }
+    free(u);
     return reduction == LELP_REDUCTION_MEAN ? total / wsum : total;
 }
 
@@ -955,6 +958,72 @@ static void test_loss_gradient(void** state)
     CHECK_LE("KL(q||q)", fabs(v1), 1e-6);
     for (int j = 0; j < n * k; j++) CHECK_LE("grad at t = q", fabs(g[j]), 1e-6);
     lelp_loss_free(l);
+}
+
+/* The KL-only loss runs in chunks of rows (loss.c); batches that span
+ * several chunks, end in a partial one, or have rows wider than a chunk
+ * (K > 4096) must give the double reference's value (1e-9 relative) and
+ * gradient w_i/norm * tau * (softmax(u/tau) - t) (float32 output: 1e-6
+ * absolute + 1e-6 relative). */
+static void test_loss_chunks(void** state)
+{
+    (void)state;
+    const int shapes[][3] = {{1000, 3, 2}, {700, 2, 8}, {3, 5, 1000}};
+    for (int sh = 0; sh < 3; sh++) {
+        const int n = shapes[sh][0], c_ = shapes[sh][1], s_ = shapes[sh][2], k = c_ * s_;
+        float* U = malloc(sizeof(float) * (size_t)(n * k));
+        float* T = malloc(sizeof(float) * (size_t)(n * k));
+        float* g = malloc(sizeof(float) * (size_t)(n * k));
+        float* w = malloc(sizeof(float) * (size_t)n);
+        double* u = malloc(sizeof(double) * (size_t)k);
+        double* q = malloc(sizeof(double) * (size_t)k);
+        int32_t* y = calloc((size_t)n, sizeof(int32_t));
+        assert_true(U && T && g && w && u && q && y);
+        synth_rng r;
+        synth_rng_seed(&r, 77 + (uint64_t)sh);
+        for (int i = 0; i < n; i++) {
+            w[i] = (float)(0.5 + synth_uniform(&r));
+            double sum = 0;
+            for (int j = 0; j < k; j++) {
+                U[i * k + j] = (float)(2.0 * synth_normal(&r));
+                double t = (i + j) % 5 == 0 ? 0.0 : synth_uniform(&r);
+                T[i * k + j] = (float)t;
+                sum += t;
+            }
+            for (int j = 0; j < k; j++) T[i * k + j] = (float)(T[i * k + j] / sum);
+        }
+        lelp_loss* l = NULL;
+        EXPECT_OK(lelp_loss_create(&l, c_, s_, NULL));
+        EXPECT_OK(lelp_loss_set_double(l, LELP_LOSS_TAU, 1.5));
+        for (int wt = 0; wt < 2; wt++) {
+            const float* wp = wt ? w : NULL;
+            double v = 0, norm = 0;
+            EXPECT_OK(lelp_loss_compute(l, U, T, y, wp, n, &v, g));
+            double ref = ref_loss(U, T, y, wp, n, c_, s_, 0.0, 1.5, LELP_REDUCTION_MEAN);
+            if (!(fabs(v - ref) <= 1e-9 * fmax(1.0, fabs(ref))))
+                fail_msg("chunked KL n=%d K=%d w=%d: %.15g, reference %.15g", n, k, wt, v, ref);
+            for (int i = 0; i < n; i++) norm += wp ? (double)wp[i] : 1.0;
+            double worst = 0;
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < k; j++) u[j] = U[i * k + j];
+                softmax_d(u, k, 1.5, q);
+                for (int j = 0; j < k; j++) {
+                    double want = (wp ? (double)wp[i] : 1.0) / norm * 1.5 * (q[j] - (double)T[i * k + j]);
+                    double err = fabs((double)g[i * k + j] - want) / (1e-6 + 1e-6 * fabs(want));
+                    worst = err > worst ? err : worst;
+                }
+            }
+            CHECK_LE("chunked KL gradient (in units of the tolerance)", worst, 1.0);
+        }
+        lelp_loss_free(l);
+        free(U);
+        free(T);
+        free(g);
+        free(w);
+        free(u);
+        free(q);
+        free(y);
+    }
 }
 
 static void test_kd_s1(void** state)
@@ -1190,6 +1259,7 @@ int main(void)
         cmocka_unit_test(test_rotation_off_eigenvectors),
         cmocka_unit_test(test_null_space),
         cmocka_unit_test(test_loss_gradient),
+        cmocka_unit_test(test_loss_chunks),
         cmocka_unit_test(test_kd_s1),
         cmocka_unit_test(test_predict),
         cmocka_unit_test(test_auto_beta),
