@@ -178,7 +178,7 @@ check-valgrind: $(TEST_BINS) | $(BUILD)/.deps-ok
 	@pass=0; fail=0; \
 	for t in $(TEST_BINS); do \
 	  echo "== valgrind $$t"; \
-	  if OPENBLAS_NUM_THREADS=1 timeout $$((10 * $(TEST_TIMEOUT))) valgrind -q --error-exitcode=1 --leak-check=full \
+	  if LELP_TEST_LIGHT=1 OPENBLAS_NUM_THREADS=1 timeout $$((10 * $(TEST_TIMEOUT))) valgrind -q --error-exitcode=1 --leak-check=full \
 	     --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp $$t >/dev/null; \
 	  then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED under valgrind: $$t"; fi; \
 	done; \

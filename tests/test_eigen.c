@@ -29,6 +29,17 @@
 
 static lelp__mem plain_mem;
 
+/* Under valgrind (make check-valgrind sets LELP_TEST_LIGHT) the dense
+ * d^3 set-up of d ~ 1000 matrices would take minutes: the same cases run at
+ * d = 320 by calling the Krylov solver directly (the dispatcher would pick
+ * dsyevr there), which still walks every code path, restarts included. */
+static int light;
+
+static int64_t dim(int64_t d)
+{
+    return light ? 320 : d;
+}
+
 /* Random orthogonal Q (d x d) from the QR of a seeded Gaussian matrix. */
 static double* random_orthogonal(int64_t d, uint64_t seed)
 {
@@ -94,7 +105,7 @@ static void check_against_lapack(const double* A, int64_t d, int64_t S, int comp
     double* wr = malloc(sizeof(double) * (size_t)S);
     double* Vr = malloc(sizeof(double) * (size_t)(d * S));
     assert_true(w && V && wr && Vr);
-    assert_true(lelp__krylov_applies(d, S));
+    if (!light) assert_true(lelp__krylov_applies(d, S));
     EXPECT_OK(lelp__krylov_top(&plain_mem, A, d, S, w, V, 0));
     reference_top(A, d, S, wr, Vr);
     for (int64_t s = 0; s < S; s++) {
@@ -130,7 +141,7 @@ static void check_against_lapack(const double* A, int64_t d, int64_t S, int comp
 static void geometric(void** state)
 {
     (void)state;
-    const int64_t d = 800, S = 8;
+    const int64_t d = dim(800), S = 8;
     double* lam = malloc(sizeof(double) * (size_t)d);
     for (int64_t i = 0; i < d; i++) lam[i] = pow(0.9, (double)i);
     double* A = with_spectrum(d, lam, 1);
@@ -144,7 +155,7 @@ static void geometric(void** state)
 static void power_law(void** state)
 {
     (void)state;
-    const int64_t d = 1024, S = 4;
+    const int64_t d = dim(1024), S = 4;
     double* lam = malloc(sizeof(double) * (size_t)d);
     for (int64_t i = 0; i < d; i++) lam[i] = 1.0 / sqrt((double)(i + 1));
     double* A = with_spectrum(d, lam, 2);
@@ -157,7 +168,7 @@ static void power_law(void** state)
 static void tight_gap(void** state)
 {
     (void)state;
-    const int64_t d = 900, S = 6;
+    const int64_t d = dim(900), S = 6;
     double* lam = malloc(sizeof(double) * (size_t)d);
     for (int64_t i = 0; i < d; i++) lam[i] = i < S ? 100.0 - 10.0 * (double)i : 49.5 / (1.0 + 0.01 * (double)(i - S));
     double* A = with_spectrum(d, lam, 3);
@@ -172,7 +183,7 @@ static void tight_gap(void** state)
 static void degenerate_cluster(void** state)
 {
     (void)state;
-    const int64_t d = 800, S = 5;
+    const int64_t d = dim(800), S = 5;
     double* lam = malloc(sizeof(double) * (size_t)d);
     for (int64_t i = 0; i < d; i++) lam[i] = i < 3 ? 10.0 - (double)i : (i < 7 ? 5.0 : 1.0 / (double)(i + 1));
     double* A = with_spectrum(d, lam, 4);
@@ -186,7 +197,7 @@ static void degenerate_cluster(void** state)
 static void low_rank(void** state)
 {
     (void)state;
-    const int64_t d = 1024, S = 4;
+    const int64_t d = dim(1024), S = 4;
     double* lam = calloc((size_t)d, sizeof(double));
     for (int64_t i = 0; i < S + 2; i++) lam[i] = 8.0 - (double)i;
     double* A = with_spectrum(d, lam, 5);
@@ -212,7 +223,7 @@ static void low_rank(void** state)
 static void zero_matrix(void** state)
 {
     (void)state;
-    const int64_t d = 800, S = 4;
+    const int64_t d = dim(800), S = 4;
     double* A = calloc((size_t)(d * d), sizeof(double));
     double w[4], *V = malloc(sizeof(double) * (size_t)(d * S));
     assert_int_equal(lelp__krylov_top(&plain_mem, A, d, S, w, V, 0), LELP__KRYLOV_FALLBACK);
@@ -224,7 +235,7 @@ static void zero_matrix(void** state)
 static void deterministic(void** state)
 {
     (void)state;
-    const int64_t d = 800, S = 4;
+    const int64_t d = dim(800), S = 4;
     double* lam = malloc(sizeof(double) * (size_t)d);
     for (int64_t i = 0; i < d; i++) lam[i] = 1.0 / (double)(i + 1);
     double* A = with_spectrum(d, lam, 6);
@@ -246,6 +257,7 @@ static void deterministic(void** state)
 static void fit_through_api(void** state)
 {
     (void)state;
+    if (light) skip();
     const int64_t d = 1024, C = 2, S = 4, n = 3000;
     float* H = malloc(sizeof(float) * (size_t)(C * n * d));
     int32_t* y = malloc(sizeof(int32_t) * (size_t)(C * n));
@@ -310,6 +322,7 @@ static void fit_through_api(void** state)
 int main(void)
 {
     lelp__mem_init(&plain_mem, NULL);
+    light = getenv("LELP_TEST_LIGHT") != NULL;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(geometric),          cmocka_unit_test(power_law),    cmocka_unit_test(tight_gap),
         cmocka_unit_test(degenerate_cluster), cmocka_unit_test(low_rank),     cmocka_unit_test(zero_matrix),
