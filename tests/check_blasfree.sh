@@ -5,7 +5,7 @@ set -euo pipefail
 CC=${CC:-cc}
 out=${BUILD:-build}/blasfree
 mkdir -p "$out"
-files="predict loss aux_loss softmax validate status alloc params version"
+files="predict loss aux_loss softmax vexp validate status alloc params version"
 objs=()
 for f in $files; do
     $CC -std=c11 -O2 -ffp-contract=off -Iinclude -Iliblelp -c "liblelp/$f.c" -o "$out/$f.o"
@@ -32,4 +32,4 @@ int main(void)
 C
 $CC -std=c11 -Iinclude "$out/edge.c" "${objs[@]}" -lm -o "$out/edge"
 "$out/edge"
-echo "check_blasfree: ok (predict.c loss.c aux_loss.c softmax.c link with -lm only)"
+echo "check_blasfree: ok (predict.c loss.c aux_loss.c softmax.c vexp.c link with -lm only)"
