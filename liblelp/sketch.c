@@ -157,7 +157,7 @@ void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t
 }
 
 /* Top-S eigenpairs of P B^T B P / (n - 1) for class c's sketch B: rows
- * projected (a - Q Q^T a), Gram matrix, dsyev, V = A^T g / sigma. The trace
+ * projected (a - Q Q^T a), Gram matrix, its top S eigenpairs, V = A^T g / sigma. The trace
  * of P M P is the exact trace minus the sketch's estimate of tr(Q^T M Q). */
 int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, int64_t count, const double* Q,
                        int64_t rh, int64_t S, double* lam, double* V, double* trace)
@@ -170,13 +170,12 @@ int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, 
     size_t t_bytes = lelp__bytes(r, rh > 0 ? rh : 1, sizeof(double)), v_bytes = lelp__bytes(S, d, sizeof(double));
     double* A = lelp__alloc(mem, a_bytes);
     double* G = lelp__alloc(mem, g_bytes);
-    double* wv = lelp__alloc(mem, lelp__bytes(r, 1, sizeof(double)));
+    double* wtop = lelp__alloc(mem, lelp__bytes(S, 1, sizeof(double)));
+    double* Z = lelp__alloc(mem, lelp__bytes(r, S, sizeof(double)));
     double* T = lelp__alloc(mem, t_bytes);
     double* Vt = lelp__alloc(mem, v_bytes);
-    double* work = NULL;
-    size_t work_bytes = 0;
     int st = LELP_OK;
-    if (!A || !G || !wv || !T || !Vt) {
+    if (!A || !G || !wtop || !Z || !T || !Vt) {
         st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the sketch of class %lld", (long long)c);
         goto done;
     }
@@ -193,29 +192,14 @@ int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, 
     const double scale = 1.0 / (double)(count - 1);
     *trace = (sk->trace[c] - qmq) * scale;
     cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)r, (int)d, 1.0, A, (int)d, 0.0, G, (int)r);
-    double query = 0.0;
-    lapack_int info = LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)r, G, (lapack_int)r, wv, &query, -1);
-    work_bytes = lelp__bytes(info == 0 ? (int64_t)query : 1, 1, sizeof(double));
-    work = info == 0 ? lelp__alloc(mem, work_bytes) : NULL;
-    if (info != 0 || !work) {
-        st = info ? lelp__fail(LELP_E_SOLVER, "fit: dsyev workspace query failed (class %lld)", (long long)c)
-                  : lelp__fail(LELP_E_NOMEM, "fit: out of memory for the sketch eigensolver");
-        goto done;
-    }
-    info = LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)r, G, (lapack_int)r, wv, work,
-                              (lapack_int)(work_bytes / sizeof(double)));
-    if (info != 0) {
-        st = lelp__fail(LELP_E_SOLVER, "fit: dsyev failed for the sketch of class %lld (info %d)", (long long)c,
-                        (int)info);
-        goto done;
-    }
-    /* the S largest (ascending in G's last S columns): Vt = G_sel^T A */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)S, (int)d, (int)r, 1.0, G + (r - S) * r, (int)r, A,
-                (int)d, 0.0, Vt, (int)d);
+    /* only the S wanted pairs, descending (dsyevr, or block Krylov when the
+     * sketch is large: with l >= n this is the n x n Gram form) */
+    if ((st = lelp__top_eigen(mem, G, r, S, wtop, Z, c))) goto done;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)S, (int)d, (int)r, 1.0, Z, (int)r, A, (int)d, 0.0,
+                Vt, (int)d);
     for (int64_t s = 0; s < S; s++) {
-        const int64_t k = r - 1 - s;
-        lam[s] = wv[k] > 0.0 ? wv[k] * scale : 0.0;
-        const double* src = Vt + (S - 1 - s) * d;
+        lam[s] = wtop[s] > 0.0 ? wtop[s] * scale : 0.0;
+        const double* src = Vt + s * d;
         double norm = 0.0;
         for (int64_t j = 0; j < d; j++) norm += src[j] * src[j];
         norm = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
@@ -224,9 +208,9 @@ int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, 
 done:
     lelp__free(mem, A, a_bytes);
     lelp__free(mem, G, g_bytes);
-    lelp__free(mem, wv, lelp__bytes(r, 1, sizeof(double)));
+    lelp__free(mem, wtop, lelp__bytes(S, 1, sizeof(double)));
+    lelp__free(mem, Z, lelp__bytes(r, S, sizeof(double)));
     lelp__free(mem, T, t_bytes);
     lelp__free(mem, Vt, v_bytes);
-    lelp__free(mem, work, work_bytes);
     return st;
 }
