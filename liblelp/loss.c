@@ -119,6 +119,52 @@ int lelp_loss_get_double(const lelp_loss* l, int param, double* value)
     return LELP_OK;
 }
 
+/* The row loops below sum into four partial sums: a single accumulator's
+ * add latency, not the arithmetic, bounds them otherwise. */
+static double lelp__row_sum_f32(const float* x, int64_t K)
+{
+    double a[4] = {0.0, 0.0, 0.0, 0.0};
+    int64_t k = 0;
+    for (; k + 4 <= K; k += 4)
+        for (int l = 0; l < 4; l++) a[l] += (double)x[k + l];
+    for (; k < K; k++) a[0] += (double)x[k];
+    return (a[0] + a[1]) + (a[2] + a[3]);
+}
+
+static double lelp__row_sum_f64(const double* x, int64_t K)
+{
+    double a[4] = {0.0, 0.0, 0.0, 0.0};
+    int64_t k = 0;
+    for (; k + 4 <= K; k += 4)
+        for (int l = 0; l < 4; l++) a[l] += x[k + l];
+    for (; k < K; k++) a[0] += x[k];
+    return (a[0] + a[1]) + (a[2] + a[3]);
+}
+
+/* sum t log t, sum t u and sum t of one row (logt: log max(t, DBL_MIN)). */
+static void lelp__kl_sums(const float* t, const float* u, const double* logt, int64_t K, double* tlogt, double* tu,
+                          double* tsum)
+{
+    double a[4] = {0.0, 0.0, 0.0, 0.0}, b[4] = {0.0, 0.0, 0.0, 0.0}, c[4] = {0.0, 0.0, 0.0, 0.0};
+    int64_t k = 0;
+    for (; k + 4 <= K; k += 4)
+        for (int l = 0; l < 4; l++) {
+            double tk = (double)t[k + l];
+            a[l] += tk * logt[k + l];
+            b[l] += tk * (double)u[k + l];
+            c[l] += tk;
+        }
+    for (; k < K; k++) {
+        double tk = (double)t[k];
+        a[0] += tk * logt[k];
+        b[0] += tk * (double)u[k];
+        c[0] += tk;
+    }
+    *tlogt = (a[0] + a[1]) + (a[2] + a[3]);
+    *tu = (b[0] + b[1]) + (b[2] + b[3]);
+    *tsum = (c[0] + c[1]) + (c[2] + c[3]);
+}
+
 /* Validates all inputs before any output is written. */
 static int lelp__loss_inputs(const lelp_loss* l, const float* U, const float* T, const int32_t* y,
                              const float* w, int64_t n, double* value)
@@ -146,12 +192,9 @@ static int lelp__loss_inputs(const lelp_loss* l, const float* U, const float* T,
     if (needs_t) {
         if ((st = lelp__check_finite_f32(T, n, K, "T"))) return st;
         for (int64_t i = 0; i < n; i++) {
-            double sum = 0.0;
+            double sum = lelp__row_sum_f32(T + i * K, K);
             int64_t negative = 0; /* counted, not branched on: the loop vectorizes */
-            for (int64_t k = 0; k < K; k++) {
-                negative += T[i * K + k] < 0.0f;
-                sum += T[i * K + k];
-            }
+            for (int64_t k = 0; k < K; k++) negative += T[i * K + k] < 0.0f;
             if (negative)
                 return lelp__fail(LELP_E_INVALID_TARGETS, "lelp_loss_compute: T has a negative entry at row %lld",
                                   (long long)i);
@@ -202,8 +245,7 @@ static double lelp__row_expsum(const float* u, int64_t K, double a, double* m_ou
     double m = lelp__row_max(u, K, a);
     for (int64_t k = 0; k < K; k++) e[k] = a * (double)u[k] - m;
     lelp__vexp(e, K);
-    double z = 0.0;
-    for (int64_t k = 0; k < K; k++) z += e[k];
+    double z = lelp__row_sum_f64(e, K);
     *m_out = m;
     return z;
 }
@@ -223,11 +265,9 @@ static double lelp__kl_row(const float* u, const float* t, int64_t K, double tau
     for (int64_t k = 0; k < K; k++) {
         double tk = (double)t[k];
         e[k] = tk > DBL_MIN ? tk : DBL_MIN;
-        tu += tk * (double)u[k];
-        tsum += tk;
     }
     lelp__vlog(e, K);
-    for (int64_t k = 0; k < K; k++) tlogt += (double)t[k] * e[k];
+    lelp__kl_sums(t, u, e, K, &tlogt, &tu, &tsum);
     return tau * tau * (tlogt - tu / tau + lse * tsum);
 }
 
@@ -315,8 +355,7 @@ static double lelp__kl_chunk(const lelp_loss* l, const float* U, const float* T,
     }
     lelp__vexp(E, r * K);
     for (int64_t i = 0; i < r; i++) {
-        double z = 0.0;
-        for (int64_t k = 0; k < K; k++) z += E[i * K + k];
+        double z = lelp__row_sum_f64(E + i * K, K);
         if (grad) {
             const double g = (w ? (double)w[i] : 1.0) / norm * tau, inv_z = 1.0 / z;
             for (int64_t k = 0; k < K; k++)
@@ -332,12 +371,7 @@ static double lelp__kl_chunk(const lelp_loss* l, const float* U, const float* T,
     double total = 0.0;
     for (int64_t i = 0; i < r; i++) {
         double tlogt = 0.0, tu = 0.0, tsum = 0.0;
-        for (int64_t k = 0; k < K; k++) {
-            double tk = (double)T[i * K + k];
-            tu += tk * (double)U[i * K + k];
-            tsum += tk;
-            tlogt += tk * E[i * K + k];
-        }
+        lelp__kl_sums(T + i * K, U + i * K, E + i * K, K, &tlogt, &tu, &tsum);
         total += (w ? (double)w[i] : 1.0) * (tau * tau * (tlogt - tu / tau + M[i] * tsum));
     }
     return total;
