@@ -24,7 +24,11 @@
 
 #include "internal.h"
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__linux__)
+/* The AVX2 clone is picked by an ifunc resolver at load time: glibc only,
+ * and not under sanitizers, whose runtime is not up yet when resolvers run
+ * (ThreadSanitizer crashes in an instrumented resolver). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__GLIBC__) && \
+    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
 #define LELP__CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define LELP__CLONES
