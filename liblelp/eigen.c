@@ -12,6 +12,17 @@
 int lelp__top_eigen(const lelp__mem* mem, double* A, int64_t d, int64_t S, double* w, double* V,
                     int64_t cls)
 {
+    if (lelp__krylov_applies(d, S)) {
+        int st = lelp__krylov_top(mem, A, d, S, w, V, cls);
+        if (st != LELP__KRYLOV_FALLBACK) return st;
+    }
+    return lelp__top_eigen_lapack(mem, A, d, S, w, V, cls);
+}
+
+/* The same through dsyevr alone. */
+int lelp__top_eigen_lapack(const lelp__mem* mem, double* A, int64_t d, int64_t S, double* w, double* V,
+                           int64_t cls)
+{
     double* wall = lelp__alloc(mem, lelp__bytes(d, 1, sizeof(double)));
     double* Z = lelp__alloc(mem, lelp__bytes(d, S, sizeof(double)));
     lapack_int* isuppz = lelp__alloc(mem, lelp__bytes(2 * S, 1, sizeof(lapack_int)));
@@ -19,11 +30,6 @@ int lelp__top_eigen(const lelp__mem* mem, double* A, int64_t d, int64_t S, doubl
     lapack_int* iwork = NULL;
     size_t work_bytes = 0, iwork_bytes = 0;
     int st = LELP_OK;
-    if (lelp__krylov_applies(d, S)) {
-        st = lelp__krylov_top(mem, A, d, S, w, V, cls);
-        if (st != LELP__KRYLOV_FALLBACK) goto done;
-        st = LELP_OK;
-    }
     if (!wall || !Z || !isuppz) {
         st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the eigensolver (class %lld)",
                         (long long)cls);

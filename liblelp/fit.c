@@ -35,13 +35,28 @@ static int lelp__eigen_exact(const lelp_builder* b, lelp__fit_scratch* w, int64_
     const int64_t d = b->d;
     const double* M = b->M + c * d * d;
     const double scale = 1.0 / (double)(b->count[c] - 1);
+    int krylov_failed = 0;
+    if (w->r == 0 && lelp__krylov_applies(d, b->S)) {
+        /* nothing to project: Krylov reads M in place (the d x d scaled
+         * copy costs as much as two block products) and scales after */
+        int st = lelp__krylov_top(&b->mem, M, d, b->S, lam, w->V, c);
+        if (st == LELP_OK) {
+            *trace = 0.0;
+            for (int64_t j = 0; j < d; j++) *trace += M[j * d + j];
+            *trace *= scale;
+            for (int64_t s = 0; s < b->S; s++) lam[s] *= scale;
+        }
+        if (st != LELP__KRYLOV_FALLBACK) return st;
+        krylov_failed = 1;
+    }
     for (int64_t j = 0; j < d; j++)
         for (int64_t i = j; i < d; i++) w->A[j * d + i] = M[j * d + i] * scale;
     int st = lelp__project_out(&b->mem, w->A, d, w->Q, w->r);
     if (st) return st;
     *trace = 0.0;
     for (int64_t j = 0; j < d; j++) *trace += w->A[j * d + j];
-    return lelp__top_eigen(&b->mem, w->A, d, b->S, lam, w->V, c);
+    return krylov_failed ? lelp__top_eigen_lapack(&b->mem, w->A, d, b->S, lam, w->V, c)
+                         : lelp__top_eigen(&b->mem, w->A, d, b->S, lam, w->V, c);
 }
 
 /* Fits class c into m: eigenpairs from the chosen solver, then the rank

@@ -235,6 +235,8 @@ int lelp__project_out(const lelp__mem* mem, double* Sigma, int64_t d, const doub
 /* eigen.c: top-S eigenpairs of the lower triangle of A (destroyed). */
 int lelp__top_eigen(const lelp__mem* mem, double* A, int64_t d, int64_t S, double* w,
                     double* V, int64_t cls);
+int lelp__top_eigen_lapack(const lelp__mem* mem, double* A, int64_t d, int64_t S, double* w,
+                           double* V, int64_t cls);
 /* krylov.c: the same for large d by restarted block Krylov (A read only);
  * LELP__KRYLOV_FALLBACK when it did not converge. */
 #define LELP__KRYLOV_FALLBACK 1
