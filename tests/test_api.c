@@ -530,6 +530,33 @@ static void test_custom_allocator(void** state)
     int64_t before_loss = cnt->allocs;
     EXPECT_OK(lelp_loss_create(&l, 2, 2, a2));
     assert_true(cnt->allocs > before_loss);
+    {
+        /* lelp_loss_compute allocates nothing: the KL-only chunked path
+         * (n spans several 1024-row chunks at C*S = 4) and the row path */
+        enum { nl = 2500, kl = 4 };
+        float* U = malloc(sizeof(float) * nl * kl);
+        float* T = malloc(sizeof(float) * nl * kl);
+        float* G = malloc(sizeof(float) * nl * kl);
+        int32_t* yl = malloc(sizeof(int32_t) * nl);
+        assert_true(U && T && G && yl);
+        for (int i = 0; i < nl * kl; i++) {
+            U[i] = (float)((i * 7) % 13) * 0.25f - 1.5f;
+            T[i] = 0.25f;
+        }
+        for (int i = 0; i < nl; i++) yl[i] = i % 2;
+        double v = 0.0;
+        int64_t before_compute = cnt->allocs;
+        for (int rep = 0; rep < 3; rep++) {
+            EXPECT_OK(lelp_loss_set_double(l, LELP_LOSS_ALPHA, rep == 2 ? 0.5 : 0.0));
+            EXPECT_OK(lelp_loss_compute(l, U, T, yl, NULL, nl, &v, G));
+            EXPECT_OK(lelp_loss_compute(l, U, T, yl, NULL, nl, &v, NULL));
+        }
+        assert_int_equal(cnt->allocs, before_compute);
+        free(U);
+        free(T);
+        free(G);
+        free(yl);
+    }
     size_t bsz = 0;
     EXPECT_OK(lelp_builder_serialized_size(b, &bsz));
     void* bbuf = malloc(bsz);
