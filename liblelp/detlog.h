@@ -1,8 +1,12 @@
 /* detlog.h -- liblelp's own logarithm for the PRNG: plain IEEE arithmetic
  * on the bit pattern, so the normal draws (and with them every rotation) are
  * the same bits on every platform; libm's log may differ in the last bit.
- * (Hot loops use libm's exp and log, which are faster.) Relative error below
- * 5e-16. The library is built with -ffp-contract=off. */
+ * Relative error below 5e-16. The library is built with -ffp-contract=off.
+ * vexp.c has a second log on the same series, kept apart on purpose: this
+ * one is frozen bit for bit by the PRNG's published known answers (every
+ * rotation depends on it), that one is shaped for SIMD (integer-only
+ * exponent handling, no int64 -> double conversion), which would change
+ * these bits. */
 #ifndef LELP_DETLOG_H
 #define LELP_DETLOG_H
 

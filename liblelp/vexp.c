@@ -17,7 +17,9 @@
  * or float32 output can tell apart.
  * log: x = 2^k m with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s),
  * s = (m - 1)/(m + 1), |s| <= 0.172, series to s^21 (remainder < 1e-17).
- * Inputs must be normal and positive (callers clamp at DBL_MIN). */
+ * Inputs must be normal and positive (callers clamp at DBL_MIN). detlog.h's
+ * log (the PRNG's) uses the same series but must keep its published bits, and
+ * its int64 -> double exponent conversion does not vectorize; hence two. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
