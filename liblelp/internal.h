@@ -183,6 +183,17 @@ void lelp__compressor_views(const lelp_compressor* c, double** A, double** a, do
 int lelp__distance_loss(const lelp__mem* mem, int kind, const float* F, const double* Z, int64_t n, int64_t k,
                         double* value, float* grad);
 
+/* Hot loops get an AVX2 clone, picked by an ifunc resolver at load time:
+ * glibc only, and not under sanitizers, whose runtime is not up yet when
+ * resolvers run (ThreadSanitizer crashes in an instrumented resolver). ISO C
+ * mode keeps FMA contraction off, so both clones give the same bits. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__GLIBC__) && \
+    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
+#define LELP__CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define LELP__CLONES
+#endif
+
 /* vexp.c: in-place exp (inputs clamped to [-708, 709]) and log (inputs
  * normal, > 0) over arrays; vectorized, same bits on every x86-64. */
 void lelp__vexp(double* x, int64_t n);
