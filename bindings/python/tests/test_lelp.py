@@ -160,6 +160,24 @@ def test_zero_copy_and_conversion():
     out = np.zeros((400, 9), np.float32)
     T = m.targets(H, logits=Z, out=out)
     assert T is out and np.shares_memory(T, out) and out.sum() > 0
+    # pointers: writeable and read-only buffers reach C at their own address
+    assert pkg._ptr(a).value == a.ctypes.data
+    ro = np.ones((4, 3), np.float32)
+    ro.flags.writeable = False
+    assert pkg._ptr(ro).value == ro.ctypes.data
+    assert pkg._ptr(None) is None
+    # the fast path still checks shapes, and read-only inputs give the same loss
+    with pytest.raises(ValueError, match="dimension 1 must be 4"):
+        pkg._as(a, np.float32, 2, "a", (None, 4))
+    rng = np.random.default_rng(3)
+    u = rng.standard_normal((5, 6)).astype(np.float32)
+    t = rng.random((5, 6)).astype(np.float32)
+    t /= t.sum(axis=1, keepdims=True)
+    v, g = lelp.Loss(3, 2)(u, t)
+    u.flags.writeable = False
+    t.flags.writeable = False
+    v_ro, g_ro = lelp.Loss(3, 2)(u, t)
+    assert v_ro == v and np.array_equal(g_ro, g)
 
 
 def test_errors():
