@@ -17,7 +17,7 @@ static void lelp__builder_release(lelp_builder* b)
     lelp__free(&mem, b->M, lelp__bytes(C, d * d, sizeof(double)));
     lelp__sketch_free(&mem, b->sk);
     lelp__free(&mem, b->head, lelp__bytes(C, d, sizeof(double)));
-    lelp__free(&mem, b->block, lelp__bytes(LELP__BLOCK_ROWS, d, sizeof(double)));
+    lelp__free(&mem, b->block, lelp__bytes(LELP__BLOCK_ROWS + 1, d, sizeof(double)));
     lelp__free(&mem, b->delta, lelp__bytes(d, 1, sizeof(double)));
     lelp__free(&mem, b->bmean, lelp__bytes(d, 1, sizeof(double)));
     lelp__free(&mem, b->batch_count, lelp__bytes(C, 1, sizeof(int64_t)));
@@ -70,7 +70,7 @@ int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
     b->count = lelp__calloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
     b->mean = lelp__calloc(&mem, lelp__bytes(C, d, sizeof(double)));
     b->head = lelp__calloc(&mem, lelp__bytes(C, d, sizeof(double)));
-    b->block = lelp__alloc(&mem, lelp__bytes(LELP__BLOCK_ROWS, d, sizeof(double)));
+    b->block = lelp__alloc(&mem, lelp__bytes(LELP__BLOCK_ROWS + 1, d, sizeof(double)));
     b->delta = lelp__alloc(&mem, lelp__bytes(d, 1, sizeof(double)));
     b->bmean = lelp__alloc(&mem, lelp__bytes(d, 1, sizeof(double)));
     b->batch_count = lelp__alloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));

@@ -68,7 +68,7 @@ struct lelp_builder {
     int has_head;
     double* head;            /* C x d */
     /* scratch for update, kept between calls */
-    double* block;           /* LELP__BLOCK_ROWS x d */
+    double* block;           /* (LELP__BLOCK_ROWS + 1) x d: a block and its Chan row */
     double* delta;           /* d */
     double* bmean;           /* d */
     int64_t* batch_count;    /* C */
@@ -215,9 +215,8 @@ double lelp__rng_normal(lelp__rng* r);
 void lelp__haar_rotation(uint64_t seed, int64_t c, int64_t S, double* R);
 /* comoment.c */
 double lelp__chan_mean(double* mean, int64_t na, int64_t d, const double* mean_b, int64_t nb, double* delta);
-void lelp__comoment_add_block(double* mean, double* M, int64_t* count, int64_t d,
-                              const double* X, int64_t nb, const double* block_mean,
-                              double* delta);
+void lelp__comoment_add_block(double* mean, double* M, int64_t* count, int64_t d, double* X, int64_t nb,
+                              const double* block_mean, double* delta);
 void lelp__comoment_merge(double* mean, double* M, int64_t* count, int64_t d,
                           const double* mean_b, const double* M_b, int64_t count_b,
                           double* delta);
