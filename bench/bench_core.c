@@ -1,7 +1,7 @@
 /* bench_core.c -- times liblelp's steps on generated data and prints one JSON
  * object per figure on stdout (bench/run.py collects them and runs the
  * peers on the same arrays). Usage:
- *   bench_core fit      N d C S reps data.f32 labels.i32 [solver ell model.lelp]
+ *   bench_core fit      N d C S reps data.f32 labels.i32 [solver ell model.lelp precision]
  *   bench_core syrk     N d reps                 (dsyrk/ssyrk bound)
  *   bench_core targets  N d C S reps data.f32 labels.i32 logits.f32
  *   bench_core loss     n C S reps
@@ -86,7 +86,8 @@ static int bench_fit(int argc, char** argv)
     int32_t* y = load(argv[8], sizeof(int32_t) * (size_t)N);
     int solver = argc > 9 ? atoi(argv[9]) : LELP_SOLVER_EXACT;
     int64_t ell = argc > 10 ? atoll(argv[10]) : 0;
-    const char* model_path = argc > 11 ? argv[11] : NULL;
+    const char* model_path = argc > 11 && strcmp(argv[11], "-") != 0 ? argv[11] : NULL;
+    int precision = argc > 12 ? atoi(argv[12]) : LELP_PRECISION_FLOAT64;
     double t[64], tf[64];
     const int64_t batch = 4096;
     for (int r = 0; r <= reps && r < 64; r++) {
@@ -96,6 +97,7 @@ static int bench_fit(int argc, char** argv)
         die(lelp_builder_set_int(b, LELP_BUILDER_SOLVER, solver), "solver");
         die(lelp_builder_set_int(b, LELP_BUILDER_SKETCH_SIZE, ell), "sketch size");
         die(lelp_builder_set_int(b, LELP_BUILDER_ROTATE, 0), "rotate");
+        die(lelp_builder_set_int(b, LELP_BUILDER_PRECISION, precision), "precision");
         double t0 = now();
         for (int64_t i = 0; i < N; i += batch)
             die(lelp_builder_update(b, H + i * d, y + i, N - i < batch ? N - i : batch, d), "update");
@@ -110,9 +112,9 @@ static int bench_fit(int argc, char** argv)
         lelp_model_free(m);
         lelp_builder_free(b);
     }
-    printf("{\"step\": \"fit\", \"solver\": %d, \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, "
+    printf("{\"step\": \"fit\", \"solver\": %d, \"precision\": %d, \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, "
            "\"seconds\": %.6f, \"fit_only_seconds\": %.6f, \"maxrss_kb\": %ld}\n",
-           solver, (long long)N, (long long)d, (long long)C, (long long)S, median(t, reps), median(tf, reps),
+           solver, precision, (long long)N, (long long)d, (long long)C, (long long)S, median(t, reps), median(tf, reps),
            maxrss_kb());
     free(H);
     free(y);

@@ -148,6 +148,19 @@ def bench_fit(results, tmp):
         print(f"fit bound N={N} d={d}: dsyrk {bound['dsyrk_seconds']:.3f}s ({bound['dsyrk_gflops']:.0f} GFLOP/s); "
               f"liblelp = {lib['seconds'] / bound['dsyrk_seconds']:.2f}x the dsyrk bound")
         print(f"fit memory N={N} d={d}: liblelp {lib['maxrss_kb'] / 1024:.0f} MiB, numpy {rss_np / 1024:.0f} MiB")
+        # the opt-in float32 block products (LELP_PRECISION_FLOAT32): time
+        # against NumPy and the ssyrk bound, and how far it moves the fit
+        p64, p32 = os.path.join(tmp, "p64.lelp"), os.path.join(tmp, "p32.lelp")
+        core("fit", N, d, C, S, 1, hp, yp, 0, 0, p64, 0)
+        f32 = core("fit", N, d, C, S, REPS, hp, yp, 0, 0, p32, 1)
+        (U64, l64), (U32, l32) = read_model(p64), read_model(p32)
+        ang32 = max(max_angle_deg(U32[c].T, U64[c].T) for c in range(C))
+        err32 = max(float(np.max(np.abs(l32[c] - l64[c]) / l64[c])) for c in range(C))
+        entry.update({"float32_products_s": f32["seconds"], "float32_products_max_angle_deg": ang32,
+                      "float32_products_eig_rel_err": err32})
+        print(f"fit float32 products N={N} d={d}: liblelp {f32['seconds']:.3f}s ({t_np / f32['seconds']:.1f}x numpy, "
+              f"{f32['seconds'] / bound['ssyrk_seconds']:.2f}x the ssyrk bound); vs float64: angle {ang32:.1e} deg, "
+              f"eigenvalues {err32:.1e}")
         # the streaming sketch solver against scikit-learn's randomized PCA:
         # time, largest principal angle to the exact subspace, eigenvalue error
         mp = os.path.join(tmp, "sketch.lelp")

@@ -166,6 +166,12 @@ enum lelp_param {
      * 65536, or 0 = automatic, min(d + 1, 4S + 16) (default). Set before the first
      * update (LELP_E_STAGE after). */
     LELP_BUILDER_SKETCH_SIZE      = 107,
+    /* builder (int): how the exact solver multiplies each block of centred
+     * rows: LELP_PRECISION_FLOAT64 (default) or LELP_PRECISION_FLOAT32
+     * (SSYRK, ~2x faster; co-moments to ~1e-6 relative, docs/method.md
+     * section 1.1). The sketch solver ignores it. Set before the first
+     * update, merge or load (LELP_E_STAGE after). */
+    LELP_BUILDER_PRECISION        = 108,
 
     /* model queries (read-only; lelp_model_get_int / _get_double) */
     LELP_MODEL_DIM                = 201, /* int: d */
@@ -249,6 +255,12 @@ enum lelp_optimizer {
 enum lelp_solver {
     LELP_SOLVER_EXACT  = 0, /* exact per-class co-moments and LAPACK dsyevr */
     LELP_SOLVER_SKETCH = 1  /* streaming Frequent Directions sketch, O(C*l*d) memory */
+};
+
+enum lelp_precision {
+    LELP_PRECISION_FLOAT64 = 0, /* rows centred and multiplied in float64 (DSYRK) */
+    LELP_PRECISION_FLOAT32 = 1  /* centred in float64, rounded, multiplied in float32 (SSYRK)
+                                   over <= 1024 rows, carried in float64 */
 };
 
 enum lelp_reduction {

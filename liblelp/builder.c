@@ -21,6 +21,7 @@ static void lelp__builder_release(lelp_builder* b)
     lelp__free(&mem, b->delta, lelp__bytes(d, 1, sizeof(double)));
     lelp__free(&mem, b->bmean, lelp__bytes(d, 1, sizeof(double)));
     lelp__free(&mem, b->batch_count, lelp__bytes(C, 1, sizeof(int64_t)));
+    lelp__free(&mem, b->Mf, lelp__bytes(d, d, sizeof(float)));
     b->magic = LELP__MAGIC_DEAD;
     lelp__free(&mem, b, sizeof *b);
 }
@@ -67,6 +68,7 @@ int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
     b->entropy_fraction = 0.5;
     b->solver = LELP_SOLVER_EXACT;
     b->ell_param = 0;
+    b->precision = LELP_PRECISION_FLOAT64;
     b->count = lelp__calloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
     b->mean = lelp__calloc(&mem, lelp__bytes(C, d, sizeof(double)));
     b->head = lelp__calloc(&mem, lelp__bytes(C, d, sizeof(double)));
@@ -85,7 +87,8 @@ int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
 }
 
 /* The statistics are allocated at first use, once the solver is known:
- * C*d*d doubles (exact) or C*2l*d (sketch). */
+ * C*d*d doubles (exact; plus d*d floats with LELP_PRECISION_FLOAT32) or
+ * C*2l*d (sketch). */
 int lelp__builder_storage(lelp_builder* b)
 {
     if (b->started) return LELP_OK;
@@ -94,6 +97,13 @@ int lelp__builder_storage(lelp_builder* b)
         if (!b->M)
             return lelp__fail(LELP_E_NOMEM, "builder: out of memory for %lld co-moment matrices of %lld x %lld doubles "
                               "(LELP_SOLVER_SKETCH needs O(C*l*d))", (long long)b->C, (long long)b->d, (long long)b->d);
+        if (b->precision == LELP_PRECISION_FLOAT32 &&
+            !(b->Mf = lelp__alloc(&b->mem, lelp__bytes(b->d, b->d, sizeof(float))))) {
+            lelp__free(&b->mem, b->M, lelp__bytes(b->C, b->d * b->d, sizeof(double)));
+            b->M = NULL;
+            return lelp__fail(LELP_E_NOMEM, "builder: out of memory for the %lld x %lld float32 block co-moment",
+                              (long long)b->d, (long long)b->d);
+        }
     } else {
         int64_t ell = b->ell_param ? b->ell_param : lelp__sketch_default_ell(b->d, b->S);
         int st = lelp__sketch_create(&b->mem, b->d, b->C, ell, &b->sk);
@@ -120,9 +130,10 @@ int lelp_builder_set_int(lelp_builder* b, int param, int64_t value)
         break;
     case LELP_BUILDER_SOLVER:
     case LELP_BUILDER_SKETCH_SIZE:
+    case LELP_BUILDER_PRECISION:
         if (b->started)
-            return lelp__fail(LELP_E_STAGE, "lelp_builder_set_int: the solver and sketch size are fixed once data "
-                              "was streamed, merged or loaded");
+            return lelp__fail(LELP_E_STAGE, "lelp_builder_set_int: the solver, sketch size and precision are fixed "
+                              "once data was streamed, merged or loaded");
         break;
     default:
         return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
@@ -142,6 +153,7 @@ int lelp_builder_set_int(lelp_builder* b, int param, int64_t value)
     if (param == LELP_BUILDER_SEED) b->seed = (uint64_t)value;
     if (param == LELP_BUILDER_SOLVER) b->solver = (int)value;
     if (param == LELP_BUILDER_SKETCH_SIZE) b->ell_param = value;
+    if (param == LELP_BUILDER_PRECISION) b->precision = (int)value;
     return LELP_OK;
 }
 
@@ -169,6 +181,7 @@ int lelp_builder_get_int(const lelp_builder* b, int param, int64_t* value)
     case LELP_BUILDER_SEED: *value = (int64_t)b->seed; return LELP_OK;
     case LELP_BUILDER_SOLVER: *value = b->solver; return LELP_OK;
     case LELP_BUILDER_SKETCH_SIZE: *value = b->ell_param; return LELP_OK;
+    case LELP_BUILDER_PRECISION: *value = b->precision; return LELP_OK;
     default:
         return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
                           "lelp_builder_get_int: %d is not an integer builder parameter", param);
@@ -189,8 +202,9 @@ int lelp_builder_get_double(const lelp_builder* b, int param, double* value)
     }
 }
 
-/* Streams the rows of class c in blocks: block mean, centred copy in
- * float64, one dsyrk, one Chan merge. */
+/* Streams the rows of class c in blocks: block mean, centred copy (float64,
+ * or rounded to float32 for LELP_PRECISION_FLOAT32), one dsyrk (ssyrk) that
+ * also carries the Chan correction. */
 static void lelp__builder_add_class(lelp_builder* b, const float* H, const int32_t* y,
                                     int64_t n, int32_t c)
 {
@@ -211,6 +225,17 @@ static void lelp__builder_add_class(lelp_builder* b, const float* H, const int32
             for (int64_t j = 0; j < d; j++) bm[j] += (double)h[j];
         }
         for (int64_t j = 0; j < d; j++) bm[j] /= (double)nb;
+        if (b->solver == LELP_SOLVER_EXACT && b->precision == LELP_PRECISION_FLOAT32) {
+            float* Xf = (float*)X; /* half of the float64 block */
+            for (int64_t r = 0; r < nb; r++) {
+                const float* h = H + rows[r] * d;
+                float* x = Xf + r * d;
+                for (int64_t j = 0; j < d; j++) x[j] = (float)((double)h[j] - bm[j]);
+            }
+            lelp__comoment_add_block_f32(mean, b->M + (int64_t)c * d * d, &b->count[c], d, Xf, nb, bm, b->delta,
+                                         b->Mf);
+            continue;
+        }
         for (int64_t r = 0; r < nb; r++) {
             const float* h = H + rows[r] * d;
             double* x = X + r * d;

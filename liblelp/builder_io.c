@@ -70,7 +70,7 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
     lelp__put_u32(&w, LELP__BUILDER_FORMAT_VERSION);
     lelp__put_u32(&w, LELP__HEADER_LEN);
     lelp__put_u32(&w, (uint32_t)LELP_VERSION_NUMBER);
-    lelp__put_u32(&w, (uint32_t)(b->null_space | (b->rotate << 1) | (b->has_head << 2)));
+    lelp__put_u32(&w, (uint32_t)(b->null_space | (b->rotate << 1) | (b->has_head << 2) | (b->precision << 3)));
     lelp__put_u64(&w, (uint64_t)plen);
     lelp__put_u64(&w, (uint64_t)d);
     lelp__put_u64(&w, (uint64_t)C);
@@ -134,7 +134,7 @@ static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_h
     h->ell = (int64_t)lelp__get_u64(&r);
     for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
         if (src[i] != 0) return lelp__fail(LELP_E_FORMAT, "builder state: reserved header byte %zu is not zero", i);
-    if (h->flags > 7u) return lelp__fail(LELP_E_FORMAT, "builder state: unknown flags 0x%x", (unsigned)h->flags);
+    if (h->flags > 15u) return lelp__fail(LELP_E_FORMAT, "builder state: unknown flags 0x%x", (unsigned)h->flags);
     if (h->d < 1 || h->d > 65536 || h->C < 1 || h->C > 1048576 || h->S < 1 || h->S > h->d ||
         h->C * h->S > 16777216 || h->seed > (uint64_t)INT64_MAX)
         return lelp__fail(LELP_E_FORMAT, "builder state: impossible shape d = %lld, C = %lld, S = %lld",
@@ -211,6 +211,7 @@ int lelp_builder_load(lelp_builder** out, const void* src, size_t size, const le
     b->null_space = (int)(h.flags & 1u);
     b->rotate = (int)((h.flags >> 1) & 1u);
     b->has_head = (int)((h.flags >> 2) & 1u);
+    b->precision = (int)((h.flags >> 3) & 1u);
     b->seed = h.seed;
     b->beta = h.beta;
     b->entropy_fraction = h.fraction;

@@ -45,6 +45,24 @@ void lelp__comoment_add_block(double* mean, double* M, int64_t* count, int64_t d
     *count += nb;
 }
 
+/* LELP_PRECISION_FLOAT32: X holds nb centred rows rounded to float32; their
+ * co-moment is one SSYRK into the float scratch Mf (float32 sums over at
+ * most LELP__BLOCK_ROWS rows, twice DSYRK's speed), carried into M in
+ * float64 together with the Chan term in one pass over the lower triangle. */
+void lelp__comoment_add_block_f32(double* mean, double* M, int64_t* count, int64_t d, const float* X, int64_t nb,
+                                  const double* block_mean, double* delta, float* Mf)
+{
+    const double w = lelp__chan_mean(mean, *count, d, block_mean, nb, delta); /* 0 for the first block */
+    cblas_ssyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)d, (int)nb, 1.0f, X, (int)d, 0.0f, Mf, (int)d);
+    for (int64_t j = 0; j < d; j++) {
+        const double wj = w * delta[j];
+        double* m = M + j * d;
+        const float* f = Mf + j * d;
+        for (int64_t i = j; i < d; i++) m[i] += (double)f[i] + wj * delta[i];
+    }
+    *count += nb;
+}
+
 void lelp__comoment_merge(double* mean, double* M, int64_t* count, int64_t d,
                           const double* mean_b, const double* M_b, int64_t count_b,
                           double* delta)

@@ -59,6 +59,7 @@ struct lelp_builder {
     double entropy_fraction;
     int solver;              /* enum lelp_solver */
     int64_t ell_param;       /* LELP_BUILDER_SKETCH_SIZE as set (0 = automatic) */
+    int precision;           /* enum lelp_precision */
     int started;             /* statistics allocated: solver frozen */
     /* statistics */
     int64_t* count;          /* C */
@@ -72,6 +73,7 @@ struct lelp_builder {
     double* delta;           /* d */
     double* bmean;           /* d */
     int64_t* batch_count;    /* C */
+    float* Mf;               /* d x d: a block's float32 co-moment (LELP_PRECISION_FLOAT32) */
 };
 
 struct lelp_model {
@@ -217,6 +219,8 @@ void lelp__haar_rotation(uint64_t seed, int64_t c, int64_t S, double* R);
 double lelp__chan_mean(double* mean, int64_t na, int64_t d, const double* mean_b, int64_t nb, double* delta);
 void lelp__comoment_add_block(double* mean, double* M, int64_t* count, int64_t d, double* X, int64_t nb,
                               const double* block_mean, double* delta);
+void lelp__comoment_add_block_f32(double* mean, double* M, int64_t* count, int64_t d, const float* X, int64_t nb,
+                                  const double* block_mean, double* delta, float* Mf);
 void lelp__comoment_merge(double* mean, double* M, int64_t* count, int64_t d,
                           const double* mean_b, const double* M_b, int64_t count_b,
                           double* delta);

@@ -91,6 +91,8 @@ static int run_scenario(long k, const char* path)
     lelp_allocator_free(a);
     a = NULL;
     if (!b1 || !b2) goto done;
+    /* the second shard uses float32 block products (one more allocation) */
+    assert_int_equal(lelp_builder_set_int(b2, LELP_BUILDER_PRECISION, LELP_PRECISION_FLOAT32), LELP_OK);
     ok_or_nomem(lelp_builder_update(b1, H, y, N / 2, D), "update 1", k);
     ok_or_nomem(lelp_builder_update(b2, H + (N / 2) * D, y + N / 2, N / 2, D), "update 2", k);
     ok_or_nomem(lelp_builder_merge(b1, b2), "merge", k);

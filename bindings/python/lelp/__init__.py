@@ -28,6 +28,8 @@ _COMP_BETA1, _COMP_BETA2, _COMP_MULTILABEL, _COMP_SEED = 406, 407, 408, 409
 _REDUCTIONS = {"mean": 0, "sum": 1}
 _KINDS = {"kl": 0, "dkd": 1, "subclass_aux": 2}
 _SOLVERS = {"exact": 0, "sketch": 1}
+_PRECISIONS = {"float64": 0, "float32": 1}
+_BUILDER_PRECISION = 108
 _DISTANCES = {"mse": 0, "cosine": 1, "dcor": 2}
 _OPTIMIZERS = {"sgd": 0, "adam": 1}
 
@@ -158,19 +160,22 @@ class SubspaceBuilder(_Handle):
     _free = staticmethod(_L.lelp_builder_free)
 
     def __init__(self, dim, num_classes, subclasses, seed=0, null_space=True, rotate=True, beta="auto",
-                 entropy_fraction=0.5, solver="exact", sketch_size=0, _ptr_=None):
+                 entropy_fraction=0.5, solver="exact", sketch_size=0, precision="float64", _ptr_=None):
         self._dims = (int(dim), int(num_classes), int(subclasses))
         if _ptr_ is None:
             h = ct.c_void_p()
             _check(_L.lelp_builder_create(ct.byref(h), *self._dims, None))
             super().__init__(h)
-            self._set(seed, null_space, rotate, beta, entropy_fraction, solver, sketch_size)
+            self._set(seed, null_space, rotate, beta, entropy_fraction, solver, sketch_size, precision)
         else:
             super().__init__(_ptr_)
 
-    def _set(self, seed, null_space, rotate, beta, fraction, solver, sketch_size):
+    def _set(self, seed, null_space, rotate, beta, fraction, solver, sketch_size, precision):
         if solver not in _SOLVERS:
             raise ValueError(f"solver must be one of {sorted(_SOLVERS)}, got {solver!r}")
+        if precision not in _PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(_PRECISIONS)}, got {precision!r}")
+        _check(_L.lelp_builder_set_int(self, _BUILDER_PRECISION, _PRECISIONS[precision]))
         _check(_L.lelp_builder_set_int(self, _BUILDER_SOLVER, _SOLVERS[solver]))
         _check(_L.lelp_builder_set_int(self, _BUILDER_SKETCH_SIZE, int(sketch_size)))
         _check(_L.lelp_builder_set_int(self, _BUILDER_SEED, int(seed)))
@@ -188,6 +193,12 @@ class SubspaceBuilder(_Handle):
     dim = property(lambda self: self._dims[0])
     num_classes = property(lambda self: self._dims[1])
     subclasses = property(lambda self: self._dims[2])
+
+    @property
+    def precision(self):
+        """"float64" or "float32": how the exact solver multiplies each block."""
+        v = _out_i64(_L.lelp_builder_get_int, self, _BUILDER_PRECISION)
+        return {n: k for k, n in _PRECISIONS.items()}[v]
 
     @staticmethod
     def _header_dims(blob):

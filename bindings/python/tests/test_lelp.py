@@ -235,3 +235,26 @@ def test_predict_and_softmax_targets():
     assert np.array_equal(lelp.predict_class(u, 3, 2), lp.argmax(1))
     z = rng.normal(size=(5, 3)).astype(np.float32)
     np.testing.assert_allclose(lelp.softmax_targets(z, tau=2.0).sum(1), 1, atol=1e-6)
+
+
+def test_float32_products_option():
+    rng = np.random.default_rng(4)
+    d = 40
+    H = (rng.standard_normal((3000, d)) * np.linspace(5, 0.5, d) + 100.0).astype(np.float32)
+    y = (np.arange(3000) % 2).astype(np.int32)
+    models = {}
+    for p in ("float64", "float32"):
+        b = lelp.SubspaceBuilder(d, 2, 4, rotate=False, beta=1.0, precision=p)
+        assert b.precision == p
+        b.update(H, y)
+        assert lelp.SubspaceBuilder.from_bytes(b.to_bytes()).precision == p
+        models[p] = b.fit()
+    e64, e32 = models["float64"].eigenvalues, models["float32"].eigenvalues
+    assert np.max(np.abs(e32 - e64) / e64) < 1e-5
+    # against NumPy directly, in float64
+    for c in range(2):
+        X = H[y == c].astype(np.float64)
+        w = np.linalg.eigvalsh(np.cov(X, rowvar=False))[::-1][:4]
+        assert np.max(np.abs(e32[c] - w) / w) < 1e-5
+    with pytest.raises(ValueError, match="precision must be"):
+        lelp.SubspaceBuilder(d, 2, 4, precision="float16")

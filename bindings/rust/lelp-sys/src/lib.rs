@@ -76,6 +76,7 @@ pub const LELP_BUILDER_BETA: c_int = 104;
 pub const LELP_BUILDER_ENTROPY_FRACTION: c_int = 105;
 pub const LELP_BUILDER_SOLVER: c_int = 106;
 pub const LELP_BUILDER_SKETCH_SIZE: c_int = 107;
+pub const LELP_BUILDER_PRECISION: c_int = 108;
 pub const LELP_MODEL_DIM: c_int = 201;
 pub const LELP_MODEL_NUM_CLASSES: c_int = 202;
 pub const LELP_MODEL_SUBCLASSES: c_int = 203;
@@ -121,6 +122,10 @@ pub const LELP_OPTIMIZER_ADAM: i64 = 1;
 // values of enum lelp_solver (passed to the *_set_int calls as i64)
 pub const LELP_SOLVER_EXACT: i64 = 0;
 pub const LELP_SOLVER_SKETCH: i64 = 1;
+
+// values of enum lelp_precision (passed to the *_set_int calls as i64)
+pub const LELP_PRECISION_FLOAT64: i64 = 0;
+pub const LELP_PRECISION_FLOAT32: i64 = 1;
 
 // values of enum lelp_reduction (passed to the *_set_int calls as i64)
 pub const LELP_REDUCTION_MEAN: i64 = 0;

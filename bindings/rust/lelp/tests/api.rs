@@ -282,6 +282,27 @@ fn loss_matches_reference_fixture_both_reductions() {
 }
 
 #[test]
+fn float32_products_option_reaches_the_builder() {
+    let f = lfx(FIXTURE);
+    let (_, hd, h) = get(&f, "H");
+    let d = hd[1];
+    let h = f32s(h);
+    let y: Vec<i32> = get(&f, "y").2.iter().map(|&x| x as i32).collect();
+    let base = BuilderOptions { rotate: false, beta: Some(1.0), ..Default::default() };
+    let fast = BuilderOptions { float32_products: true, ..base.clone() };
+    let mut a = Builder::new(d, 2, 3, &base).unwrap();
+    let mut b = Builder::new(d, 2, 3, &fast).unwrap();
+    assert_eq!(a.get_int(lelp_sys::LELP_BUILDER_PRECISION).unwrap(), lelp_sys::LELP_PRECISION_FLOAT64);
+    assert_eq!(b.get_int(lelp_sys::LELP_BUILDER_PRECISION).unwrap(), lelp_sys::LELP_PRECISION_FLOAT32);
+    a.update(&h, &y).unwrap();
+    b.update(&h, &y).unwrap();
+    let (e1, e2) = (a.fit().unwrap().eigenvalues().unwrap(), b.fit().unwrap().eigenvalues().unwrap());
+    for (x, z) in e1.iter().zip(&e2) {
+        assert!((x - z).abs() <= 1e-5 * x.abs(), "{} vs {}", x, z);
+    }
+}
+
+#[test]
 fn builder_merge_save_load_round_trips() {
     let f = lfx(FIXTURE);
     let (_, hd, h) = get(&f, "H");
