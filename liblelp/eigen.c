@@ -79,17 +79,21 @@ done:
     return st;
 }
 
+/* Entries within LELP__SIGN_TIE (relative) of the largest magnitude count as
+ * tied, and the lowest index wins: with exactly tied data (integer or +-1
+ * features) the computed magnitudes differ only by rounding, which depends on
+ * batching and merge order, so a strict maximum would flip whole vectors. */
+#define LELP__SIGN_TIE 1e-9
+
 void lelp__sign_rule(double* V, int64_t d, int64_t S)
 {
     for (int64_t s = 0; s < S; s++) {
         double* v = V + s * d;
+        double mag = 0.0;
+        for (int64_t j = 0; j < d; j++) mag = fabs(v[j]) > mag ? fabs(v[j]) : mag;
+        const double tied = mag * (1.0 - LELP__SIGN_TIE);
         int64_t best = 0;
-        double mag = fabs(v[0]);
-        for (int64_t j = 1; j < d; j++)
-            if (fabs(v[j]) > mag) {
-                mag = fabs(v[j]);
-                best = j;
-            }
+        while (best < d - 1 && !(fabs(v[best]) >= tied)) best++;
         if (v[best] < 0.0)
             for (int64_t j = 0; j < d; j++) v[j] = -v[j];
     }

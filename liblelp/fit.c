@@ -29,9 +29,12 @@ static int lelp__fit_checks(const lelp_builder* b)
 }
 
 /* Exact solver: Sigma_c from the co-moments, P Sigma_c P, top-S eigenpairs
- * (dsyevr). Writes lam (S, descending), w->V (d x S) and the trace. */
-static int lelp__eigen_exact(const lelp_builder* b, lelp__fit_scratch* w, int64_t c, double* lam, double* trace)
+ * (dsyevr). Writes lam (S, descending), w->V (d x S), the trace, and the
+ * trace before the projection (0 without a head). */
+static int lelp__eigen_exact(const lelp_builder* b, lelp__fit_scratch* w, int64_t c, double* lam, double* trace,
+                             double* trace0)
 {
+    *trace0 = 0.0;
     const int64_t d = b->d;
     const double* M = b->M + c * d * d;
     const double scale = 1.0 / (double)(b->count[c] - 1);
@@ -51,6 +54,8 @@ static int lelp__eigen_exact(const lelp_builder* b, lelp__fit_scratch* w, int64_
     }
     for (int64_t j = 0; j < d; j++)
         for (int64_t i = j; i < d; i++) w->A[j * d + i] = M[j * d + i] * scale;
+    if (w->r > 0)
+        for (int64_t j = 0; j < d; j++) *trace0 += w->A[j * d + j];
     int st = lelp__project_out(&b->mem, w->A, d, w->Q, w->r);
     if (st) return st;
     *trace = 0.0;
@@ -65,15 +70,21 @@ static int lelp__fit_class(const lelp_builder* b, lelp_model* m, lelp__fit_scrat
 {
     const int64_t d = b->d, S = b->S;
     double* lam = m->eig + c * S;
-    double trace = 0.0;
+    double trace = 0.0, trace0 = 0.0;
     int st = b->solver == LELP_SOLVER_EXACT
-                 ? lelp__eigen_exact(b, w, c, lam, &trace)
-                 : lelp__sketch_eigen(&b->mem, b->sk, c, b->count[c], w->Q, w->r, S, lam, w->V, &trace);
+                 ? lelp__eigen_exact(b, w, c, lam, &trace, &trace0)
+                 : lelp__sketch_eigen(&b->mem, b->sk, c, b->count[c], w->Q, w->r, S, lam, w->V, &trace, &trace0);
     if (st) return st;
-    if (!(lam[0] > 0.0) || !(lam[S - 1] > lam[0] * (double)d * DBL_EPSILON))
+    /* An eigenvalue counts as non-zero above d eps times the matrix's scale.
+     * With a head, the scale is the spread *before* the projection: when the
+     * head's row space covers a class, P Sigma P is rounding noise of that
+     * size, and its own largest eigenvalue would wave the noise through. */
+    const double floor_ = (double)d * DBL_EPSILON * (lam[0] > trace0 ? lam[0] : trace0);
+    if (!(lam[0] > 0.0) || !(lam[S - 1] > floor_))
         return lelp__fail(LELP_E_RANK_DEFICIENT,
-                          "lelp_builder_fit: class %lld has fewer than S = %lld non-zero eigenvalues "
-                          "(largest %g, S-th %g)", (long long)c, (long long)S, lam[0], lam[S - 1]);
+                          "lelp_builder_fit: class %lld has fewer than S = %lld non-zero eigenvalues%s "
+                          "(largest %g, S-th %g)", (long long)c, (long long)S,
+                          w->r > 0 ? " once the head's row space is removed" : "", lam[0], lam[S - 1]);
     for (int64_t s = 0; s < S; s++) m->ratio[c * S + s] = lam[s] / trace;
     lelp__sign_rule(w->V, d, S);
     double* U = m->U + c * S * d; /* S rows of d: column-major d x S */

@@ -236,9 +236,10 @@ void lelp__sketch_add_block(lelp__sketch* sk, double* mean, int64_t* count, int6
 void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t c, const lelp__sketch* src,
                         const double* mean_b, int64_t count_b, double* delta);
 int64_t lelp__sketch_default_ell(int64_t d, int64_t S);
-/* Top-S eigenpairs of P B^T B P / (n-1) for class c (V: d x S column-major). */
+/* Top-S eigenpairs of P B^T B P / (n-1) for class c (V: d x S column-major);
+ * *trace0 = the trace before the projection (0 without a head). */
 int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, int64_t count, const double* Q,
-                       int64_t rh, int64_t S, double* lam, double* V, double* trace);
+                       int64_t rh, int64_t S, double* lam, double* V, double* trace, double* trace0);
 /* builder.c: allocates the statistics for the chosen solver (first use). */
 int lelp__builder_storage(lelp_builder* b);
 /* nullspace.c */

@@ -160,8 +160,9 @@ void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t
  * projected (a - Q Q^T a), Gram matrix, its top S eigenpairs, V = A^T g / sigma. The trace
  * of P M P is the exact trace minus the sketch's estimate of tr(Q^T M Q). */
 int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, int64_t count, const double* Q,
-                       int64_t rh, int64_t S, double* lam, double* V, double* trace)
+                       int64_t rh, int64_t S, double* lam, double* V, double* trace, double* trace0)
 {
+    *trace0 = rh > 0 ? sk->trace[c] / (double)(count - 1) : 0.0;
     const int64_t d = sk->d, r = sk->nrows[c];
     for (int64_t s = 0; s < S; s++) lam[s] = 0.0;
     *trace = 1.0;

@@ -456,6 +456,27 @@ static void test_builder_fit_errors(void** state)
     EXPECT_OK(lelp_builder_fit(b, &m));
     lelp_model_free(m);
     lelp_builder_free(b);
+
+    /* the same with a generic full-rank head: P Sigma P is rounding noise,
+     * not zero, and must still be refused whatever the batching and solver
+     * (the noise's own largest eigenvalue is no scale for it) */
+    const float Wg[2 * 2] = {0.8147f, -0.9058f, 0.1270f, 0.9134f};
+    for (int solver = LELP_SOLVER_EXACT; solver <= LELP_SOLVER_SKETCH; solver++)
+        for (int batch = 1; batch <= 7; batch += 6) {
+            EXPECT_OK(lelp_builder_create(&b, 2, 2, 1, NULL));
+            EXPECT_OK(lelp_builder_set_int(b, LELP_BUILDER_SOLVER, solver));
+            for (int i = 0; i < n5; i += n5 / batch + 1) {
+                int nb = n5 - i < n5 / batch + 1 ? n5 - i : n5 / batch + 1;
+                EXPECT_OK(lelp_builder_update(b, Hh + 2 * i, y5 + i, nb, 2));
+            }
+            EXPECT_OK(lelp_builder_set_head(b, Wg, 2, 2));
+            m = SENTINEL;
+            EXPECT_STATUS(lelp_builder_fit(b, &m), LELP_E_RANK_DEFICIENT);
+            assert_null(m);
+            expect_message_names("class", 0);
+            assert_non_null(strstr(lelp_last_error(), "head's row space"));
+            lelp_builder_free(b);
+        }
 }
 
 static void test_serialize_errors(void** state)

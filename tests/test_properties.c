@@ -427,6 +427,51 @@ static void test_batch_size_independence(void** state)
 }
 
 /* ----------------------------------------------------------- round trips */
+/* Sign rule with exact ties (SPEC 1.1.3: ties go to the lowest index): rows
+ * z * 3 * b with b a fixed +-1 vector (integer z), plus a small independent
+ * last coordinate, so the top eigenvector is b / sqrt(d) exactly and every
+ * entry ties in magnitude. Whatever the batching, entry 0 must come out
+ * positive (a strict maximum would pick the entry by rounding noise). */
+static void test_sign_rule_ties(void** state)
+{
+    (void)state;
+    enum { n = 400, d = 64 };
+    static float H[n * d];
+    static int32_t y[n];
+    double b[d];
+    uint64_t s = 99;
+    for (int j = 0; j < d; j++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        b[j] = (s >> 63) ? 1.0 : -1.0;
+    }
+    b[0] = -1.0; /* entry 0 negative in the data: the rule must flip the vector */
+    for (int i = 0; i < n; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        double z = (double)((s >> 33) % 11) - 5.0;
+        y[i] = 0;
+        for (int j = 0; j < d; j++) H[i * d + j] = (float)(3.0 * z * b[j]);
+        H[i * d + d - 1] += (float)((int)((s >> 20) % 3) - 1);
+    }
+    const int64_t batches[] = {1, 3, 7, 50};
+    for (size_t t = 0; t < sizeof batches / sizeof batches[0]; t++) {
+        lelp_builder* bl = NULL;
+        lelp_model* m = NULL;
+        assert_int_equal(lelp_builder_create(&bl, d, 1, 1, NULL), LELP_OK);
+        assert_int_equal(lelp_builder_set_int(bl, LELP_BUILDER_ROTATE, 0), LELP_OK);
+        assert_int_equal(lelp_builder_set_double(bl, LELP_BUILDER_BETA, 1.0), LELP_OK);
+        const int64_t step = (n + batches[t] - 1) / batches[t];
+        for (int64_t i = 0; i < n; i += step)
+            assert_int_equal(lelp_builder_update(bl, H + i * d, y + i, n - i < step ? n - i : step, d), LELP_OK);
+        assert_int_equal(lelp_builder_fit(bl, &m), LELP_OK);
+        double u[d];
+        assert_int_equal(lelp_model_components(m, u, d), LELP_OK);
+        if (!(u[0] > 0.0)) fail_msg("%lld batches: entry 0 of the tied eigenvector is %.17g", (long long)batches[t], u[0]);
+        for (int j = 1; j < d - 1; j++) assert_true(fabs(fabs(u[j]) - fabs(u[0])) < 1e-6);
+        lelp_model_free(m);
+        lelp_builder_free(bl);
+    }
+}
+
 static void test_roundtrip_memory(void** state)
 {
     (void)state;
@@ -1253,6 +1298,7 @@ int main(void)
         cmocka_unit_test(test_target_marginals_labels),
         cmocka_unit_test(test_merge_orders),
         cmocka_unit_test(test_batch_size_independence),
+        cmocka_unit_test(test_sign_rule_ties),
         cmocka_unit_test(test_roundtrip_memory),
         cmocka_unit_test(test_roundtrip_files),
         cmocka_unit_test(test_seed_determinism),
