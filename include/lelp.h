@@ -170,7 +170,8 @@ enum lelp_param {
      * rows: LELP_PRECISION_FLOAT64 (default) or LELP_PRECISION_FLOAT32
      * (SSYRK, ~2x faster; co-moments to ~1e-6 relative, docs/method.md
      * section 1.1). The sketch solver ignores it. Set before the first
-     * update, merge or load (LELP_E_STAGE after). */
+     * update, merge or load (LELP_E_STAGE after; merging an empty builder
+     * changes nothing and fixes nothing). */
     LELP_BUILDER_PRECISION        = 108,
 
     /* model queries (read-only; lelp_model_get_int / _get_double) */

@@ -7,6 +7,12 @@
 
 #include "internal.h"
 
+/* With LELP_PRECISION_FLOAT32, eigenvalues below this fraction of the class's
+ * trace count as zero: the float32 block products leave noise eigenvalues of
+ * ~1e-8..1e-7 of it (measured by differential fuzzing), so a class of rank < S
+ * would otherwise pass with noise for its last directions. */
+#define LELP__F32_RANK_FLOOR 1e-6
+
 typedef struct lelp__fit_scratch {
     double* A;   /* d x d */
     double* V;   /* d x S */
@@ -78,8 +84,14 @@ static int lelp__fit_class(const lelp_builder* b, lelp_model* m, lelp__fit_scrat
     /* An eigenvalue counts as non-zero above d eps times the matrix's scale.
      * With a head, the scale is the spread *before* the projection: when the
      * head's row space covers a class, P Sigma P is rounding noise of that
-     * size, and its own largest eigenvalue would wave the noise through. */
-    const double floor_ = (double)d * DBL_EPSILON * (lam[0] > trace0 ? lam[0] : trace0);
+     * size, and its own largest eigenvalue would wave the noise through.
+     * Float32 block products resolve nothing below ~1e-7 of the trace, so
+     * there the floor is LELP__F32_RANK_FLOOR of it. */
+    double floor_ = (double)d * DBL_EPSILON * (lam[0] > trace0 ? lam[0] : trace0);
+    if (b->solver == LELP_SOLVER_EXACT && b->precision == LELP_PRECISION_FLOAT32) {
+        const double f32 = LELP__F32_RANK_FLOOR * (w->r > 0 ? trace0 : trace); /* the trace before P */
+        floor_ = f32 > floor_ ? f32 : floor_;
+    }
     if (!(lam[0] > 0.0) || !(lam[S - 1] > floor_))
         return lelp__fail(LELP_E_RANK_DEFICIENT,
                           "lelp_builder_fit: class %lld has fewer than S = %lld non-zero eigenvalues%s "

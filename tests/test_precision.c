@@ -237,6 +237,52 @@ static void test_batches_merge_and_state(void** s)
     lelp_builder_free(r);
 }
 
+/* Rank decisions do not depend on the precision: float32 products leave
+ * noise eigenvalues of ~1e-8..1e-7 of the trace where float64 leaves ~1e-16,
+ * so a class of rank 2 with S = 3, and classes lying inside a (non
+ * axis-aligned) head's row space, must be refused either way. */
+static void test_rank_rule(void** s)
+{
+    (void)s;
+    enum { n = 600, d = 8 };
+    static float X[n * d];
+    static int32_t y[n];
+    const float a[d] = {1, 2, -1, 3, 0, 1, -2, 1}, b2[d] = {2, -1, 1, 0, 1, -3, 1, 2};
+    const float W[2 * d] = {1, 1, 1, 1, 1, 1, 1, 1, 1, -1, 1, -1, 1, -1, 1, -1};
+    for (int pass = 0; pass < 2; pass++)
+        for (int precision = LELP_PRECISION_FLOAT64; precision <= LELP_PRECISION_FLOAT32; precision++) {
+            for (int i = 0; i < n; i++) {
+                y[i] = i % 2;
+                const double z1 = (double)((i * 7) % 11) - 5.0, z2 = (double)((i * 5) % 13) - 6.0;
+                for (int j = 0; j < d; j++)
+                    X[i * d + j] = pass == 0 ? (float)(z1 * a[j] + z2 * b2[j] + 100.0)
+                                             : (float)(z1 * W[j] + z2 * W[d + j]);
+            }
+            lelp_builder* bl = NULL;
+            lelp_model* m = NULL;
+            assert_int_equal(lelp_builder_create(&bl, d, 2, pass == 0 ? 3 : 1, NULL), LELP_OK);
+            assert_int_equal(lelp_builder_set_int(bl, LELP_BUILDER_PRECISION, precision), LELP_OK);
+            assert_int_equal(lelp_builder_update(bl, X, y, n, d), LELP_OK);
+            if (pass == 1) assert_int_equal(lelp_builder_set_head(bl, W, 2, d), LELP_OK);
+            int st = lelp_builder_fit(bl, &m);
+            if (st != LELP_E_RANK_DEFICIENT)
+                fail_msg("%s, precision %d: status %d (%s), want rank deficient", pass ? "head covers the class" : "rank 2, S = 3",
+                         precision, st, lelp_status_string(st));
+            assert_null(m);
+            /* one direction fewer fits (rank 2 data) */
+            if (pass == 0) {
+                lelp_builder* ok = NULL;
+                assert_int_equal(lelp_builder_create(&ok, d, 2, 2, NULL), LELP_OK);
+                assert_int_equal(lelp_builder_set_int(ok, LELP_BUILDER_PRECISION, precision), LELP_OK);
+                assert_int_equal(lelp_builder_update(ok, X, y, n, d), LELP_OK);
+                assert_int_equal(lelp_builder_fit(ok, &m), LELP_OK);
+                lelp_model_free(m);
+                lelp_builder_free(ok);
+            }
+            lelp_builder_free(bl);
+        }
+}
+
 /* The sketch solver has no SYRK: the setting changes nothing. */
 static void test_sketch_ignores_it(void** s)
 {
@@ -259,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_agrees_with_float64),
         cmocka_unit_test(test_batches_merge_and_state),
+        cmocka_unit_test(test_rank_rule),
         cmocka_unit_test(test_sketch_ignores_it),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
