@@ -20,6 +20,10 @@
 
 enum { N = 6000, D = 300, C = 2, S = 4 };
 
+/* rows streamed and their width: N x D, or 1500 x 100 under valgrind (make
+ * check-valgrind sets LELP_TEST_LIGHT), where a full-size fit costs seconds */
+static int64_t nrows = N, dcur = D;
+
 /* A decaying spectrum (sd 10/(1+j) on the first 8 coordinates, 0.3 after)
  * on a large offset (1000 + 5c): float32 arithmetic on the raw rows would
  * lose the spread to cancellation, so this also checks the rows are centred
@@ -30,9 +34,9 @@ static void make_data(float* H, int32_t* y)
     synth_rng_seed(&r, 0x9E3779B97F4A7C15ULL);
     for (int64_t i = 0; i < N; i++) {
         y[i] = (int32_t)(i % C);
-        for (int64_t j = 0; j < D; j++) {
+        for (int64_t j = 0; j < dcur; j++) {
             double sd = j < 8 ? 10.0 / (1.0 + (double)j) : 0.3;
-            H[i * D + j] = (float)(1000.0 + 5.0 * y[i] + sd * synth_normal(&r));
+            H[i * dcur + j] = (float)(1000.0 + 5.0 * y[i] + sd * synth_normal(&r));
         }
     }
 }
@@ -40,7 +44,7 @@ static void make_data(float* H, int32_t* y)
 static lelp_builder* make(int precision, int solver)
 {
     lelp_builder* b = NULL;
-    assert_int_equal(lelp_builder_create(&b, D, C, S, NULL), LELP_OK);
+    assert_int_equal(lelp_builder_create(&b, dcur, C, S, NULL), LELP_OK);
     assert_int_equal(lelp_builder_set_int(b, LELP_BUILDER_SOLVER, solver), LELP_OK);
     assert_int_equal(lelp_builder_set_int(b, LELP_BUILDER_PRECISION, precision), LELP_OK);
     assert_int_equal(lelp_builder_set_int(b, LELP_BUILDER_ROTATE, 0), LELP_OK);
@@ -52,7 +56,7 @@ static void stream(lelp_builder* b, const float* H, const int32_t* y, int64_t fr
 {
     for (int64_t i = from; i < to; i += batch) {
         int64_t nb = to - i < batch ? to - i : batch;
-        assert_int_equal(lelp_builder_update(b, H + i * D, y + i, nb, D), LELP_OK);
+        assert_int_equal(lelp_builder_update(b, H + i * dcur, y + i, nb, dcur), LELP_OK);
     }
 }
 
@@ -80,7 +84,7 @@ static void compare(const fitted* a, const fitted* b, double* eig_err, double* v
     for (int k = 0; k < C * S; k++) {
         *eig_err = fmax(*eig_err, fabs(a->eig[k] - b->eig[k]) / a->eig[k]);
         double dot = 0.0;
-        for (int j = 0; j < D; j++) dot += a->U[k * D + j] * b->U[k * D + j];
+        for (int j = 0; j < dcur; j++) dot += a->U[k * dcur + j] * b->U[k * dcur + j];
         *vec_err = fmax(*vec_err, 1.0 - fabs(dot));
     }
 }
@@ -110,6 +114,10 @@ static int32_t Y[N];
 static int setup(void** s)
 {
     (void)s;
+    if (getenv("LELP_TEST_LIGHT")) {
+        nrows = 1500;
+        dcur = 100;
+    }
     make_data(H, Y);
     return 0;
 }
@@ -119,7 +127,7 @@ static void test_params(void** s)
     (void)s;
     lelp_builder* b = NULL;
     int64_t v = -1;
-    assert_int_equal(lelp_builder_create(&b, D, C, S, NULL), LELP_OK);
+    assert_int_equal(lelp_builder_create(&b, dcur, C, S, NULL), LELP_OK);
     assert_int_equal(lelp_builder_get_int(b, LELP_BUILDER_PRECISION, &v), LELP_OK);
     assert_int_equal(v, LELP_PRECISION_FLOAT64);
     assert_int_equal(lelp_builder_set_int(b, LELP_BUILDER_PRECISION, 2), LELP_E_PARAM_RANGE);
@@ -147,8 +155,8 @@ static void test_agrees_with_float64(void** s)
     (void)s;
     static fitted f64, f32;
     lelp_builder *b64 = make(LELP_PRECISION_FLOAT64, LELP_SOLVER_EXACT), *b32 = make(LELP_PRECISION_FLOAT32, LELP_SOLVER_EXACT);
-    stream(b64, H, Y, 0, N, 1000);
-    stream(b32, H, Y, 0, N, 1000);
+    stream(b64, H, Y, 0, nrows, 1000);
+    stream(b32, H, Y, 0, nrows, 1000);
     fit(b64, &f64);
     fit(b32, &f32);
     double eig_err = 0.0, vec_err = 0.0;
@@ -169,12 +177,12 @@ static void test_batches_merge_and_state(void** s)
     (void)s;
     static fitted ref, other;
     lelp_builder* a = make(LELP_PRECISION_FLOAT32, LELP_SOLVER_EXACT);
-    stream(a, H, Y, 0, N, N);
+    stream(a, H, Y, 0, nrows, nrows);
     fit(a, &ref);
-    const int64_t batches[] = {1, 7, 333, 2500};
+    const int64_t batches[] = {nrows < N ? 3 : 1, 7, 333, 2500};
     for (size_t t = 0; t < sizeof batches / sizeof batches[0]; t++) {
         lelp_builder* b = make(LELP_PRECISION_FLOAT32, LELP_SOLVER_EXACT);
-        stream(b, H, Y, 0, N, batches[t]);
+        stream(b, H, Y, 0, nrows, batches[t]);
         fit(b, &other);
         double eig_err = 0.0, vec_err = 0.0;
         compare(&ref, &other, &eig_err, &vec_err);
@@ -183,8 +191,8 @@ static void test_batches_merge_and_state(void** s)
         lelp_builder_free(b);
     }
     lelp_builder *p = make(LELP_PRECISION_FLOAT32, LELP_SOLVER_EXACT), *q = make(LELP_PRECISION_FLOAT32, LELP_SOLVER_EXACT);
-    stream(p, H, Y, 0, N / 3, 500);
-    stream(q, H, Y, N / 3, N, 500);
+    stream(p, H, Y, 0, nrows / 3, 500);
+    stream(q, H, Y, nrows / 3, nrows, 500);
     assert_int_equal(lelp_builder_merge(p, q), LELP_OK);
     fit(p, &other);
     double eig_err = 0.0, vec_err = 0.0;
@@ -192,7 +200,7 @@ static void test_batches_merge_and_state(void** s)
     if (!(eig_err <= 1e-5 && vec_err <= 1e-8)) fail_msg("merge: eigenvalues %.3g, vectors %.3g", eig_err, vec_err);
     /* save after the first half, reload, stream the rest */
     lelp_builder* u = make(LELP_PRECISION_FLOAT32, LELP_SOLVER_EXACT);
-    stream(u, H, Y, 0, N / 2, 500);
+    stream(u, H, Y, 0, nrows / 2, 500);
     size_t size = 0;
     assert_int_equal(lelp_builder_serialized_size(u, &size), LELP_OK);
     uint8_t* buf = malloc(size);
@@ -205,8 +213,8 @@ static void test_batches_merge_and_state(void** s)
     int64_t v = -1;
     assert_int_equal(lelp_builder_get_int(r, LELP_BUILDER_PRECISION, &v), LELP_OK);
     assert_int_equal(v, LELP_PRECISION_FLOAT32);
-    stream(u, H, Y, N / 2, N, 500);
-    stream(r, H, Y, N / 2, N, 500);
+    stream(u, H, Y, nrows / 2, nrows, 500);
+    stream(r, H, Y, nrows / 2, nrows, 500);
     static fitted fu, fr;
     fit(u, &fu);
     fit(r, &fr);
@@ -279,8 +287,8 @@ static void test_sketch_ignores_it(void** s)
     (void)s;
     static fitted a, b;
     lelp_builder *x = make(LELP_PRECISION_FLOAT64, LELP_SOLVER_SKETCH), *z = make(LELP_PRECISION_FLOAT32, LELP_SOLVER_SKETCH);
-    stream(x, H, Y, 0, N, 777);
-    stream(z, H, Y, 0, N, 777);
+    stream(x, H, Y, 0, nrows, 777);
+    stream(z, H, Y, 0, nrows, 777);
     fit(x, &a);
     fit(z, &b);
     assert_memory_equal(a.eig, b.eig, sizeof a.eig);
