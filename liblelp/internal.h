@@ -105,7 +105,7 @@ struct lelp_loss {
     int reduction, kind;
     double dkd_target, dkd_nontarget, aux_temperature;
     double* row;             /* 2*C*S doubles: a row's gradient and exponentials */
-    double* chunk;           /* chunk_rows*(C*S + 1) doubles for the KL-only path */
+    double* chunk;           /* chunk_rows*(C*S + 2) doubles for the KL-only path */
     int64_t chunk_rows;
 };
 

@@ -329,7 +329,7 @@ static double lelp__dkd_row(const lelp_loss* l, const float* u, const float* t, 
  * and writes the gradient rows when grad != NULL. Each step is one loop
  * over the chunk, so exp and log run as long vector loops. */
 static LELP__CLONES double lelp__kl_chunk(const lelp_loss* l, const float* U, const float* T, const float* w,
-                             int64_t r, double norm, float* grad)
+                                          int64_t r, double norm, float* grad)
 {
     const int64_t K = l->C * l->S;
     const double tau = l->tau, a = 1.0 / tau;
