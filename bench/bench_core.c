@@ -6,11 +6,14 @@
  *   bench_core targets  N d C S reps data.f32 labels.i32 logits.f32
  *   bench_core loss     n C S reps
  *   bench_core copy     bytes reps               (STREAM-like copy bandwidth)
+ *   bench_core shrink   l d reps                 (the BLAS/LAPACK calls of one Frequent
+ *                                                 Directions shrink of a 2l x d buffer, alone)
  *   bench_core stream   N d C S solver ell       (generated on the fly: peak memory of a fit
  *                                                 that never holds the data)
  * Each figure is the median of `reps` runs after one warm-up. */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
+#include <lapacke.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +303,56 @@ static int bench_copy(int argc, char** argv)
     return 0;
 }
 
+/* One sketch shrink's calls on a 2l x d buffer (sketch.c): the Gram matrix
+ * (dsyrk), its eigendecomposition (dsyevd, as sketch.c; dsyevr for only the
+ * l wanted pairs, for comparison) and the rotation (dgemm). */
+static int bench_shrink(int argc, char** argv)
+{
+    if (argc < 5) return 2;
+    const int l = atoi(argv[2]), d = atoi(argv[3]), reps = atoi(argv[4]), n = 2 * l;
+    double *B = malloc(sizeof(double) * (size_t)n * (size_t)d), *G = malloc(sizeof(double) * (size_t)n * (size_t)n);
+    double *G2 = malloc(sizeof(double) * (size_t)n * (size_t)n), *w = malloc(sizeof(double) * (size_t)n);
+    double *Z = malloc(sizeof(double) * (size_t)n * (size_t)n), *T = malloc(sizeof(double) * (size_t)l * (size_t)d);
+    lapack_int* isuppz = malloc(sizeof(lapack_int) * 2 * (size_t)n);
+    lapack_int m = 0;
+    uint64_t s = 1;
+    for (size_t i = 0; i < (size_t)n * (size_t)d; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        B[i] = (double)(s >> 11) / 9007199254740992.0 - 0.5;
+    }
+    double t[4][64];
+    for (int r = 0; r <= reps && r < 64; r++) {
+        double t0 = now();
+        cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, n, d, 1.0, B, d, 0.0, G, n);
+        double t1 = now();
+        memcpy(G2, G, sizeof(double) * (size_t)n * (size_t)n);
+        LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', n, G2, n, w);
+        double t2 = now();
+        memcpy(G2, G, sizeof(double) * (size_t)n * (size_t)n);
+        LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'L', n, G2, n, 0.0, 0.0, n - l + 1, n, 0.0, &m, w, Z, n, isuppz);
+        double t3 = now();
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, l - 1, d, n, 1.0, Z, n, B, d, 0.0, T, d);
+        double t4 = now();
+        if (r > 0) {
+            t[0][r - 1] = t1 - t0;
+            t[1][r - 1] = t2 - t1;
+            t[2][r - 1] = t3 - t2;
+            t[3][r - 1] = t4 - t3;
+        }
+    }
+    printf("{\"step\": \"shrink\", \"l\": %d, \"d\": %d, \"dsyrk_s\": %.6g, \"dsyevd_s\": %.6g, "
+           "\"dsyevr_wanted_s\": %.6g, \"dgemm_s\": %.6g}\n",
+           l, d, median(t[0], reps), median(t[1], reps), median(t[2], reps), median(t[3], reps));
+    free(B);
+    free(G);
+    free(G2);
+    free(w);
+    free(Z);
+    free(T);
+    free(isuppz);
+    return 0;
+}
+
 int main(int argc, char** argv)
 {
     int rc = 2;
@@ -309,6 +362,7 @@ int main(int argc, char** argv)
     else if (argc > 1 && strcmp(argv[1], "loss") == 0) rc = bench_loss(argc, argv);
     else if (argc > 1 && strcmp(argv[1], "copy") == 0) rc = bench_copy(argc, argv);
     else if (argc > 1 && strcmp(argv[1], "stream") == 0) rc = bench_stream(argc, argv);
+    else if (argc > 1 && strcmp(argv[1], "shrink") == 0) rc = bench_shrink(argc, argv);
     if (rc == 2) fprintf(stderr, "usage: see the comment at the top of bench/bench_core.c\n");
     return rc;
 }
