@@ -254,7 +254,7 @@ enum lelp_optimizer {
 };
 
 enum lelp_solver {
-    LELP_SOLVER_EXACT  = 0, /* exact per-class co-moments and LAPACK dsyevr */
+    LELP_SOLVER_EXACT  = 0, /* exact per-class co-moments; dsyevr or block Krylov (method.md 2.1) */
     LELP_SOLVER_SKETCH = 1  /* streaming Frequent Directions sketch, O(C*l*d) memory */
 };
 
