@@ -309,7 +309,10 @@ static int bench_copy(int argc, char** argv)
 static int bench_shrink(int argc, char** argv)
 {
     if (argc < 5) return 2;
-    const int l = atoi(argv[2]), d = atoi(argv[3]), reps = atoi(argv[4]), n = 2 * l;
+    const int l = atoi(argv[2]), d = atoi(argv[3]), n = 2 * l;
+    int reps = atoi(argv[4]);
+    if (l < 2 || d < 1 || reps < 1) return 2;
+    if (reps > 63) reps = 63; /* t[][] holds 63 timed repeats after the warm-up */
     double *B = malloc(sizeof(double) * (size_t)n * (size_t)d), *G = malloc(sizeof(double) * (size_t)n * (size_t)n);
     double *G2 = malloc(sizeof(double) * (size_t)n * (size_t)n), *w = malloc(sizeof(double) * (size_t)n);
     double *Z = malloc(sizeof(double) * (size_t)n * (size_t)n), *T = malloc(sizeof(double) * (size_t)l * (size_t)d);
@@ -321,7 +324,7 @@ static int bench_shrink(int argc, char** argv)
         B[i] = (double)(s >> 11) / 9007199254740992.0 - 0.5;
     }
     double t[4][64];
-    for (int r = 0; r <= reps && r < 64; r++) {
+    for (int r = 0; r <= reps; r++) {
         double t0 = now();
         cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, n, d, 1.0, B, d, 0.0, G, n);
         double t1 = now();

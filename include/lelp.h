@@ -173,6 +173,13 @@ enum lelp_param {
      * update, merge or load (LELP_E_STAGE after; merging an empty builder
      * changes nothing and fixes nothing). */
     LELP_BUILDER_PRECISION        = 108,
+    /* builder (int): 1 (default) = the exact solver keeps a class with at
+     * most d/3 rows as the rows themselves and fits it from their n x n
+     * Gram matrix (docs/method.md section 2.1); 0 = always the d x d
+     * co-moment. Same memory either way; results agree to rounding. May be
+     * set at any time: it applies from the next update or merge. Not saved
+     * with the builder's state. Since v0.1. */
+    LELP_BUILDER_GRAM_FORM        = 109,
 
     /* model queries (read-only; lelp_model_get_int / _get_double) */
     LELP_MODEL_DIM                = 201, /* int: d */

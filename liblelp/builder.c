@@ -15,6 +15,7 @@ static void lelp__builder_release(lelp_builder* b)
     lelp__free(&mem, b->count, lelp__bytes(C, 1, sizeof(int64_t)));
     lelp__free(&mem, b->mean, lelp__bytes(C, d, sizeof(double)));
     lelp__free(&mem, b->M, lelp__bytes(C, d * d, sizeof(double)));
+    lelp__free(&mem, b->nrows, lelp__bytes(C, 1, sizeof(int64_t)));
     lelp__sketch_free(&mem, b->sk);
     lelp__free(&mem, b->head, lelp__bytes(C, d, sizeof(double)));
     lelp__free(&mem, b->block, lelp__bytes(LELP__BLOCK_ROWS + 1, d, sizeof(double)));
@@ -69,14 +70,16 @@ int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
     b->solver = LELP_SOLVER_EXACT;
     b->ell_param = 0;
     b->precision = LELP_PRECISION_FLOAT64;
+    b->gram_form = 1;
     b->count = lelp__calloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
+    b->nrows = lelp__calloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
     b->mean = lelp__calloc(&mem, lelp__bytes(C, d, sizeof(double)));
     b->head = lelp__calloc(&mem, lelp__bytes(C, d, sizeof(double)));
     b->block = lelp__alloc(&mem, lelp__bytes(LELP__BLOCK_ROWS + 1, d, sizeof(double)));
     b->delta = lelp__alloc(&mem, lelp__bytes(d, 1, sizeof(double)));
     b->bmean = lelp__alloc(&mem, lelp__bytes(d, 1, sizeof(double)));
     b->batch_count = lelp__alloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
-    if (!b->count || !b->mean || !b->head || !b->block || !b->delta || !b->bmean ||
+    if (!b->count || !b->nrows || !b->mean || !b->head || !b->block || !b->delta || !b->bmean ||
         !b->batch_count) {
         lelp__builder_release(b);
         return lelp__fail(LELP_E_NOMEM, "lelp_builder_create: out of memory for d = %lld, C = %lld",
@@ -88,7 +91,7 @@ int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
 
 /* The statistics are allocated at first use, once the solver is known:
  * C*d*d doubles (exact; plus d*d floats with LELP_PRECISION_FLOAT32) or
- * C*2l*d (sketch). */
+ * C*2l*d (sketch). Exact classes start in row form with no rows (gram.c). */
 int lelp__builder_storage(lelp_builder* b)
 {
     if (b->started) return LELP_OK;
@@ -127,6 +130,7 @@ int lelp_builder_set_int(lelp_builder* b, int param, int64_t value)
     case LELP_BUILDER_NULL_SPACE:
     case LELP_BUILDER_ROTATE:
     case LELP_BUILDER_SEED:
+    case LELP_BUILDER_GRAM_FORM:
         break;
     case LELP_BUILDER_SOLVER:
     case LELP_BUILDER_SKETCH_SIZE:
@@ -154,6 +158,7 @@ int lelp_builder_set_int(lelp_builder* b, int param, int64_t value)
     if (param == LELP_BUILDER_SOLVER) b->solver = (int)value;
     if (param == LELP_BUILDER_SKETCH_SIZE) b->ell_param = value;
     if (param == LELP_BUILDER_PRECISION) b->precision = (int)value;
+    if (param == LELP_BUILDER_GRAM_FORM) b->gram_form = (int)value;
     return LELP_OK;
 }
 
@@ -182,6 +187,7 @@ int lelp_builder_get_int(const lelp_builder* b, int param, int64_t* value)
     case LELP_BUILDER_SOLVER: *value = b->solver; return LELP_OK;
     case LELP_BUILDER_SKETCH_SIZE: *value = b->ell_param; return LELP_OK;
     case LELP_BUILDER_PRECISION: *value = b->precision; return LELP_OK;
+    case LELP_BUILDER_GRAM_FORM: *value = b->gram_form; return LELP_OK;
     default:
         return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
                           "lelp_builder_get_int: %d is not an integer builder parameter", param);
@@ -202,14 +208,25 @@ int lelp_builder_get_double(const lelp_builder* b, int param, double* value)
     }
 }
 
+/* Class c of the exact solver leaves row form (gram.c) when `add` more rows
+ * would pass d/3, or when the Gram form is off. */
+static void lelp__builder_room(lelp_builder* b, int64_t c, int64_t add)
+{
+    if (b->nrows[c] < 0) return;
+    if (b->gram_form && b->nrows[c] + add <= lelp__gram_max_rows(b->d)) return;
+    lelp__gram_to_comoment(b->M + c * b->d * b->d, b->nrows[c], b->d);
+    b->nrows[c] = -1;
+}
+
 /* Streams the rows of class c in blocks: block mean, centred copy (float64,
- * or rounded to float32 for LELP_PRECISION_FLOAT32), one dsyrk (ssyrk) that
- * also carries the Chan correction. */
+ * or rounded to float32 for LELP_PRECISION_FLOAT32), then the class's rows
+ * (row form), or one dsyrk (ssyrk) that also carries the Chan correction. */
 static void lelp__builder_add_class(lelp_builder* b, const float* H, const int32_t* y,
                                     int64_t n, int32_t c)
 {
     const int64_t d = b->d;
     double* mean = b->mean + (int64_t)c * d;
+    double* M = b->M + (int64_t)c * d * d;
     double* X = b->block;
     double* bm = b->bmean;
     int64_t rows[LELP__BLOCK_ROWS];
@@ -225,15 +242,16 @@ static void lelp__builder_add_class(lelp_builder* b, const float* H, const int32
             for (int64_t j = 0; j < d; j++) bm[j] += (double)h[j];
         }
         for (int64_t j = 0; j < d; j++) bm[j] /= (double)nb;
-        if (b->solver == LELP_SOLVER_EXACT && b->precision == LELP_PRECISION_FLOAT32) {
+        const int exact = b->solver == LELP_SOLVER_EXACT;
+        if (exact) lelp__builder_room(b, c, lelp__gram_block_rows(b->count[c], nb));
+        if (exact && b->nrows[c] < 0 && b->precision == LELP_PRECISION_FLOAT32) {
             float* Xf = (float*)X; /* half of the float64 block */
             for (int64_t r = 0; r < nb; r++) {
                 const float* h = H + rows[r] * d;
                 float* x = Xf + r * d;
                 for (int64_t j = 0; j < d; j++) x[j] = (float)((double)h[j] - bm[j]);
             }
-            lelp__comoment_add_block_f32(mean, b->M + (int64_t)c * d * d, &b->count[c], d, Xf, nb, bm, b->delta,
-                                         b->Mf);
+            lelp__comoment_add_block_f32(mean, M, &b->count[c], d, Xf, nb, bm, b->delta, b->Mf);
             continue;
         }
         for (int64_t r = 0; r < nb; r++) {
@@ -241,8 +259,10 @@ static void lelp__builder_add_class(lelp_builder* b, const float* H, const int32
             double* x = X + r * d;
             for (int64_t j = 0; j < d; j++) x[j] = (double)h[j] - bm[j];
         }
-        if (b->solver == LELP_SOLVER_EXACT)
-            lelp__comoment_add_block(mean, b->M + (int64_t)c * d * d, &b->count[c], d, X, nb, bm, b->delta);
+        if (exact && b->nrows[c] >= 0)
+            lelp__gram_add_block(M, &b->nrows[c], mean, &b->count[c], d, X, nb, bm, b->delta);
+        else if (exact)
+            lelp__comoment_add_block(mean, M, &b->count[c], d, X, nb, bm, b->delta);
         else
             lelp__sketch_add_block(b->sk, mean, &b->count[c], c, X, nb, bm, b->delta);
     }
@@ -268,6 +288,25 @@ int lelp_builder_update(lelp_builder* b, const float* H, const int32_t* labels, 
     return LELP_OK;
 }
 
+/* Class c of src into dst, each in row form or co-moment form. */
+static void lelp__builder_merge_exact(lelp_builder* dst, const lelp_builder* src, int64_t c)
+{
+    const int64_t d = dst->d, r_b = src->nrows[c];
+    double* M = dst->M + c * d * d;
+    const double* M_b = src->M + c * d * d;
+    if (src->count[c] == 0) return;
+    lelp__builder_room(dst, c, r_b < 0 ? lelp__gram_max_rows(d) + 1 : r_b + (dst->count[c] > 0));
+    if (dst->nrows[c] >= 0)
+        lelp__gram_merge(M, &dst->nrows[c], dst->mean + c * d, &dst->count[c], d, lelp__gram_rows(M_b, d, r_b), r_b,
+                         src->mean + c * d, src->count[c], dst->delta);
+    else if (r_b >= 0)
+        lelp__comoment_merge_rows(dst->mean + c * d, M, &dst->count[c], d, src->mean + c * d,
+                                  lelp__gram_rows(M_b, d, r_b), r_b, src->count[c], dst->delta);
+    else
+        lelp__comoment_merge(dst->mean + c * d, M, &dst->count[c], d, src->mean + c * d, M_b, src->count[c],
+                             dst->delta);
+}
+
 int lelp_builder_merge(lelp_builder* dst, const lelp_builder* src)
 {
     int st = lelp__check_handle(dst, LELP__MAGIC_BUILDER, "dst");
@@ -287,13 +326,11 @@ int lelp_builder_merge(lelp_builder* dst, const lelp_builder* src)
         if (src->count[c] > LELP__MAX_COUNT - dst->count[c])
             return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_merge: class %lld would exceed 2^53 examples", (long long)c);
     if ((st = lelp__builder_storage(dst))) return st;
-    const int64_t d = dst->d;
     for (int64_t c = 0; c < dst->C; c++) {
         if (dst->solver == LELP_SOLVER_EXACT)
-            lelp__comoment_merge(dst->mean + c * d, dst->M + c * d * d, &dst->count[c], d, src->mean + c * d,
-                                 src->M + c * d * d, src->count[c], dst->delta);
+            lelp__builder_merge_exact(dst, src, c);
         else
-            lelp__sketch_merge(dst->sk, dst->mean + c * d, &dst->count[c], c, src->sk, src->mean + c * d,
+            lelp__sketch_merge(dst->sk, dst->mean + c * dst->d, &dst->count[c], c, src->sk, src->mean + c * dst->d,
                                src->count[c], dst->delta);
     }
     return LELP_OK;

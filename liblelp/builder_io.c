@@ -5,12 +5,17 @@
 
 #include "internal.h"
 
-enum { LELP__B_COUNT, LELP__B_MEAN, LELP__B_M, LELP__B_TRACE, LELP__B_NROWS, LELP__B_SKETCH, LELP__B_HEAD, LELP__B_N };
+/* LELP__B_FORM (flag bit 4) comes last, so states without it keep their layout. */
+enum { LELP__B_COUNT, LELP__B_MEAN, LELP__B_M, LELP__B_TRACE, LELP__B_NROWS, LELP__B_SKETCH, LELP__B_HEAD, LELP__B_FORM,
+       LELP__B_N };
+#define LELP__FLAG_ROW_FORM 16u
 
 /* Array offsets for a state of the given shape; exact states carry the
- * packed co-moments, sketch states the traces, row counts and 2l x d rows
- * per class. Returns the payload length or SIZE_MAX on overflow. */
-static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, int solver, int64_t ell,
+ * packed co-moments (a class in row form: its r x d rows, then zeros) and,
+ * with flag bit 4, each class's row count (-1 = co-moment); sketch states the
+ * traces, row counts and 2l x d rows per class. Returns the payload length or
+ * SIZE_MAX on overflow. */
+static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, int solver, int64_t ell, int row_form,
                                    size_t off[LELP__B_N])
 {
     size_t tri = lelp__bytes(d, d + 1, 1);
@@ -24,6 +29,7 @@ static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, int solve
         exact ? 0 : lelp__bytes(C, 1, 8),
         exact ? 0 : lelp__bytes(C * 2 * ell, d, 8),
         has_head ? lelp__bytes(C, d, 8) : 0,
+        row_form ? lelp__bytes(C, 1, 8) : 0,
     };
     size_t pos = LELP__HEADER_LEN;
     for (int i = 0; i < LELP__B_N; i++) {
@@ -34,6 +40,16 @@ static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, int solve
     }
     pos = lelp__align64(pos);
     return pos == SIZE_MAX ? SIZE_MAX : pos - LELP__HEADER_LEN;
+}
+
+/* Flag bit 4 is written only when some class holds rows, so states that
+ * older readers understand stay readable by them. */
+static int lelp__builder_row_form(const lelp_builder* b)
+{
+    if (b->solver != LELP_SOLVER_EXACT || !b->M) return 0;
+    for (int64_t c = 0; c < b->C; c++)
+        if (b->nrows[c] > 0) return 1;
+    return 0;
 }
 
 static int64_t lelp__builder_ell(const lelp_builder* b)
@@ -49,7 +65,8 @@ int lelp_builder_serialized_size(const lelp_builder* b, size_t* size)
     if (st) return st;
     if (!size) return lelp__fail(LELP_E_NULL, "lelp_builder_serialized_size: size is NULL");
     size_t off[LELP__B_N];
-    *size = LELP__HEADER_LEN + lelp__builder_layout(b->d, b->C, b->has_head, b->solver, lelp__builder_ell(b), off) + 4;
+    *size = LELP__HEADER_LEN + lelp__builder_layout(b->d, b->C, b->has_head, b->solver, lelp__builder_ell(b),
+                                                       lelp__builder_row_form(b), off) + 4;
     return LELP_OK;
 }
 
@@ -63,14 +80,16 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
         return lelp__fail(LELP_E_BUFFER_TOO_SMALL, "lelp_builder_serialize: capacity %zu < %zu needed", capacity, need);
     const int64_t d = b->d, C = b->C;
     size_t off[LELP__B_N];
-    size_t plen = lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), off);
+    const int row_form = lelp__builder_row_form(b);
+    size_t plen = lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), row_form, off);
     lelp__writer w = {dst, 0};
     memcpy(w.p, "LELPBLDR", 8);
     w.pos = 8;
     lelp__put_u32(&w, LELP__BUILDER_FORMAT_VERSION);
     lelp__put_u32(&w, LELP__HEADER_LEN);
     lelp__put_u32(&w, (uint32_t)LELP_VERSION_NUMBER);
-    lelp__put_u32(&w, (uint32_t)(b->null_space | (b->rotate << 1) | (b->has_head << 2) | (b->precision << 3)));
+    lelp__put_u32(&w, (uint32_t)(b->null_space | (b->rotate << 1) | (b->has_head << 2) | (b->precision << 3)) |
+                          (row_form ? LELP__FLAG_ROW_FORM : 0u));
     lelp__put_u64(&w, (uint64_t)plen);
     lelp__put_u64(&w, (uint64_t)d);
     lelp__put_u64(&w, (uint64_t)C);
@@ -87,12 +106,19 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
     if (b->solver == LELP_SOLVER_EXACT) {
         lelp__put_pad(&w, off[LELP__B_M]);
         /* lower triangle, column by column (= row-major upper triangle); a
-         * builder that never saw data stores zeros */
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t j = 0; j < d; j++) {
-                if (b->M) lelp__put_f64s(&w, b->M + c * d * d + j * d + j, (size_t)(d - j));
-                else for (int64_t i = j; i < d; i++) lelp__put_f64(&w, 0.0);
-            }
+         * class in row form writes its rows and leaves the rest of its slot
+         * zero (row form implies flag bit 4, or no rows); a builder that
+         * never saw data stores zeros */
+        const size_t tri = (size_t)(d * (d + 1) / 2) * 8;
+        for (int64_t c = 0; c < C; c++) {
+            const double* M = b->M ? b->M + c * d * d : NULL;
+            const size_t start = w.pos;
+            if (M && b->nrows[c] >= 0)
+                lelp__put_f64s(&w, lelp__gram_rows(M, d, b->nrows[c]), (size_t)(b->nrows[c] * d));
+            else if (M)
+                for (int64_t j = 0; j < d; j++) lelp__put_f64s(&w, M + j * d + j, (size_t)(d - j));
+            lelp__put_pad(&w, start + tri);
+        }
     } else if (b->sk) {
         lelp__put_pad(&w, off[LELP__B_TRACE]);
         lelp__put_f64s(&w, b->sk->trace, (size_t)C);
@@ -104,6 +130,10 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
     if (b->has_head) {
         lelp__put_pad(&w, off[LELP__B_HEAD]);
         lelp__put_f64s(&w, b->head, (size_t)(C * d));
+    }
+    if (row_form) {
+        lelp__put_pad(&w, off[LELP__B_FORM]);
+        for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, (uint64_t)b->nrows[c]);
     }
     lelp__put_pad(&w, LELP__HEADER_LEN + plen);
     lelp__put_u32(&w, lelp__crc32(w.p, w.pos));
@@ -134,7 +164,7 @@ static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_h
     h->ell = (int64_t)lelp__get_u64(&r);
     for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
         if (src[i] != 0) return lelp__fail(LELP_E_FORMAT, "builder state: reserved header byte %zu is not zero", i);
-    if (h->flags > 15u) return lelp__fail(LELP_E_FORMAT, "builder state: unknown flags 0x%x", (unsigned)h->flags);
+    if (h->flags > 31u) return lelp__fail(LELP_E_FORMAT, "builder state: unknown flags 0x%x", (unsigned)h->flags);
     if (h->d < 1 || h->d > 65536 || h->C < 1 || h->C > 1048576 || h->S < 1 || h->S > h->d ||
         h->C * h->S > 16777216 || h->seed > (uint64_t)INT64_MAX)
         return lelp__fail(LELP_E_FORMAT, "builder state: impossible shape d = %lld, C = %lld, S = %lld",
@@ -146,17 +176,56 @@ static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_h
                                        : (h->solver != LELP_SOLVER_SKETCH || h->ell < 2 || h->ell > 65537))
         return lelp__fail(LELP_E_FORMAT, "builder state: solver %lld with sketch size %lld is invalid",
                           (long long)h->solver, (long long)h->ell);
+    if ((h->flags & LELP__FLAG_ROW_FORM) && h->solver != LELP_SOLVER_EXACT)
+        return lelp__fail(LELP_E_FORMAT, "builder state: row-form flag on a sketch state");
     size_t off[LELP__B_N];
-    if (lelp__builder_layout(h->d, h->C, (int)((h->flags >> 2) & 1u), (int)h->solver, h->ell, off) != plen)
+    if (lelp__builder_layout(h->d, h->C, (int)((h->flags >> 2) & 1u), (int)h->solver, h->ell,
+                             (h->flags & LELP__FLAG_ROW_FORM) != 0, off) != plen)
         return lelp__fail(LELP_E_FORMAT, "builder state: payload length %zu does not match the shape", plen);
     return LELP_OK;
 }
 
-static int lelp__builder_payload(const uint8_t* src, size_t size, lelp_builder* b)
+/* Exact classes: without flag bit 4 every class is a co-moment (one that is
+ * all zero, i.e. no data yet, restarts in row form); with it, a class of
+ * r >= 0 rows holds them first in its slot and zeros after. */
+static int lelp__builder_exact_payload(const uint8_t* src, size_t size, const size_t off[LELP__B_N],
+                                       int row_form, lelp_builder* b)
+{
+    const int64_t d = b->d, C = b->C, rmax = lelp__gram_max_rows(d);
+    lelp__reader r = {src, size, off[LELP__B_FORM]};
+    for (int64_t c = 0; c < C; c++) {
+        b->nrows[c] = row_form ? (int64_t)lelp__get_u64(&r) : -1;
+        if (b->nrows[c] < -1 || b->nrows[c] > rmax)
+            return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has %lld rows in row form (at most %lld)",
+                              (long long)c, (long long)b->nrows[c], (long long)rmax);
+    }
+    const size_t tri = (size_t)(d * (d + 1) / 2) * 8;
+    for (int64_t c = 0; c < C; c++) {
+        double* M = b->M + c * d * d;
+        r.pos = off[LELP__B_M] + (size_t)c * tri;
+        const size_t end = r.pos + tri;
+        if (b->nrows[c] >= 0)
+            lelp__get_f64s(&r, M + (d - b->nrows[c]) * d, (size_t)(b->nrows[c] * d));
+        else
+            for (int64_t j = 0; j < d; j++) lelp__get_f64s(&r, M + j * d + j, (size_t)(d - j));
+        for (size_t i = r.pos; i < end; i++)
+            if (src[i] != 0)
+                return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has data past its rows", (long long)c);
+        int zero = 1;
+        for (int64_t i = 0; i < d * d; i++) {
+            if (!isfinite(M[i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite co-moment");
+            zero &= M[i] == 0.0;
+        }
+        if (zero && b->nrows[c] < 0) b->nrows[c] = 0;
+    }
+    return LELP_OK;
+}
+
+static int lelp__builder_payload(const uint8_t* src, size_t size, int row_form, lelp_builder* b)
 {
     const int64_t d = b->d, C = b->C;
     size_t off[LELP__B_N];
-    lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), off);
+    lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), row_form, off);
     lelp__reader r = {src, size, off[LELP__B_COUNT]};
     for (int64_t c = 0; c < C; c++) {
         b->count[c] = (int64_t)lelp__get_u64(&r);
@@ -166,11 +235,8 @@ static int lelp__builder_payload(const uint8_t* src, size_t size, lelp_builder* 
     r.pos = off[LELP__B_MEAN];
     lelp__get_f64s(&r, b->mean, (size_t)(C * d));
     if (b->solver == LELP_SOLVER_EXACT) {
-        r.pos = off[LELP__B_M];
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t j = 0; j < d; j++) lelp__get_f64s(&r, b->M + c * d * d + j * d + j, (size_t)(d - j));
-        for (int64_t i = 0; i < C * d * d; i++)
-            if (!isfinite(b->M[i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite co-moment");
+        int st = lelp__builder_exact_payload(src, size, off, row_form, b);
+        if (st) return st;
     } else {
         lelp__sketch* sk = b->sk;
         r.pos = off[LELP__B_TRACE];
@@ -217,7 +283,7 @@ int lelp_builder_load(lelp_builder** out, const void* src, size_t size, const le
     b->entropy_fraction = h.fraction;
     b->solver = (int)h.solver;
     b->ell_param = h.ell;
-    if ((st = lelp__builder_storage(b)) || (st = lelp__builder_payload(src, size, b))) {
+    if ((st = lelp__builder_storage(b)) || (st = lelp__builder_payload(src, size, (h.flags & LELP__FLAG_ROW_FORM) != 0, b))) {
         lelp_builder_free(b);
         return st;
     }

@@ -75,3 +75,13 @@ void lelp__comoment_merge(double* mean, double* M, int64_t* count, int64_t d,
     lelp__chan_means(mean, M, *count, d, mean_b, count_b, delta);
     *count += count_b;
 }
+
+void lelp__comoment_merge_rows(double* mean, double* M, int64_t* count, int64_t d, const double* mean_b,
+                               const double* R_b, int64_t rows, int64_t count_b, double* delta)
+{
+    if (count_b == 0) return;
+    if (rows > 0)
+        cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)d, (int)rows, 1.0, R_b, (int)d, 1.0, M, (int)d);
+    lelp__chan_means(mean, M, *count, d, mean_b, count_b, delta);
+    *count += count_b;
+}

@@ -43,6 +43,14 @@ static int lelp__eigen_exact(const lelp_builder* b, lelp__fit_scratch* w, int64_
     *trace0 = 0.0;
     const int64_t d = b->d;
     const double* M = b->M + c * d * d;
+    if (b->nrows[c] >= 0) {
+        /* row form: the r x r Gram matrix of the rows (gram.c) */
+        const int64_t r = b->nrows[c];
+        const double* R = lelp__gram_rows(M, d, r);
+        double total = 0.0;
+        for (int64_t i = 0; i < r * d; i++) total += R[i] * R[i];
+        return lelp__gram_eigen(&b->mem, R, r, d, total, b->count[c], w->Q, w->r, b->S, lam, w->V, trace, trace0, c);
+    }
     const double scale = 1.0 / (double)(b->count[c] - 1);
     int krylov_failed = 0;
     if (w->r == 0 && lelp__krylov_applies(d, b->S)) {
@@ -138,8 +146,10 @@ int lelp_builder_fit(const lelp_builder* b, lelp_model** out)
     lelp_model* m = NULL;
     if ((st = lelp__model_alloc(&b->mem, d, C, S, &m))) return st;
     lelp__fit_scratch w = {0};
-    /* the sketch solver works on its own small arrays */
-    size_t a_bytes = b->solver == LELP_SOLVER_EXACT ? lelp__bytes(d, d, sizeof(double)) : 0;
+    /* the sketch solver and classes in row form work on their own small arrays */
+    int any_comoment = 0;
+    for (int64_t c = 0; c < C; c++) any_comoment |= b->solver == LELP_SOLVER_EXACT && b->nrows[c] < 0;
+    size_t a_bytes = any_comoment ? lelp__bytes(d, d, sizeof(double)) : 0;
     size_t v_bytes = lelp__bytes(d, S, sizeof(double));
     size_t r_bytes = lelp__bytes(S, S, sizeof(double));
     size_t q_bytes = lelp__bytes(d, C < d ? C : d, sizeof(double));

@@ -65,6 +65,8 @@ struct lelp_builder {
     int64_t* count;          /* C */
     double* mean;            /* C x d */
     double* M;               /* exact: C x (d x d), lower triangle, column-major */
+    int64_t* nrows;          /* exact, C: rows kept in row form (gram.c), -1 once M holds the co-moment */
+    int gram_form;           /* LELP_BUILDER_GRAM_FORM */
     lelp__sketch* sk;        /* sketch solver state */
     int has_head;
     double* head;            /* C x d */
@@ -224,6 +226,9 @@ void lelp__comoment_add_block_f32(double* mean, double* M, int64_t* count, int64
 void lelp__comoment_merge(double* mean, double* M, int64_t* count, int64_t d,
                           const double* mean_b, const double* M_b, int64_t count_b,
                           double* delta);
+/* The same for a part given as rows (row-major rows x d) whose R^T R is M_b. */
+void lelp__comoment_merge_rows(double* mean, double* M, int64_t* count, int64_t d, const double* mean_b,
+                               const double* R_b, int64_t rows, int64_t count_b, double* delta);
 /* sketch.c: Frequent Directions */
 int lelp__sketch_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t ell, lelp__sketch** out);
 void lelp__sketch_free(const lelp__mem* mem, lelp__sketch* sk);
@@ -240,6 +245,20 @@ int64_t lelp__sketch_default_ell(int64_t d, int64_t S);
  * *trace0 = the trace before the projection (0 without a head). */
 int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, int64_t count, const double* Q,
                        int64_t rh, int64_t S, double* lam, double* V, double* trace, double* trace0);
+/* gram.c: the exact solver's row form of a class with at most d/3 rows (kept
+ * in its d x d storage, newest row first at column d - r), and the Gram
+ * eigensolver shared with the sketch. */
+int64_t lelp__gram_max_rows(int64_t d);
+int64_t lelp__gram_block_rows(int64_t na, int64_t nb);
+const double* lelp__gram_rows(const double* M, int64_t d, int64_t r);
+void lelp__gram_add_block(double* M, int64_t* r, double* mean, int64_t* count, int64_t d, const double* X,
+                          int64_t nb, const double* bm, double* delta);
+void lelp__gram_merge(double* M, int64_t* r, double* mean, int64_t* count, int64_t d, const double* rows_b,
+                      int64_t r_b, const double* mean_b, int64_t count_b, double* delta);
+void lelp__gram_to_comoment(double* M, int64_t r, int64_t d);
+int lelp__gram_eigen(const lelp__mem* mem, const double* rows, int64_t r, int64_t d, double total, int64_t count,
+                     const double* Q, int64_t rh, int64_t S, double* lam, double* V, double* trace, double* trace0,
+                     int64_t c);
 /* builder.c: allocates the statistics for the chosen solver (first use). */
 int lelp__builder_storage(lelp_builder* b);
 /* nullspace.c */

@@ -18,6 +18,7 @@ static const lelp__param_info lelp__params[] = {
     {LELP_BUILDER_SOLVER, 1, 0.0, 1.0},
     {LELP_BUILDER_SKETCH_SIZE, 1, 0.0, 65536.0},
     {LELP_BUILDER_PRECISION, 1, 0.0, 1.0},
+    {LELP_BUILDER_GRAM_FORM, 1, 0.0, 1.0},
     {LELP_LOSS_TAU, 0, 0.01, 100.0},
     {LELP_LOSS_ALPHA, 0, 0.0, 1.0},
     {LELP_LOSS_REDUCTION, 1, 0.0, 1.0},

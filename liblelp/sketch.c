@@ -156,62 +156,11 @@ void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t
     sketch_shift(dst, mean, count, c, mean_b, count_b, src->trace[c], delta);
 }
 
-/* Top-S eigenpairs of P B^T B P / (n - 1) for class c's sketch B: rows
- * projected (a - Q Q^T a), Gram matrix, its top S eigenpairs, V = A^T g / sigma. The trace
- * of P M P is the exact trace minus the sketch's estimate of tr(Q^T M Q). */
+/* Top-S eigenpairs of P B^T B P / (n - 1) for class c's sketch B: the Gram
+ * form of gram.c on the sketch rows, with the exact trace kept alongside. */
 int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, int64_t count, const double* Q,
                        int64_t rh, int64_t S, double* lam, double* V, double* trace, double* trace0)
 {
-    *trace0 = rh > 0 ? sk->trace[c] / (double)(count - 1) : 0.0;
-    const int64_t d = sk->d, r = sk->nrows[c];
-    for (int64_t s = 0; s < S; s++) lam[s] = 0.0;
-    *trace = 1.0;
-    if (r < S) return LELP_OK; /* the caller's rank rule reports it */
-    size_t a_bytes = lelp__bytes(r, d, sizeof(double)), g_bytes = lelp__bytes(r, r, sizeof(double));
-    size_t t_bytes = lelp__bytes(r, rh > 0 ? rh : 1, sizeof(double)), v_bytes = lelp__bytes(S, d, sizeof(double));
-    double* A = lelp__alloc(mem, a_bytes);
-    double* G = lelp__alloc(mem, g_bytes);
-    double* wtop = lelp__alloc(mem, lelp__bytes(S, 1, sizeof(double)));
-    double* Z = lelp__alloc(mem, lelp__bytes(r, S, sizeof(double)));
-    double* T = lelp__alloc(mem, t_bytes);
-    double* Vt = lelp__alloc(mem, v_bytes);
-    int st = LELP_OK;
-    if (!A || !G || !wtop || !Z || !T || !Vt) {
-        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the sketch of class %lld", (long long)c);
-        goto done;
-    }
-    memcpy(A, sk->rows + c * sk->cap * d, a_bytes);
-    double qmq = 0.0;
-    if (rh > 0) {
-        /* T = A Q (Q column-major d x rh is row-major rh x d), A -= T Q^T */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)r, (int)rh, (int)d, 1.0, A, (int)d, Q, (int)d, 0.0,
-                    T, (int)rh);
-        for (int64_t i = 0; i < r * rh; i++) qmq += T[i] * T[i];
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)r, (int)d, (int)rh, -1.0, T, (int)rh, Q, (int)d,
-                    1.0, A, (int)d);
-    }
-    const double scale = 1.0 / (double)(count - 1);
-    *trace = (sk->trace[c] - qmq) * scale;
-    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)r, (int)d, 1.0, A, (int)d, 0.0, G, (int)r);
-    /* only the S wanted pairs, descending (dsyevr, or block Krylov when the
-     * sketch is large: with l >= n this is the n x n Gram form) */
-    if ((st = lelp__top_eigen(mem, G, r, S, wtop, Z, c))) goto done;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)S, (int)d, (int)r, 1.0, Z, (int)r, A, (int)d, 0.0,
-                Vt, (int)d);
-    for (int64_t s = 0; s < S; s++) {
-        lam[s] = wtop[s] > 0.0 ? wtop[s] * scale : 0.0;
-        const double* src = Vt + s * d;
-        double norm = 0.0;
-        for (int64_t j = 0; j < d; j++) norm += src[j] * src[j];
-        norm = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
-        for (int64_t j = 0; j < d; j++) V[s * d + j] = src[j] * norm;
-    }
-done:
-    lelp__free(mem, A, a_bytes);
-    lelp__free(mem, G, g_bytes);
-    lelp__free(mem, wtop, lelp__bytes(S, 1, sizeof(double)));
-    lelp__free(mem, Z, lelp__bytes(r, S, sizeof(double)));
-    lelp__free(mem, T, t_bytes);
-    lelp__free(mem, Vt, v_bytes);
-    return st;
+    return lelp__gram_eigen(mem, sk->rows + c * sk->cap * sk->d, sk->nrows[c], sk->d, sk->trace[c], count, Q, rh, S,
+                            lam, V, trace, trace0, c);
 }

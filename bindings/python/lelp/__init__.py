@@ -30,6 +30,7 @@ _KINDS = {"kl": 0, "dkd": 1, "subclass_aux": 2}
 _SOLVERS = {"exact": 0, "sketch": 1}
 _PRECISIONS = {"float64": 0, "float32": 1}
 _BUILDER_PRECISION = 108
+_BUILDER_GRAM_FORM = 109
 _DISTANCES = {"mse": 0, "cosine": 1, "dcor": 2}
 _OPTIMIZERS = {"sgd": 0, "adam": 1}
 
@@ -160,13 +161,14 @@ class SubspaceBuilder(_Handle):
     _free = staticmethod(_L.lelp_builder_free)
 
     def __init__(self, dim, num_classes, subclasses, seed=0, null_space=True, rotate=True, beta="auto",
-                 entropy_fraction=0.5, solver="exact", sketch_size=0, precision="float64", _ptr_=None):
+                 entropy_fraction=0.5, solver="exact", sketch_size=0, precision="float64", gram_form=True, _ptr_=None):
         self._dims = (int(dim), int(num_classes), int(subclasses))
         if _ptr_ is None:
             h = ct.c_void_p()
             _check(_L.lelp_builder_create(ct.byref(h), *self._dims, None))
             super().__init__(h)
             self._set(seed, null_space, rotate, beta, entropy_fraction, solver, sketch_size, precision)
+            self.gram_form = gram_form
         else:
             super().__init__(_ptr_)
 
@@ -199,6 +201,18 @@ class SubspaceBuilder(_Handle):
         """"float64" or "float32": how the exact solver multiplies each block."""
         v = _out_i64(_L.lelp_builder_get_int, self, _BUILDER_PRECISION)
         return {n: k for k, n in _PRECISIONS.items()}[v]
+
+    @property
+    def gram_form(self):
+        """True (default): the exact solver keeps a class with at most d/3 rows
+        as rows and fits it from their n x n Gram matrix; False: always the
+        d x d co-moment. Settable at any time; applies from the next update or
+        merge; not saved with the state."""
+        return bool(_out_i64(_L.lelp_builder_get_int, self, _BUILDER_GRAM_FORM))
+
+    @gram_form.setter
+    def gram_form(self, on):
+        _check(_L.lelp_builder_set_int(self, _BUILDER_GRAM_FORM, int(bool(on))))
 
     @staticmethod
     def _header_dims(blob):

@@ -159,12 +159,15 @@ pub struct BuilderOptions {
     /// `true` = `LELP_PRECISION_FLOAT32`: the exact solver multiplies each
     /// block in float32 (SSYRK, ~2x faster, co-moments to ~1e-6 relative).
     pub float32_products: bool,
+    /// `true` (default) = `LELP_BUILDER_GRAM_FORM`: the exact solver keeps a
+    /// class with at most d/3 rows as rows and fits it from their Gram matrix.
+    pub gram_form: bool,
 }
 
 impl Default for BuilderOptions {
     fn default() -> Self {
         BuilderOptions { seed: 0, null_space: true, rotate: true, beta: None, entropy_fraction: 0.5,
-                         solver: Solver::Exact, float32_products: false }
+                         solver: Solver::Exact, float32_products: false, gram_form: true }
     }
 }
 
@@ -205,6 +208,7 @@ impl Builder {
             check(sys::lelp_builder_set_int(b.h, sys::LELP_BUILDER_SKETCH_SIZE, l))?;
             let precision = if opts.float32_products { sys::LELP_PRECISION_FLOAT32 } else { sys::LELP_PRECISION_FLOAT64 };
             check(sys::lelp_builder_set_int(b.h, sys::LELP_BUILDER_PRECISION, precision))?;
+            check(sys::lelp_builder_set_int(b.h, sys::LELP_BUILDER_GRAM_FORM, opts.gram_form as i64))?;
             check(sys::lelp_builder_set_int(b.h, sys::LELP_BUILDER_SEED, opts.seed as i64))?;
             check(sys::lelp_builder_set_int(b.h, sys::LELP_BUILDER_NULL_SPACE, opts.null_space as i64))?;
             check(sys::lelp_builder_set_int(b.h, sys::LELP_BUILDER_ROTATE, opts.rotate as i64))?;
