@@ -258,3 +258,33 @@ def test_float32_products_option():
         assert np.max(np.abs(e32[c] - w) / w) < 1e-5
     with pytest.raises(ValueError, match="precision must be"):
         lelp.SubspaceBuilder(d, 2, 4, precision="float16")
+
+
+def test_gram_form_against_numpy():
+    """Classes with at most d/3 rows are fitted from their n x n Gram matrix
+    (LELP_BUILDER_GRAM_FORM); checked against NumPy's d x d covariance, for
+    batchings that keep the rows and that pass d/3 part way."""
+    rng = np.random.default_rng(11)
+    d, S = 90, 4
+    for n in (50, 400):  # 25 rows per class (row form to the end), 200 (switches)
+        H = (rng.standard_normal((n, d)) * np.geomspace(6, 0.2, d) + 30.0).astype(np.float32)
+        y = (np.arange(n) % 2).astype(np.int32)
+        want = []
+        for c in range(2):
+            w, V = np.linalg.eigh(np.cov(H[y == c].astype(np.float64), rowvar=False))
+            want.append((w[::-1][:S], V[:, ::-1][:, :S]))
+        for gram in (True, False):
+            for batch in (1, 6, n):
+                b = lelp.SubspaceBuilder(d, 2, S, rotate=False, beta=1.0, gram_form=gram)
+                assert b.gram_form is gram
+                for i in range(0, n, batch):
+                    b.update(H[i:i + batch], y[i:i + batch])
+                m = b.fit()
+                for c in range(2):
+                    np.testing.assert_allclose(m.eigenvalues[c], want[c][0], rtol=1e-9)
+                    # the same directions: |<u, v>| = 1 (the spectrum's gaps are wide)
+                    dots = np.abs(np.sum(m.components[c].T * want[c][1], axis=0))
+                    np.testing.assert_allclose(dots, 1.0, atol=1e-9)
+    b = lelp.SubspaceBuilder(d, 2, S)
+    b.gram_form = False
+    assert b.gram_form is False
