@@ -1,7 +1,7 @@
 /* bench_core.c -- times liblelp's steps on generated data and prints one JSON
  * object per figure on stdout (bench/run.py collects them and runs the
  * peers on the same arrays). Usage:
- *   bench_core fit      N d C S reps data.f32 labels.i32 [solver ell model.lelp precision]
+ *   bench_core fit      N d C S reps data.f32 labels.i32 [solver ell model.lelp precision gram]
  *   bench_core syrk     N d reps                 (dsyrk/ssyrk bound)
  *   bench_core targets  N d C S reps data.f32 labels.i32 logits.f32
  *   bench_core loss     n C S reps
@@ -91,6 +91,7 @@ static int bench_fit(int argc, char** argv)
     int64_t ell = argc > 10 ? atoll(argv[10]) : 0;
     const char* model_path = argc > 11 && strcmp(argv[11], "-") != 0 ? argv[11] : NULL;
     int precision = argc > 12 ? atoi(argv[12]) : LELP_PRECISION_FLOAT64;
+    int gram = argc > 13 ? atoi(argv[13]) : 1;
     double t[64], tf[64];
     const int64_t batch = 4096;
     for (int r = 0; r <= reps && r < 64; r++) {
@@ -101,6 +102,7 @@ static int bench_fit(int argc, char** argv)
         die(lelp_builder_set_int(b, LELP_BUILDER_SKETCH_SIZE, ell), "sketch size");
         die(lelp_builder_set_int(b, LELP_BUILDER_ROTATE, 0), "rotate");
         die(lelp_builder_set_int(b, LELP_BUILDER_PRECISION, precision), "precision");
+        die(lelp_builder_set_int(b, LELP_BUILDER_GRAM_FORM, gram), "gram form");
         double t0 = now();
         for (int64_t i = 0; i < N; i += batch)
             die(lelp_builder_update(b, H + i * d, y + i, N - i < batch ? N - i : batch, d), "update");

@@ -96,7 +96,10 @@ int lelp__builder_storage(lelp_builder* b)
 {
     if (b->started) return LELP_OK;
     if (b->solver == LELP_SOLVER_EXACT) {
-        b->M = lelp__calloc(&b->mem, lelp__bytes(b->C, b->d * b->d, sizeof(double)));
+        /* not zeroed: every class starts in row form with no rows, and its
+         * switch to a co-moment writes the whole matrix, so pages a small
+         * class never reaches are never touched (nor counted in RSS) */
+        b->M = lelp__alloc(&b->mem, lelp__bytes(b->C, b->d * b->d, sizeof(double)));
         if (!b->M)
             return lelp__fail(LELP_E_NOMEM, "builder: out of memory for %lld co-moment matrices of %lld x %lld doubles "
                               "(LELP_SOLVER_SKETCH needs O(C*l*d))", (long long)b->C, (long long)b->d, (long long)b->d);

@@ -211,12 +211,21 @@ static int lelp__builder_exact_payload(const uint8_t* src, size_t size, const si
         for (size_t i = r.pos; i < end; i++)
             if (src[i] != 0)
                 return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has data past its rows", (long long)c);
-        int zero = 1;
-        for (int64_t i = 0; i < d * d; i++) {
-            if (!isfinite(M[i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite co-moment");
-            zero &= M[i] == 0.0;
+        if (b->nrows[c] >= 0) {
+            const double* R = lelp__gram_rows(M, d, b->nrows[c]);
+            for (int64_t i = 0; i < b->nrows[c] * d; i++)
+                if (!isfinite(R[i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite row");
+            continue;
         }
-        if (zero && b->nrows[c] < 0) b->nrows[c] = 0;
+        int zero = 1;
+        for (int64_t j = 0; j < d; j++) {
+            memset(M + j * d, 0, (size_t)j * sizeof(double)); /* the upper triangle, never stored */
+            for (int64_t i = j; i < d; i++) {
+                if (!isfinite(M[j * d + i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite co-moment");
+                zero &= M[j * d + i] == 0.0;
+            }
+        }
+        if (zero) b->nrows[c] = 0;
     }
     return LELP_OK;
 }

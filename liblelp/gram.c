@@ -74,11 +74,16 @@ void lelp__gram_merge(double* M, int64_t* r, double* mean, int64_t* count, int64
  * same storage. With T = d - r and A = R^T the d x r block at column T:
  * M[0:T, 0:T] and M[T:d, 0:T] land in columns 0..T-1, which the rows do not
  * occupy; M[T:d, T:d] goes first to the free upper triangle (rows 0..r-1 of
- * columns r..2r-1), then over the rows once they are no longer read. */
+ * columns r..2r-1), then over the rows once they are no longer read. Every
+ * entry of the d x d storage is written. */
 void lelp__gram_to_comoment(double* M, int64_t r, int64_t d)
 {
     const int64_t T = d - r;
-    if (r > 0) {
+    if (r == 0) {
+        memset(M, 0, (size_t)(d * d) * sizeof(double)); /* the storage was never written */
+        return;
+    }
+    {
         const double* A = M + T * d;
         double* tmp = M + r * d;
         cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)T, (int)r, 1.0, A, (int)d, 0.0, M, (int)d);
