@@ -303,6 +303,36 @@ fn float32_products_option_reaches_the_builder() {
 }
 
 #[test]
+fn gram_form_option_reaches_the_builder() {
+    // d = 30: a class keeps up to 10 rows; 8 per class stay rows to the end
+    let (d, n) = (30usize, 16usize);
+    let mut state = 12345u64;
+    let h: Vec<f32> = (0..n * d)
+        .map(|i| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            (5.0 + u * 4.0 / (1.0 + (i % d) as f64)) as f32
+        })
+        .collect();
+    let y: Vec<i32> = (0..n as i32).map(|i| i % 2).collect();
+    let base = BuilderOptions { rotate: false, beta: Some(1.0), ..Default::default() };
+    let off = BuilderOptions { gram_form: false, ..base.clone() };
+    let mut a = Builder::new(d, 2, 3, &base).unwrap();
+    let mut b = Builder::new(d, 2, 3, &off).unwrap();
+    assert_eq!(a.get_int(lelp_sys::LELP_BUILDER_GRAM_FORM).unwrap(), 1);
+    assert_eq!(b.get_int(lelp_sys::LELP_BUILDER_GRAM_FORM).unwrap(), 0);
+    a.update(&h, &y).unwrap();
+    b.update(&h, &y).unwrap();
+    // flag bit 4 of the saved state: some class holds rows (docs/format.md)
+    assert_eq!(a.to_bytes().unwrap()[20] & 16, 16);
+    assert_eq!(b.to_bytes().unwrap()[20] & 16, 0);
+    let (e1, e2) = (a.fit().unwrap().eigenvalues().unwrap(), b.fit().unwrap().eigenvalues().unwrap());
+    for (x, z) in e1.iter().zip(&e2) {
+        assert!((x - z).abs() <= 1e-9 * x.abs(), "{} vs {}", x, z);
+    }
+}
+
+#[test]
 fn builder_merge_save_load_round_trips() {
     let f = lfx(FIXTURE);
     let (_, hd, h) = get(&f, "H");
