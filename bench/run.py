@@ -191,7 +191,7 @@ def bench_large_d(results):
 
 
 def bench_gram(results, tmp):
-    """Classes with fewer rows than d/3: the exact solver's n x n Gram form (the
+    """Classes with fewer rows than d/2: the exact solver's n x n Gram form (the
     default, LELP_BUILDER_GRAM_FORM = 1: rows kept, r x r Gram eigenproblem)
     against its d x d co-moment form (LELP_BUILDER_GRAM_FORM = 0: dsyrk per
     block, block Krylov eigensolver), and NumPy's Gram-form eigh of the centred

@@ -174,7 +174,7 @@ enum lelp_param {
      * changes nothing and fixes nothing). */
     LELP_BUILDER_PRECISION        = 108,
     /* builder (int): 1 (default) = the exact solver keeps a class with at
-     * most d/3 rows as the rows themselves and fits it from their n x n
+     * most d/2 rows as the rows themselves and fits it from their n x n
      * Gram matrix (docs/method.md section 2.1); 0 = always the d x d
      * co-moment. Same memory either way; results agree to rounding. May be
      * set at any time: it applies from the next update or merge. Not saved

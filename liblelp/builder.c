@@ -212,12 +212,13 @@ int lelp_builder_get_double(const lelp_builder* b, int param, double* value)
 }
 
 /* Class c of the exact solver leaves row form (gram.c) when `add` more rows
- * would pass d/3, or when the Gram form is off. */
+ * would pass d/2, or when the Gram form is off. The update's block buffer
+ * is free at this point and serves as the switch's scratch. */
 static void lelp__builder_room(lelp_builder* b, int64_t c, int64_t add)
 {
     if (b->nrows[c] < 0) return;
     if (b->gram_form && b->nrows[c] + add <= lelp__gram_max_rows(b->d)) return;
-    lelp__gram_to_comoment(b->M + c * b->d * b->d, b->nrows[c], b->d);
+    lelp__gram_to_comoment(b->M + c * b->d * b->d, b->nrows[c], b->d, b->block, (LELP__BLOCK_ROWS + 1) * b->d);
     b->nrows[c] = -1;
 }
 

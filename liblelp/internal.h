@@ -245,7 +245,7 @@ int64_t lelp__sketch_default_ell(int64_t d, int64_t S);
  * *trace0 = the trace before the projection (0 without a head). */
 int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, int64_t count, const double* Q,
                        int64_t rh, int64_t S, double* lam, double* V, double* trace, double* trace0);
-/* gram.c: the exact solver's row form of a class with at most d/3 rows (kept
+/* gram.c: the exact solver's row form of a class with at most d/2 rows (kept
  * in its d x d storage, newest row first at column d - r), and the Gram
  * eigensolver shared with the sketch. */
 int64_t lelp__gram_max_rows(int64_t d);
@@ -255,7 +255,7 @@ void lelp__gram_add_block(double* M, int64_t* r, double* mean, int64_t* count, i
                           int64_t nb, const double* bm, double* delta);
 void lelp__gram_merge(double* M, int64_t* r, double* mean, int64_t* count, int64_t d, const double* rows_b,
                       int64_t r_b, const double* mean_b, int64_t count_b, double* delta);
-void lelp__gram_to_comoment(double* M, int64_t r, int64_t d);
+void lelp__gram_to_comoment(double* M, int64_t r, int64_t d, double* work, int64_t lwork);
 int lelp__gram_eigen(const lelp__mem* mem, const double* rows, int64_t r, int64_t d, double total, int64_t count,
                      const double* Q, int64_t rh, int64_t S, double* lam, double* V, double* trace, double* trace0,
                      int64_t c);

@@ -1,5 +1,5 @@
 /* test_gram_form.c -- LELP_BUILDER_GRAM_FORM: the exact solver keeps a class
- * with at most d/3 rows as rows and fits it from their Gram matrix. Checked
+ * with at most d/2 rows as rows and fits it from their Gram matrix. Checked
  * against the co-moment path (itself checked against NumPy in
  * test_known_answers and test_properties; bindings/python/tests checks the
  * Gram form against NumPy directly): agreement for every batching, across
@@ -21,8 +21,8 @@
 #include "lelp.h"
 #include "synth.h"
 
-/* d = 60: a class keeps up to 20 rows */
-enum { N = 240, D = 60, C = 2, S = 3, RMAX = D / 3 };
+/* d = 60: a class keeps up to 30 rows */
+enum { N = 240, D = 60, C = 2, S = 3, RMAX = D / 2 };
 #define TOL 1e-9
 
 /* Class c of row i is i % 2; a decaying spectrum on an offset of 50 + c. */
@@ -125,9 +125,10 @@ static void test_batchings(void** s)
 static void test_merges(void** s)
 {
     (void)s;
-    /* parts: [0, 8) and [8, 20) stay rows together, [20, 40) pushes past
-     * the limit, [40, N) is a co-moment from the start */
-    const int64_t cut[][2] = {{0, 8}, {8, 20}, {20, 40}, {40, N}};
+    /* parts (half of each per class): [0, 8) and [8, 20) stay rows
+     * together, [20, 70) (29 rows per class in batches of 5) pushes past the
+     * limit with either, [70, N) is a co-moment from the start */
+    const int64_t cut[][2] = {{0, 8}, {8, 20}, {20, 70}, {70, N}};
     const int pairs[][2] = {{0, 1}, {1, 0}, {1, 2}, {0, 3}, {3, 0}, {2, 3}};
     for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
         const int64_t* a = cut[pairs[p][0]];

@@ -204,7 +204,7 @@ class SubspaceBuilder(_Handle):
 
     @property
     def gram_form(self):
-        """True (default): the exact solver keeps a class with at most d/3 rows
+        """True (default): the exact solver keeps a class with at most d/2 rows
         as rows and fits it from their n x n Gram matrix; False: always the
         d x d co-moment. Settable at any time; applies from the next update or
         merge; not saved with the state."""

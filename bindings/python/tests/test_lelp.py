@@ -261,9 +261,9 @@ def test_float32_products_option():
 
 
 def test_gram_form_against_numpy():
-    """Classes with at most d/3 rows are fitted from their n x n Gram matrix
+    """Classes with at most d/2 rows are fitted from their n x n Gram matrix
     (LELP_BUILDER_GRAM_FORM); checked against NumPy's d x d covariance, for
-    batchings that keep the rows and that pass d/3 part way."""
+    batchings that keep the rows and that pass d/2 part way."""
     rng = np.random.default_rng(11)
     d, S = 90, 4
     for n in (50, 400):  # 25 rows per class (row form to the end), 200 (switches)

@@ -160,7 +160,7 @@ pub struct BuilderOptions {
     /// block in float32 (SSYRK, ~2x faster, co-moments to ~1e-6 relative).
     pub float32_products: bool,
     /// `true` (default) = `LELP_BUILDER_GRAM_FORM`: the exact solver keeps a
-    /// class with at most d/3 rows as rows and fits it from their Gram matrix.
+    /// class with at most d/2 rows as rows and fits it from their Gram matrix.
     pub gram_form: bool,
 }
 
