@@ -19,11 +19,14 @@ static void write_file(const char* dir, const char* name, const void* p, size_t 
     fclose(f);
 }
 
-static void model_and_state(const char* dir, int64_t d, int64_t C, int64_t S, int head, int sketch, const char* tag)
+/* rows <= 64; d <= 8 */
+static void model_and_state_n(const char* dir, int64_t d, int64_t C, int64_t S, int head, int sketch, const char* tag,
+                              int64_t rows)
 {
-    enum { N = 64 };
-    float H[N * 8], W[4 * 8];
-    int32_t y[N];
+    enum { NMAX = 64 };
+    const int64_t N = rows;
+    float H[NMAX * 8], W[4 * 8];
+    int32_t y[NMAX];
     uint32_t s = 7u + (uint32_t)d;
     for (int i = 0; i < N * d; i++) {
         s = s * 1103515245u + 12345u;
@@ -58,6 +61,11 @@ static void model_and_state(const char* dir, int64_t d, int64_t C, int64_t S, in
     lelp_builder_free(b);
 }
 
+static void model_and_state(const char* dir, int64_t d, int64_t C, int64_t S, int head, int sketch, const char* tag)
+{
+    model_and_state_n(dir, d, C, S, head, sketch, tag, 64);
+}
+
 int main(int argc, char** argv)
 {
     const char* root = argc > 1 ? argv[1] : "fuzz/corpus";
@@ -69,6 +77,8 @@ int main(int argc, char** argv)
     model_and_state(load, 5, 3, 1, 1, 0, "d5c3s1_head");
     model_and_state(load, 8, 2, 3, 1, 0, "d8c2s3_head");
     model_and_state(load, 6, 2, 2, 1, 1, "d6c2s2_sketch");
+    /* 4 rows per class: an exact state in the Gram form (flag bit 4) */
+    model_and_state_n(load, 8, 2, 2, 1, 0, "d8c2s2_rows_head", 8);
     write_file(load, "empty", "", 0);
     write_file(load, "magic_only", "LELPMODL", 8);
     for (int k = 0; k < 4; k++) {
