@@ -230,7 +230,7 @@ static void lelp__builder_add_class(lelp_builder* b, const float* H, const int32
 {
     const int64_t d = b->d;
     double* mean = b->mean + (int64_t)c * d;
-    double* M = b->M + (int64_t)c * d * d;
+    double* M = b->solver == LELP_SOLVER_EXACT ? b->M + (int64_t)c * d * d : NULL;
     double* X = b->block;
     double* bm = b->bmean;
     int64_t rows[LELP__BLOCK_ROWS];

@@ -195,9 +195,13 @@ static int lelp__builder_exact_payload(const uint8_t* src, size_t size, const si
     lelp__reader r = {src, size, off[LELP__B_FORM]};
     for (int64_t c = 0; c < C; c++) {
         b->nrows[c] = row_form ? (int64_t)lelp__get_u64(&r) : -1;
-        if (b->nrows[c] < -1 || b->nrows[c] > rmax)
-            return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has %lld rows in row form (at most %lld)",
-                              (long long)c, (long long)b->nrows[c], (long long)rmax);
+        /* rows per example: a block of k >= 2 adds k + 1, a lone row or a
+         * merge at most 1, so n examples give at most 2n - 2 rows */
+        const int64_t most = b->count[c] > 1 ? 2 * b->count[c] - 2 : 0;
+        if (b->nrows[c] < -1 || b->nrows[c] > rmax || b->nrows[c] > most)
+            return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has %lld rows in row form (at most %lld for "
+                              "%lld examples)", (long long)c, (long long)b->nrows[c],
+                              (long long)(most < rmax ? most : rmax), (long long)b->count[c]);
     }
     const size_t tri = (size_t)(d * (d + 1) / 2) * 8;
     for (int64_t c = 0; c < C; c++) {
@@ -225,6 +229,9 @@ static int lelp__builder_exact_payload(const uint8_t* src, size_t size, const si
                 zero &= M[j * d + i] == 0.0;
             }
         }
+        if (!zero && b->count[c] < 2)
+            return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has %lld example(s) but a non-zero co-moment",
+                              (long long)c, (long long)b->count[c]);
         if (zero) b->nrows[c] = 0;
     }
     return LELP_OK;

@@ -110,10 +110,13 @@ void lelp__gram_to_comoment(double* M, int64_t r, int64_t d, double* work, int64
 /* Top-S eigenpairs of P A^T A P / (n - 1) for the r x d rows A (row-major)
  * whose co-moment has exact trace `total`: rows projected (a - Q Q^T a), the
  * r x r Gram matrix, its top S eigenpairs g, V = A^T g / sigma. The trace of
- * P M P is `total` minus the rows' estimate of tr(Q^T M Q). */
-int lelp__gram_eigen(const lelp__mem* mem, const double* rows, int64_t r, int64_t d, double total, int64_t count,
-                     const double* Q, int64_t rh, int64_t S, double* lam, double* V, double* trace, double* trace0,
-                     int64_t c)
+ * P M P: for exact rows, that of the projected rows (subtracting tr(Q^T M Q)
+ * from `total` would cancel when the head removes a dominant direction); for
+ * a sketch, whose rows only approximate M, `total` minus their estimate of
+ * tr(Q^T M Q). */
+int lelp__gram_eigen(const lelp__mem* mem, const double* rows, int64_t r, int64_t d, int exact_rows, double total,
+                     int64_t count, const double* Q, int64_t rh, int64_t S, double* lam, double* V, double* trace,
+                     double* trace0, int64_t c)
 {
     *trace0 = rh > 0 ? total / (double)(count - 1) : 0.0;
     for (int64_t s = 0; s < S; s++) lam[s] = 0.0;
@@ -144,7 +147,13 @@ int lelp__gram_eigen(const lelp__mem* mem, const double* rows, int64_t r, int64_
                     1.0, A, (int)d);
     }
     const double scale = 1.0 / (double)(count - 1);
-    *trace = (total - qmq) * scale;
+    if (exact_rows && rh > 0) {
+        double projected = 0.0;
+        for (int64_t i = 0; i < r * d; i++) projected += A[i] * A[i];
+        *trace = projected * scale;
+    } else {
+        *trace = (total - qmq) * scale;
+    }
     cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)r, (int)d, 1.0, A, (int)d, 0.0, G, (int)r);
     /* only the S wanted pairs, descending (dsyevr, or block Krylov when r is large) */
     if ((st = lelp__top_eigen(mem, G, r, S, wtop, Z, c))) goto done;

@@ -256,9 +256,9 @@ void lelp__gram_add_block(double* M, int64_t* r, double* mean, int64_t* count, i
 void lelp__gram_merge(double* M, int64_t* r, double* mean, int64_t* count, int64_t d, const double* rows_b,
                       int64_t r_b, const double* mean_b, int64_t count_b, double* delta);
 void lelp__gram_to_comoment(double* M, int64_t r, int64_t d, double* work, int64_t lwork);
-int lelp__gram_eigen(const lelp__mem* mem, const double* rows, int64_t r, int64_t d, double total, int64_t count,
-                     const double* Q, int64_t rh, int64_t S, double* lam, double* V, double* trace, double* trace0,
-                     int64_t c);
+int lelp__gram_eigen(const lelp__mem* mem, const double* rows, int64_t r, int64_t d, int exact_rows, double total,
+                     int64_t count, const double* Q, int64_t rh, int64_t S, double* lam, double* V, double* trace,
+                     double* trace0, int64_t c);
 /* builder.c: allocates the statistics for the chosen solver (first use). */
 int lelp__builder_storage(lelp_builder* b);
 /* nullspace.c */

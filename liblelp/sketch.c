@@ -161,6 +161,6 @@ void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t
 int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, int64_t count, const double* Q,
                        int64_t rh, int64_t S, double* lam, double* V, double* trace, double* trace0)
 {
-    return lelp__gram_eigen(mem, sk->rows + c * sk->cap * sk->d, sk->nrows[c], sk->d, sk->trace[c], count, Q, rh, S,
+    return lelp__gram_eigen(mem, sk->rows + c * sk->cap * sk->d, sk->nrows[c], sk->d, 0, sk->trace[c], count, Q, rh, S,
                             lam, V, trace, trace0, c);
 }

@@ -194,6 +194,47 @@ static void test_head_and_precision(void** s)
     lelp_builder_free(f32);
 }
 
+/* A head that removes a direction of huge variance (sd 1e6 along e_c for
+ * class c): the explained-variance ratio's denominator, the trace of P Sigma P,
+ * must come from the projected rows, not from the full trace minus the removed
+ * part (which cancels to ~1e-3 relative). Reference: the plain sum of the other
+ * coordinates' variances, in long double. */
+static void test_head_removes_dominant_direction(void** s)
+{
+    (void)s;
+    enum { n = 40 }; /* 20 rows per class: row form */
+    static float X[n * D];
+    float W[C * D] = {0};
+    synth_rng r;
+    synth_rng_seed(&r, 99);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < D; j++)
+            X[i * D + j] = (float)((j == Y[i] ? 1e6 : 1.0 / (1.0 + (double)j)) * synth_normal(&r));
+    for (int64_t c = 0; c < C; c++) W[c * D + c] = 1.0f;
+    lelp_builder* b = make(1);
+    EXPECT_OK(lelp_builder_set_head(b, W, C, D));
+    EXPECT_OK(lelp_builder_update(b, X, Y, n, D));
+    fitted got;
+    fit(b, &got);
+    for (int64_t c = 0; c < C; c++) {
+        long double tr = 0.0L;
+        for (int64_t j = 0; j < D; j++) {
+            if (j < C) continue; /* the head's rows e_0, e_1 are projected out of both classes */
+            long double mean = 0.0L, ss = 0.0L;
+            for (int64_t i = c; i < n; i += C) mean += X[i * D + j];
+            mean /= n / C;
+            for (int64_t i = c; i < n; i += C) ss += (X[i * D + j] - mean) * (X[i * D + j] - mean);
+            tr += ss / (n / C - 1);
+        }
+        for (int64_t k = 0; k < S; k++) {
+            double want = got.eig[c * S + k] / (double)tr;
+            double err = fabs(got.ratio[c * S + k] - want) / want;
+            if (err > 1e-9) fail_msg("class %lld ratio %lld off by %g relative", (long long)c, (long long)k, err);
+        }
+    }
+    lelp_builder_free(b);
+}
+
 static uint32_t crc32_ieee(const uint8_t* p, size_t n)
 {
     uint32_t c = 0xFFFFFFFFu;
@@ -300,6 +341,7 @@ static void test_corrupt(void** s)
         {form, (uint64_t)-2, 1},        /* below -1 */
         {slot0 + (size_t)r0 * D * 8 + 8, 0x3ff0000000000000ull, 1}, /* a value past the rows */
         {20, rd32(good + 20) | 32u, 0}, /* an unknown flag */
+        {hlen, 3, 1},                   /* 6 rows cannot come from 3 examples (at most 2n - 2) */
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         memcpy(buf, good, size);
@@ -313,6 +355,19 @@ static void test_corrupt(void** s)
     free(buf);
     free(good);
     lelp_builder_free(b);
+
+    /* a co-moment state (no flag) whose class has one example but a
+     * non-zero co-moment */
+    lelp_builder* mat = make(0);
+    stream(mat, 0, 12, 12);
+    good = save(mat, &size);
+    assert_int_equal(rd32(good + 20) & 16u, 0u);
+    wr64(good + rd32(good + 12), 1);
+    reseal(good, size);
+    lelp_builder* lm = NULL;
+    EXPECT_STATUS(lelp_builder_load(&lm, good, size, NULL), LELP_E_FORMAT);
+    free(good);
+    lelp_builder_free(mat);
 
     /* flag bit 4 on a sketch state */
     lelp_builder* sk = make(1);
@@ -383,7 +438,7 @@ int main(void)
         cmocka_unit_test(test_batchings),          cmocka_unit_test(test_merges),
         cmocka_unit_test(test_head_and_precision), cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_corrupt),            cmocka_unit_test(test_rank),
-        cmocka_unit_test(test_param),
+        cmocka_unit_test(test_param),              cmocka_unit_test(test_head_removes_dominant_direction),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
