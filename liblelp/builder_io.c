@@ -267,6 +267,14 @@ static int lelp__builder_payload(const uint8_t* src, size_t size, int row_form, 
         lelp__get_f64s(&r, sk->rows, (size_t)(C * sk->cap * d));
         for (int64_t i = 0; i < C * sk->cap * d; i++)
             if (!isfinite(sk->rows[i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite sketch row");
+        /* fewer than 2 examples: every centred row, and so the sketch, is zero */
+        for (int64_t c = 0; c < C; c++) {
+            int zero = sk->trace[c] == 0.0;
+            for (int64_t i = 0; i < sk->cap * d && zero; i++) zero = sk->rows[c * sk->cap * d + i] == 0.0;
+            if (b->count[c] < 2 && !zero)
+                return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has %lld example(s) but a non-zero sketch",
+                                  (long long)c, (long long)b->count[c]);
+        }
     }
     if (b->has_head) {
         r.pos = off[LELP__B_HEAD];

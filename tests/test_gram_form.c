@@ -369,11 +369,19 @@ static void test_corrupt(void** s)
     free(good);
     lelp_builder_free(mat);
 
-    /* flag bit 4 on a sketch state */
+    /* flag bit 4 on a sketch state; a sketch state whose class has one
+     * example but a non-zero sketch */
     lelp_builder* sk = make(1);
     EXPECT_OK(lelp_builder_set_int(sk, LELP_BUILDER_SOLVER, LELP_SOLVER_SKETCH));
     stream(sk, 0, 12, 12);
     good = save(sk, &size);
+    buf = malloc(size);
+    assert_non_null(buf);
+    memcpy(buf, good, size);
+    wr64(buf + rd32(buf + 12), 1);
+    reseal(buf, size);
+    EXPECT_STATUS(lelp_builder_load(&lm, buf, size, NULL), LELP_E_FORMAT);
+    free(buf);
     wr32(good + 20, rd32(good + 20) | 16u);
     reseal(good, size);
     lelp_builder* l = NULL;
