@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "lelp.h"
+#include "envelope.h"
 #include "synth.h"
 
 #include "expect.h"
@@ -123,40 +124,6 @@ static lelp_builder* fresh_builder(void)
     EXPECT_OK(lelp_builder_create(&b, D, C, S, NULL));
     EXPECT_OK(lelp_builder_update(b, F.data.H, F.data.y, N, D));
     return b;
-}
-
-/* CRC-32 (IEEE, reflected, zlib's crc32), to re-seal patched buffers. */
-static uint32_t crc32_ieee(const unsigned char* p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-    }
-    return c ^ 0xFFFFFFFFu;
-}
-static uint32_t rd32(const unsigned char* p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t rd64(const unsigned char* p)
-{
-    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-static void wr32(unsigned char* p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static void wr64(unsigned char* p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-/* Recomputes the trailing CRC of an envelope (docs/format.md). */
-static void reseal(unsigned char* buf, size_t size)
-{
-    uint64_t end = (uint64_t)rd32(buf + 12) + rd64(buf + 24);
-    assert_true(end + 4 == size);
-    wr32(buf + end, crc32_ieee(buf, (size_t)end));
 }
 
 /* ================================================================ tests */

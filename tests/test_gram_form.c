@@ -19,6 +19,7 @@
 
 #include "expect.h"
 #include "lelp.h"
+#include "envelope.h"
 #include "synth.h"
 
 /* d = 60: a class keeps up to 30 rows */
@@ -233,32 +234,6 @@ static void test_head_removes_dominant_direction(void** s)
         }
     }
     lelp_builder_free(b);
-}
-
-static uint32_t crc32_ieee(const uint8_t* p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-    }
-    return c ^ 0xFFFFFFFFu;
-}
-static uint32_t rd32(const uint8_t* p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static void wr32(uint8_t* p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void wr64(uint8_t* p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void reseal(uint8_t* buf, size_t size)
-{
-    wr32(buf + size - 4, crc32_ieee(buf, size - 4));
 }
 
 static uint8_t* save(const lelp_builder* b, size_t* size)
