@@ -35,13 +35,16 @@ void lelp__comoment_add_block(double* mean, double* M, int64_t* count, int64_t d
      * (67 MB at d = 4096) for every block. */
     const int64_t na = *count;
     const double w = lelp__chan_mean(mean, na, d, block_mean, nb, delta);
-    int64_t rows = nb;
+    /* a lone row centred on itself is zero: only its Chan row counts (same
+     * bits, half the work when a batch holds one example of the class) */
+    int64_t rows = nb > 1 ? nb : 0;
     if (na > 0) {
         const double s = sqrt(w);
-        for (int64_t j = 0; j < d; j++) X[nb * d + j] = s * delta[j];
+        for (int64_t j = 0; j < d; j++) X[rows * d + j] = s * delta[j];
         rows++;
     }
-    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)d, (int)rows, 1.0, X, (int)d, 1.0, M, (int)d);
+    if (rows > 0)
+        cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)d, (int)rows, 1.0, X, (int)d, 1.0, M, (int)d);
     *count += nb;
 }
 
@@ -53,6 +56,15 @@ void lelp__comoment_add_block_f32(double* mean, double* M, int64_t* count, int64
                                   const double* block_mean, double* delta, float* Mf)
 {
     const double w = lelp__chan_mean(mean, *count, d, block_mean, nb, delta); /* 0 for the first block */
+    if (nb == 1) { /* a lone centred row is zero: the Chan term alone, same bits */
+        for (int64_t j = 0; j < d; j++) {
+            const double wj = w * delta[j];
+            double* m = M + j * d;
+            for (int64_t i = j; i < d; i++) m[i] += 0.0 + wj * delta[i];
+        }
+        *count += nb;
+        return;
+    }
     cblas_ssyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)d, (int)nb, 1.0f, X, (int)d, 0.0f, Mf, (int)d);
     for (int64_t j = 0; j < d; j++) {
         const double wj = w * delta[j];
