@@ -8,6 +8,8 @@
  *   bench_core copy     bytes reps               (STREAM-like copy bandwidth)
  *   bench_core shrink   l d reps                 (the BLAS/LAPACK calls of one Frequent
  *                                                 Directions shrink of a 2l x d buffer, alone)
+ *   bench_core perclass d N C precision gram    (N rows streamed as batches of C rows, one
+ *                                                 per class: the per-update cost of a class)
  *   bench_core stream   N d C S solver ell       (generated on the fly: peak memory of a fit
  *                                                 that never holds the data)
  * Each figure is the median of `reps` runs after one warm-up. */
@@ -365,6 +367,38 @@ static int bench_shrink(int argc, char** argv)
     return 0;
 }
 
+/* Batches of C rows, one per class, as a trainer labelling one example per
+ * class at a time would send them: each update is one block per class. */
+static int bench_perclass(int argc, char** argv)
+{
+    if (argc < 7) return 2;
+    const int64_t d = atoll(argv[2]), N = atoll(argv[3]), C = atoll(argv[4]);
+    const int precision = atoi(argv[5]), gram = atoi(argv[6]);
+    if (d < 1 || N < C || C < 1) return 2;
+    float* H = malloc(sizeof(float) * (size_t)(N * d));
+    int32_t* y = malloc(sizeof(int32_t) * (size_t)N);
+    uint64_t s = 1;
+    for (int64_t i = 0; i < N * d; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        H[i] = (float)((double)(s >> 11) / 9007199254740992.0);
+    }
+    for (int64_t i = 0; i < N; i++) y[i] = (int32_t)(i % C);
+    lelp_builder* b = NULL;
+    die(lelp_builder_create(&b, d, C, 4 < d ? 4 : d, NULL), "create");
+    die(lelp_builder_set_int(b, LELP_BUILDER_PRECISION, precision), "precision");
+    die(lelp_builder_set_int(b, LELP_BUILDER_GRAM_FORM, gram), "gram form");
+    double t0 = now();
+    for (int64_t i = 0; i + C <= N; i += C) die(lelp_builder_update(b, H + i * d, y + i, C, d), "update");
+    double t1 = now();
+    printf("{\"step\": \"perclass\", \"d\": %lld, \"N\": %lld, \"C\": %lld, \"precision\": %d, \"gram\": %d, "
+           "\"seconds\": %.6f, \"us_per_update\": %.3f}\n",
+           (long long)d, (long long)N, (long long)C, precision, gram, t1 - t0, (t1 - t0) / (double)(N / C) * 1e6);
+    lelp_builder_free(b);
+    free(H);
+    free(y);
+    return 0;
+}
+
 int main(int argc, char** argv)
 {
     int rc = 2;
@@ -375,6 +409,7 @@ int main(int argc, char** argv)
     else if (argc > 1 && strcmp(argv[1], "copy") == 0) rc = bench_copy(argc, argv);
     else if (argc > 1 && strcmp(argv[1], "stream") == 0) rc = bench_stream(argc, argv);
     else if (argc > 1 && strcmp(argv[1], "shrink") == 0) rc = bench_shrink(argc, argv);
+    else if (argc > 1 && strcmp(argv[1], "perclass") == 0) rc = bench_perclass(argc, argv);
     if (rc == 2) fprintf(stderr, "usage: see the comment at the top of bench/bench_core.c\n");
     return rc;
 }
