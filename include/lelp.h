@@ -174,9 +174,9 @@ enum lelp_param {
      * changes nothing and fixes nothing). */
     LELP_BUILDER_PRECISION        = 108,
     /* builder (int): 1 (default) = the exact solver keeps a class with at
-     * most d/2 rows as the rows themselves and fits it from their n x n
-     * Gram matrix (docs/method.md section 2.1); 0 = always the d x d
-     * co-moment. Same memory either way; results agree to rounding. May be
+     * most d/2 rows (fewer past d = 4100) as the rows and fits it from
+     * their n x n Gram matrix (docs/method.md section 1); 0 = always the
+     * d x d co-moment. Same memory either way; results agree to rounding. May be
      * set at any time: it applies from the next update or merge. Not saved
      * with the builder's state. Since v0.1. */
     LELP_BUILDER_GRAM_FORM        = 109,

@@ -1,7 +1,8 @@
 /* gram.c -- the n x n (Gram) form of a class with few rows, and the Gram
  * eigensolver shared with the sketch solver.
  *
- * While a class of the exact solver has at most d/2 rows, the builder keeps
+ * While a class of the exact solver has at most d/2 rows (fewer for d > 4100:
+ * lelp__gram_max_rows), the builder keeps
  * the rows themselves -- each block's centred rows and its Chan correction
  * row, exactly what the co-moment matrix would absorb -- instead of
  * M = R^T R. They live in the same d x d storage M would use, so nothing is
@@ -10,16 +11,23 @@
  * the d x d co-moment (faiss's PCAMatrix does the same for n < d). Past the
  * limit the class switches, in place, to M. See docs/method.md section 2.1. */
 #include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 #include <string.h>
 
 #include "internal.h"
 
-/* r rows of d fit a saved state's d(d+1)/2 slot for the class (format.md). */
+/* The switch to a co-moment needs an r x r scratch: the update's block
+ * buffer ((LELP__BLOCK_ROWS + 1) x d doubles) or, when 3r <= d, the free upper
+ * triangle. Never more than d/2, which is what a saved state's d(d+1)/2 slot
+ * holds: d/2 for d <= 4100, max(d/3, sqrt(1025 d)) beyond. */
 int64_t lelp__gram_max_rows(int64_t d)
 {
-    return d / 2;
+    const int64_t buf = (LELP__BLOCK_ROWS + 1) * d;
+    int64_t r = (int64_t)sqrt((double)buf);
+    while (r * r > buf) r--;
+    while ((r + 1) * (r + 1) <= buf) r++;
+    if (r > d / 2) r = d / 2;
+    return r > d / 3 ? r : d / 3;
 }
 
 /* Rows a block of nb rows adds to a class that has na examples: a lone row
@@ -71,12 +79,13 @@ void lelp__gram_merge(double* M, int64_t* r, double* mean, int64_t* count, int64
     *count += count_b;
 }
 
-/* Replaces the r rows by the lower triangle of M = R^T R in the same storage,
- * with `work` (>= r + 64 d doubles) as the only scratch. A = R^T is the d x r
- * block at column T = d - r. An RQ factorization of its bottom r x r block,
- * A_bot = U Q, and B = A Q^T (so B B^T = M; B_bot = U upper triangular) put
- * M[0:T, 0:T] (dsyrk) and M[T:d, 0:T] (U B_top^T) in columns 0..T-1, which the
- * rows do not occupy, and M[T:d, T:d] = U U^T in place of U (dlauum). Every
+/* Replaces the r rows (r <= lelp__gram_max_rows(d)) by the lower triangle
+ * of M = R^T R in the same storage, at the cost of streaming them into M.
+ * With T = d - r and A = R^T the d x r block at column T: M[0:T, 0:T] and
+ * M[T:d, 0:T] land in columns 0..T-1, which the rows do not occupy;
+ * M[T:d, T:d] goes first to a scratch -- `work` (lwork doubles) when it
+ * holds r x r, else the free upper triangle (rows 0..r-1 of columns
+ * r..2r-1, free when 3r <= d) -- then over the rows, no longer read. Every
  * entry of the d x d storage is written. */
 void lelp__gram_to_comoment(double* M, int64_t r, int64_t d, double* work, int64_t lwork)
 {
@@ -85,25 +94,16 @@ void lelp__gram_to_comoment(double* M, int64_t r, int64_t d, double* work, int64
         return;
     }
     const int64_t T = d - r;
-    double* A = M + T * d;
-    double* U = A + T; /* bottom r x r block, leading dimension d */
-    double* tau = work;
-    const lapack_int lw = (lapack_int)(lwork - r);
-    LAPACKE_dgerqf_work(LAPACK_COL_MAJOR, (lapack_int)r, (lapack_int)r, U, (lapack_int)d, tau, work + r, lw);
-    if (T > 0)
-        LAPACKE_dormrq_work(LAPACK_COL_MAJOR, 'R', 'T', (lapack_int)T, (lapack_int)r, (lapack_int)r, U, (lapack_int)d,
-                            tau, A, (lapack_int)d, work + r, lw);
-    for (int64_t k = 0; k < r; k++) /* the reflectors below U's diagonal are spent */
-        memset(U + k * d + k + 1, 0, (size_t)(r - k - 1) * sizeof(double));
-    if (T > 0) {
-        cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)T, (int)r, 1.0, A, (int)d, 0.0, M, (int)d);
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)r, (int)T, (int)r, 1.0, U, (int)d, A, (int)d, 0.0,
-                    M + T, (int)d);
-    }
-    LAPACKE_dlauum_work(LAPACK_COL_MAJOR, 'U', (lapack_int)r, U, (lapack_int)d);
-    for (int64_t j = 0; j < r; j++) /* U U^T's upper triangle to the lower */
-        for (int64_t i = j + 1; i < r; i++) U[j * d + i] = U[i * d + j];
-    /* the upper triangle (U U^T's copy, the rows' leftovers) back to zero */
+    const double* A = M + T * d;
+    double* tmp = r * r <= lwork ? work : M + r * d;
+    const int64_t ldt = r * r <= lwork ? r : d;
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)T, (int)r, 1.0, A, (int)d, 0.0, M, (int)d);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)r, (int)T, (int)r, 1.0, A + T, (int)d, A, (int)d, 0.0,
+                M + T, (int)d);
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)r, (int)r, 1.0, A + T, (int)d, 0.0, tmp, (int)ldt);
+    for (int64_t t = 0; t < r; t++)
+        for (int64_t i = t; i < r; i++) M[(T + t) * d + T + i] = tmp[t * ldt + i];
+    /* the upper triangle (a scratch, the rows' leftovers) back to zero */
     for (int64_t j = 1; j < d; j++) memset(M + j * d, 0, (size_t)j * sizeof(double));
 }
 

@@ -19,6 +19,7 @@
 
 #include "expect.h"
 #include "lelp.h"
+#include "../liblelp/internal.h" /* lelp__gram_*: internal symbols of liblelp.a */
 #include "envelope.h"
 #include "synth.h"
 
@@ -193,6 +194,44 @@ static void test_head_and_precision(void** s)
     assert_memory_equal(want.U, got.U, sizeof want.U);
     lelp_builder_free(f64);
     lelp_builder_free(f32);
+}
+
+/* The in-place switch itself, with both of its scratches (a buffer that
+ * holds r x r, or the free upper triangle when 3r <= d), against R^T R summed
+ * in long double; and the row limit: d/2 up to d = 4100, then the larger of
+ * d/3 and sqrt(1025 d). */
+static void test_switch_in_place(void** s)
+{
+    (void)s;
+    assert_int_equal(lelp__gram_max_rows(1), 0);
+    assert_int_equal(lelp__gram_max_rows(2), 1);
+    assert_int_equal(lelp__gram_max_rows(60), 30);
+    assert_int_equal(lelp__gram_max_rows(4100), 2050);
+    assert_int_equal(lelp__gram_max_rows(8192), 2897);
+    assert_int_equal(lelp__gram_max_rows(65536), 21845);
+    enum { d = 31 };
+    static double M[d * d], R[d * d], work[d * d];
+    synth_rng g;
+    synth_rng_seed(&g, 5);
+    const int64_t rs[] = {1, 2, 7, 10};
+    for (size_t k = 0; k < sizeof rs / sizeof rs[0]; k++) {
+        const int64_t r = rs[k];
+        for (int use_buffer = 0; use_buffer <= 1; use_buffer++) {
+            for (int64_t i = 0; i < d * d; i++) M[i] = 1e300; /* never-written storage */
+            for (int64_t i = 0; i < r * d; i++) R[i] = synth_normal(&g);
+            memcpy(M + (d - r) * d, R, (size_t)(r * d) * sizeof(double));
+            lelp__gram_to_comoment(M, r, d, work, use_buffer ? r * r : r * r - 1);
+            for (int64_t j = 0; j < d; j++)
+                for (int64_t i = 0; i < d; i++) {
+                    long double want = 0.0L;
+                    for (int64_t t = 0; t < r && i >= j; t++) want += (long double)R[t * d + i] * R[t * d + j];
+                    if (fabs(M[j * d + i] - (double)want) > 1e-12 * (1.0 + fabs((double)want)))
+                        fail_msg("r = %lld, %s: M(%lld, %lld) = %g, want %g", (long long)r,
+                                 use_buffer ? "buffer" : "upper triangle", (long long)i, (long long)j, M[j * d + i],
+                                 (double)want);
+                }
+        }
+    }
 }
 
 /* A head that removes a direction of huge variance (sd 1e6 along e_c for
@@ -422,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_head_and_precision), cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_corrupt),            cmocka_unit_test(test_rank),
         cmocka_unit_test(test_param),              cmocka_unit_test(test_head_removes_dominant_direction),
+        cmocka_unit_test(test_switch_in_place),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
