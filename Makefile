@@ -200,7 +200,7 @@ demo: $(DEMO_TARGET)
 # ---- benchmarks ------------------------------------------------------------------------
 $(BUILD)/bench/bench_core: bench/bench_core.c $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -O2 -std=c11 -Iinclude $< $(LIB_A) $(LDFLAGS) $(LAPACK_CFLAGS) $(LAPACK_LIBS) -lm -o $@
+	$(CC) $(CPPFLAGS) -O2 -std=c11 -Iinclude $< $(LIB_A) $(LDFLAGS) $(LAPACK_CFLAGS) $(LAPACK_LIBS) -lm -lpthread -o $@
 
 bench: all $(BUILD)/bench/bench_core
 	@bash scripts/ensure-deps.sh python3-numpy python3-sklearn python3-torch

@@ -1,7 +1,10 @@
 /* bench_core.c -- times liblelp's steps on generated data and prints one JSON
  * object per figure on stdout (bench/run.py collects them and runs the
  * peers on the same arrays). Usage:
- *   bench_core fit      N d C S reps data.f32 labels.i32 [solver ell model.lelp precision gram]
+ *   bench_core fit      N d C S reps data.f32 labels.i32 [solver ell model.lelp precision gram shards]
+ *                       shards > 1: the host's parallel route (docs/api.md, Threads): one
+ *                       builder per thread on a contiguous share of the rows, one BLAS
+ *                       thread each, merged into the first, then fitted
  *   bench_core syrk     N d reps                 (dsyrk/ssyrk bound)
  *   bench_core targets  N d C S reps data.f32 labels.i32 logits.f32
  *   bench_core loss     n C S reps
@@ -16,6 +19,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
 #include <lapacke.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +45,13 @@ static double median(double* t, int n)
 {
     qsort(t, (size_t)n, sizeof *t, cmp);
     return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* Repeats are timed into fixed arrays of 64 (one warm-up + up to 63). */
+static int reps_arg(const char* s)
+{
+    int r = atoi(s);
+    return r < 1 ? 1 : r > 63 ? 63 : r;
 }
 
 static void* load(const char* path, size_t bytes)
@@ -82,11 +93,51 @@ static long maxrss_kb(void)
     return kb;
 }
 
+/* OpenBLAS's own call; absent from other BLAS builds (then the host's
+ * OPENBLAS_NUM_THREADS-equivalent setting applies). */
+#pragma weak openblas_set_num_threads
+
+typedef struct {
+    lelp_builder* b;
+    const float* H;
+    const int32_t* y;
+    int64_t lo, hi, d;
+    int st;
+} shard_job;
+
+static void* shard_stream(void* p)
+{
+    shard_job* j = p;
+    const int64_t batch = 4096;
+    for (int64_t i = j->lo; i < j->hi && j->st == LELP_OK; i += batch)
+        j->st = lelp_builder_update(j->b, j->H + i * j->d, j->y + i, j->hi - i < batch ? j->hi - i : batch, j->d);
+    return NULL;
+}
+
+/* Streams rows [0, N) through `shards` builders on as many threads (one
+ * contiguous share each) and merges them into b[0]. */
+static void stream_sharded(lelp_builder** b, int shards, const float* H, const int32_t* y, int64_t N, int64_t d)
+{
+    shard_job job[64];
+    pthread_t tid[64];
+    for (int k = 0; k < shards; k++) {
+        job[k] = (shard_job){b[k], H, y, N * k / shards, N * (k + 1) / shards, d, LELP_OK};
+        if (k > 0 && pthread_create(&tid[k], NULL, shard_stream, &job[k]) != 0) {
+            fprintf(stderr, "bench_core: pthread_create failed\n");
+            exit(1);
+        }
+    }
+    shard_stream(&job[0]);
+    for (int k = 1; k < shards; k++) pthread_join(tid[k], NULL);
+    for (int k = 0; k < shards; k++) die(job[k].st, "update (shard)");
+    for (int k = 1; k < shards; k++) die(lelp_builder_merge(b[0], b[k]), "merge");
+}
+
 static int bench_fit(int argc, char** argv)
 {
     if (argc < 9) return 2;
     int64_t N = atoll(argv[2]), d = atoll(argv[3]), C = atoll(argv[4]), S = atoll(argv[5]);
-    int reps = atoi(argv[6]);
+    int reps = reps_arg(argv[6]);
     float* H = load(argv[7], sizeof(float) * (size_t)(N * d));
     int32_t* y = load(argv[8], sizeof(int32_t) * (size_t)N);
     int solver = argc > 9 ? atoi(argv[9]) : LELP_SOLVER_EXACT;
@@ -94,20 +145,29 @@ static int bench_fit(int argc, char** argv)
     const char* model_path = argc > 11 && strcmp(argv[11], "-") != 0 ? argv[11] : NULL;
     int precision = argc > 12 ? atoi(argv[12]) : LELP_PRECISION_FLOAT64;
     int gram = argc > 13 ? atoi(argv[13]) : 1;
+    int shards = argc > 14 ? atoi(argv[14]) : 1;
+    if (shards < 1 || shards > 64) return 2;
+    if (shards > 1 && openblas_set_num_threads) openblas_set_num_threads(1);
     double t[64], tf[64];
     const int64_t batch = 4096;
     for (int r = 0; r <= reps && r < 64; r++) {
-        lelp_builder* b = NULL;
+        lelp_builder* bs[64] = {NULL};
         lelp_model* m = NULL;
-        die(lelp_builder_create(&b, d, C, S, NULL), "create");
-        die(lelp_builder_set_int(b, LELP_BUILDER_SOLVER, solver), "solver");
-        die(lelp_builder_set_int(b, LELP_BUILDER_SKETCH_SIZE, ell), "sketch size");
-        die(lelp_builder_set_int(b, LELP_BUILDER_ROTATE, 0), "rotate");
-        die(lelp_builder_set_int(b, LELP_BUILDER_PRECISION, precision), "precision");
-        die(lelp_builder_set_int(b, LELP_BUILDER_GRAM_FORM, gram), "gram form");
+        for (int k = 0; k < shards; k++) {
+            die(lelp_builder_create(&bs[k], d, C, S, NULL), "create");
+            die(lelp_builder_set_int(bs[k], LELP_BUILDER_SOLVER, solver), "solver");
+            die(lelp_builder_set_int(bs[k], LELP_BUILDER_SKETCH_SIZE, ell), "sketch size");
+            die(lelp_builder_set_int(bs[k], LELP_BUILDER_ROTATE, 0), "rotate");
+            die(lelp_builder_set_int(bs[k], LELP_BUILDER_PRECISION, precision), "precision");
+            die(lelp_builder_set_int(bs[k], LELP_BUILDER_GRAM_FORM, gram), "gram form");
+        }
+        lelp_builder* b = bs[0];
         double t0 = now();
-        for (int64_t i = 0; i < N; i += batch)
-            die(lelp_builder_update(b, H + i * d, y + i, N - i < batch ? N - i : batch, d), "update");
+        if (shards > 1)
+            stream_sharded(bs, shards, H, y, N, d);
+        else
+            for (int64_t i = 0; i < N; i += batch)
+                die(lelp_builder_update(b, H + i * d, y + i, N - i < batch ? N - i : batch, d), "update");
         double t1 = now();
         die(lelp_builder_fit(b, &m), "fit");
         double t2 = now();
@@ -117,11 +177,11 @@ static int bench_fit(int argc, char** argv)
         }
         if (model_path && r == 0) die(lelp_model_save_path(m, model_path), "save");
         lelp_model_free(m);
-        lelp_builder_free(b);
+        for (int k = 0; k < shards; k++) lelp_builder_free(bs[k]);
     }
-    printf("{\"step\": \"fit\", \"solver\": %d, \"precision\": %d, \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, "
+    printf("{\"step\": \"fit\", \"shards\": %d, \"solver\": %d, \"precision\": %d, \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, "
            "\"seconds\": %.6f, \"fit_only_seconds\": %.6f, \"maxrss_kb\": %ld}\n",
-           solver, precision, (long long)N, (long long)d, (long long)C, (long long)S, median(t, reps), median(tf, reps),
+           shards, solver, precision, (long long)N, (long long)d, (long long)C, (long long)S, median(t, reps), median(tf, reps),
            maxrss_kb());
     free(H);
     free(y);
@@ -132,7 +192,7 @@ static int bench_syrk(int argc, char** argv)
 {
     if (argc < 5) return 2;
     int64_t N = atoll(argv[2]), d = atoll(argv[3]);
-    int reps = atoi(argv[4]);
+    int reps = reps_arg(argv[4]);
     const int64_t blk = 1024; /* the builder's block size */
     double* X = malloc(sizeof(double) * (size_t)(blk * d));
     double* M = calloc((size_t)(d * d), sizeof(double));
@@ -169,7 +229,7 @@ static int bench_targets(int argc, char** argv)
 {
     if (argc < 10) return 2;
     int64_t N = atoll(argv[2]), d = atoll(argv[3]), C = atoll(argv[4]), S = atoll(argv[5]);
-    int reps = atoi(argv[6]);
+    int reps = reps_arg(argv[6]);
     float* H = load(argv[7], sizeof(float) * (size_t)(N * d));
     int32_t* y = load(argv[8], sizeof(int32_t) * (size_t)N);
     float* Z = load(argv[9], sizeof(float) * (size_t)(N * C));
@@ -204,7 +264,7 @@ static int bench_loss(int argc, char** argv)
 {
     if (argc < 6) return 2;
     int64_t n = atoll(argv[2]), C = atoll(argv[3]), S = atoll(argv[4]);
-    int reps = atoi(argv[5]);
+    int reps = reps_arg(argv[5]);
     int64_t K = C * S;
     float* U = malloc(sizeof(float) * (size_t)(n * K));
     float* T = malloc(sizeof(float) * (size_t)(n * K));
@@ -287,7 +347,7 @@ static int bench_copy(int argc, char** argv)
 {
     if (argc < 4) return 2;
     size_t bytes = (size_t)atoll(argv[2]);
-    int reps = atoi(argv[3]);
+    int reps = reps_arg(argv[3]);
     char* a = malloc(bytes);
     char* b = malloc(bytes);
     memset(a, 1, bytes);
@@ -314,7 +374,7 @@ static int bench_shrink(int argc, char** argv)
 {
     if (argc < 5) return 2;
     const int l = atoi(argv[2]), d = atoi(argv[3]), n = 2 * l;
-    int reps = atoi(argv[4]);
+    int reps = reps_arg(argv[4]);
     if (l < 2 || d < 1 || reps < 1) return 2;
     if (reps > 63) reps = 63; /* t[][] holds 63 timed repeats after the warm-up */
     double *B = malloc(sizeof(double) * (size_t)n * (size_t)d), *G = malloc(sizeof(double) * (size_t)n * (size_t)n);

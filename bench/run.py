@@ -178,7 +178,38 @@ def bench_fit(results, tmp):
         print(f"fit sketch N={N} d={d}: liblelp sketch {sk['seconds']:.3f}s, {sk['maxrss_kb'] / 1024:.0f} MiB, "
               f"angle {ang_sk:.2f} deg, eigenvalue rel. err {lam_err:.2e} | sklearn randomized {t_rnd:.3f}s "
               f"({t_rnd / sk['seconds']:.1f}x), angle {ang_rnd:.2f} deg")
+        if THREADS > 1:
+            bench_sharded(entry, (N, d, C, S), hp, yp, tmp, (exact_v, exact_l), t_np, t_rnd, ang_rnd, bound)
         sys.stdout.flush()
+
+
+def bench_sharded(entry, shape, hp, yp, tmp, exact, t_np, t_rnd, ang_rnd, bound):
+    """The host's parallel route (docs/api.md, Threads): THREADS builders on
+    THREADS threads, each streaming a contiguous share of the rows with one BLAS
+    thread, merged into one and fitted -- what a user with THREADS cores does
+    instead of one builder on a THREADS-thread BLAS. The peers keep THREADS BLAS
+    threads. The sketch runs at its default size and at the smaller sizes 16
+    and 24 (LELP_BUILDER_SKETCH_SIZE), each with its angle to the exact subspace."""
+    N, d, C, S = shape
+    exact_v, exact_l = exact
+    ex = core("fit", N, d, C, S, REPS, hp, yp, 0, 0, "-", 0, 1, THREADS)
+    f32 = core("fit", N, d, C, S, REPS, hp, yp, 0, 0, "-", 1, 1, THREADS)
+    out = {"shards": THREADS, "exact_s": ex["seconds"], "float32_products_s": f32["seconds"], "sketch": []}
+    print(f"fit sharded N={N} d={d}: {THREADS} builders on {THREADS} threads, merged: exact {ex['seconds']:.3f}s "
+          f"({t_np / ex['seconds']:.1f}x numpy, {ex['seconds'] / bound['dsyrk_seconds']:.2f}x the {THREADS}-thread "
+          f"dsyrk bound) | float32 products {f32['seconds']:.3f}s ({t_np / f32['seconds']:.1f}x numpy)")
+    for ell in (0, 24, 16):
+        mp = os.path.join(tmp, f"sharded{ell}.lelp")
+        sk = core("fit", N, d, C, S, REPS, hp, yp, 1, ell, mp, 0, 1, THREADS)
+        U, lam = read_model(mp)
+        ang = max(max_angle_deg(U[c].T, exact_v[c]) for c in range(C))
+        err = max(float(np.max(np.abs(lam[c] - exact_l[c]) / exact_l[c])) for c in range(C))
+        out["sketch"].append({"ell": ell or "default", "seconds": sk["seconds"], "max_angle_deg": ang,
+                              "eig_rel_err": err, "maxrss_kb": sk["maxrss_kb"]})
+        print(f"fit sharded sketch N={N} d={d} ell={ell or 'default'}: {sk['seconds']:.3f}s "
+              f"({t_rnd / sk['seconds']:.1f}x sklearn randomized), angle {ang:.4f} deg (randomized {ang_rnd:.4f}), "
+              f"eigenvalue rel. err {err:.1e}")
+    entry["sharded"] = out
 
 
 def bench_large_d(results):

@@ -47,9 +47,7 @@ static int lelp__eigen_exact(const lelp_builder* b, lelp__fit_scratch* w, int64_
         /* row form: the r x r Gram matrix of the rows (gram.c) */
         const int64_t r = b->nrows[c];
         const double* R = lelp__gram_rows(M, d, r);
-        double total = 0.0;
-        for (int64_t i = 0; i < r * d; i++) total += R[i] * R[i];
-        return lelp__gram_eigen(&b->mem, R, r, d, 1, total, b->count[c], w->Q, w->r, b->S, lam, w->V, trace, trace0,
+        return lelp__gram_eigen(&b->mem, R, r, d, 1, lelp__sumsq(R, r * d), b->count[c], w->Q, w->r, b->S, lam, w->V, trace, trace0,
                                 c);
     }
     const double scale = 1.0 / (double)(b->count[c] - 1);

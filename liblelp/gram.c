@@ -142,15 +142,13 @@ int lelp__gram_eigen(const lelp__mem* mem, const double* rows, int64_t r, int64_
         /* T = A Q (Q column-major d x rh is row-major rh x d), A -= T Q^T */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)r, (int)rh, (int)d, 1.0, A, (int)d, Q, (int)d, 0.0,
                     T, (int)rh);
-        for (int64_t i = 0; i < r * rh; i++) qmq += T[i] * T[i];
+        qmq = lelp__sumsq(T, r * rh);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)r, (int)d, (int)rh, -1.0, T, (int)rh, Q, (int)d,
                     1.0, A, (int)d);
     }
     const double scale = 1.0 / (double)(count - 1);
     if (exact_rows && rh > 0) {
-        double projected = 0.0;
-        for (int64_t i = 0; i < r * d; i++) projected += A[i] * A[i];
-        *trace = projected * scale;
+        *trace = lelp__sumsq(A, r * d) * scale;
     } else {
         *trace = (total - qmq) * scale;
     }

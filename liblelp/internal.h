@@ -218,6 +218,7 @@ double lelp__rng_normal(lelp__rng* r);
 /* rotation.c: R (S x S, column-major) Haar-random from stream (seed, c, 0). */
 void lelp__haar_rotation(uint64_t seed, int64_t c, int64_t S, double* R);
 /* comoment.c */
+double lelp__sumsq(const double* x, int64_t n);
 double lelp__chan_mean(double* mean, int64_t na, int64_t d, const double* mean_b, int64_t nb, double* delta);
 void lelp__comoment_add_block(double* mean, double* M, int64_t* count, int64_t d, double* X, int64_t nb,
                               const double* block_mean, double* delta);

@@ -142,8 +142,7 @@ static void sketch_shift(lelp__sketch* sk, double* mean, int64_t* count, int64_t
 void lelp__sketch_add_block(lelp__sketch* sk, double* mean, int64_t* count, int64_t c, const double* X,
                             int64_t nb, const double* bm, double* delta)
 {
-    double tr = 0.0;
-    for (int64_t i = 0; i < nb * sk->d; i++) tr += X[i] * X[i];
+    double tr = lelp__sumsq(X, nb * sk->d);
     lelp__sketch_append(sk, c, X, nb, 1.0);
     sketch_shift(sk, mean, count, c, bm, nb, tr, delta);
 }
