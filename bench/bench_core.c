@@ -6,7 +6,9 @@
  *                       builder per thread on a contiguous share of the rows, one BLAS
  *                       thread each, merged into the first, then fitted
  *   bench_core syrk     N d reps                 (dsyrk/ssyrk bound)
- *   bench_core targets  N d C S reps data.f32 labels.i32 logits.f32
+ *   bench_core targets  N d C S reps data.f32 labels.i32 logits.f32 [model.lelp shards]
+ *                       shards > 1: that many threads share the rows of each call (one
+ *                       contiguous slice each, one BLAS thread each) on the same model
  *   bench_core loss     n C S reps
  *   bench_core copy     bytes reps               (STREAM-like copy bandwidth)
  *   bench_core shrink   l d reps                 (the BLAS/LAPACK calls of one Frequent
@@ -225,6 +227,39 @@ static int bench_syrk(int argc, char** argv)
     return 0;
 }
 
+typedef struct {
+    const lelp_model* m;
+    const float *H, *Z;
+    float* T;
+    int64_t lo, hi, d, C, S;
+    int st;
+} targets_job;
+
+static void* targets_slice(void* p)
+{
+    targets_job* j = p;
+    j->st = lelp_model_targets_from_logits(j->m, j->H + j->lo * j->d, j->Z + j->lo * j->C, j->hi - j->lo, j->d, 2.0,
+                                           j->T + j->lo * j->C * j->S);
+    return NULL;
+}
+
+static void targets_sharded(const lelp_model* m, const float* H, const float* Z, float* T, int64_t N, int64_t d,
+                            int64_t C, int64_t S, int shards)
+{
+    targets_job job[64];
+    pthread_t tid[64];
+    for (int k = 0; k < shards; k++) {
+        job[k] = (targets_job){m, H, Z, T, N * k / shards, N * (k + 1) / shards, d, C, S, LELP_OK};
+        if (k > 0 && pthread_create(&tid[k], NULL, targets_slice, &job[k]) != 0) {
+            fprintf(stderr, "bench_core: pthread_create failed\n");
+            exit(1);
+        }
+    }
+    targets_slice(&job[0]);
+    for (int k = 1; k < shards; k++) pthread_join(tid[k], NULL);
+    for (int k = 0; k < shards; k++) die(job[k].st, "targets (shard)");
+}
+
 static int bench_targets(int argc, char** argv)
 {
     if (argc < 10) return 2;
@@ -239,16 +274,22 @@ static int bench_targets(int argc, char** argv)
     die(lelp_builder_update(b, H, y, N, d), "update");
     die(lelp_builder_fit(b, &m), "fit");
     float* T = malloc(sizeof(float) * (size_t)(N * C * S));
+    int shards = argc > 11 ? atoi(argv[11]) : 1;
+    if (shards < 1 || shards > 64) return 2;
+    if (shards > 1 && openblas_set_num_threads) openblas_set_num_threads(1);
     double t[64];
     for (int r = 0; r <= reps && r < 64; r++) {
         double t0 = now();
-        die(lelp_model_targets_from_logits(m, H, Z, N, d, 2.0, T), "targets");
+        if (shards > 1)
+            targets_sharded(m, H, Z, T, N, d, C, S, shards);
+        else
+            die(lelp_model_targets_from_logits(m, H, Z, N, d, 2.0, T), "targets");
         if (r > 0) t[r - 1] = now() - t0;
     }
-    printf("{\"step\": \"targets\", \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, \"seconds\": %.6f, "
+    printf("{\"step\": \"targets\", \"shards\": %d, \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, \"seconds\": %.6f, "
            "\"input_bytes\": %lld}\n",
-           (long long)N, (long long)d, (long long)C, (long long)S, median(t, reps), (long long)(N * d * 4));
-    if (argc > 10) { /* optional: save the model for the peers */
+           shards, (long long)N, (long long)d, (long long)C, (long long)S, median(t, reps), (long long)(N * d * 4));
+    if (argc > 10 && strcmp(argv[10], "-") != 0) { /* optional: save the model for the peers */
         die(lelp_model_save_path(m, argv[10]), "save");
     }
     lelp_model_free(m);

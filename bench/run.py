@@ -306,6 +306,15 @@ def bench_targets(results, tmp):
           f"({t_np / lib['seconds']:.1f}x)")
     print(f"targets bandwidth: {gbps:.2f} GB/s of H read = {100 * gbps / copy['read_gbps']:.0f}% of "
           f"a memcpy's read bandwidth ({copy['read_gbps']:.1f} GB/s)")
+    if THREADS > 1:
+        # the host's parallel route: THREADS threads share each call's rows on
+        # the one (immutable, thread-safe) model, one BLAS thread each
+        sh = core("targets", N, d, C, S, REPS, *paths[:3], "-", THREADS)
+        sh_gbps = sh["input_bytes"] / sh["seconds"] * 1e-9
+        results["targets"].update({"sharded_threads": THREADS, "sharded_s": sh["seconds"], "sharded_gbps": sh_gbps})
+        print(f"targets sharded ({THREADS} threads share the rows): liblelp {sh['seconds']:.4f}s "
+              f"({t_np / sh['seconds']:.1f}x numpy), {sh_gbps:.2f} GB/s = {100 * sh_gbps / copy['read_gbps']:.0f}% of "
+              f"the memcpy read bandwidth")
 
 
 def bench_loss(results):
