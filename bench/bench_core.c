@@ -4,7 +4,8 @@
  *   bench_core fit      N d C S reps data.f32 labels.i32 [solver ell model.lelp precision gram shards]
  *                       shards > 1: the host's parallel route (docs/api.md, Threads): one
  *                       builder per thread on a contiguous share of the rows, one BLAS
- *                       thread each, merged into the first, then fitted
+ *                       thread each; then merged into the first and fitted on `shards`
+ *                       BLAS threads
  *   bench_core syrk     N d reps                 (dsyrk/ssyrk bound)
  *   bench_core targets  N d C S reps data.f32 labels.i32 logits.f32 [model.lelp shards]
  *                       shards > 1: that many threads share the rows of each call (one
@@ -117,9 +118,12 @@ static void* shard_stream(void* p)
 }
 
 /* Streams rows [0, N) through `shards` builders on as many threads (one
- * contiguous share each) and merges them into b[0]. */
-static void stream_sharded(lelp_builder** b, int shards, const float* H, const int32_t* y, int64_t N, int64_t d)
+ * contiguous share each, one BLAS thread each) and merges them into b[0]
+ * with `blas_threads` BLAS threads. */
+static void stream_sharded(lelp_builder** b, int shards, const float* H, const int32_t* y, int64_t N, int64_t d,
+                           int blas_threads)
 {
+    if (openblas_set_num_threads) openblas_set_num_threads(1);
     shard_job job[64];
     pthread_t tid[64];
     for (int k = 0; k < shards; k++) {
@@ -132,6 +136,9 @@ static void stream_sharded(lelp_builder** b, int shards, const float* H, const i
     shard_stream(&job[0]);
     for (int k = 1; k < shards; k++) pthread_join(tid[k], NULL);
     for (int k = 0; k < shards; k++) die(job[k].st, "update (shard)");
+    /* merging and fitting run on one host thread: all BLAS threads back
+     * (a merge can switch a class from rows to its co-moment: a dsyrk) */
+    if (openblas_set_num_threads) openblas_set_num_threads(blas_threads);
     for (int k = 1; k < shards; k++) die(lelp_builder_merge(b[0], b[k]), "merge");
 }
 
@@ -149,7 +156,7 @@ static int bench_fit(int argc, char** argv)
     int gram = argc > 13 ? atoi(argv[13]) : 1;
     int shards = argc > 14 ? atoi(argv[14]) : 1;
     if (shards < 1 || shards > 64) return 2;
-    if (shards > 1 && openblas_set_num_threads) openblas_set_num_threads(1);
+    const int blas_threads = shards; /* the host's thread budget */
     double t[64], tf[64];
     const int64_t batch = 4096;
     for (int r = 0; r <= reps && r < 64; r++) {
@@ -166,7 +173,7 @@ static int bench_fit(int argc, char** argv)
         lelp_builder* b = bs[0];
         double t0 = now();
         if (shards > 1)
-            stream_sharded(bs, shards, H, y, N, d);
+            stream_sharded(bs, shards, H, y, N, d, blas_threads);
         else
             for (int64_t i = 0; i < N; i += batch)
                 die(lelp_builder_update(b, H + i * d, y + i, N - i < batch ? N - i : batch, d), "update");

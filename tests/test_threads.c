@@ -2,8 +2,9 @@
  * thread computes targets (logits and labels), projections, assignments, the
  * mean entropy and the loss (its own lelp_loss) on the same inputs into its
  * own buffers, several rounds; every result must be memcmp-equal to the
- * single-threaded one. Also: lelp_last_error is per thread, and per-thread
- * builders over shards merge to the one-pass statistics. */
+ * single-threaded one. Also: lelp_last_error is per thread, per-thread
+ * builders over shards merge to the one-pass statistics, and sharded sketch
+ * builders give the same bits run to run and keep the sketch's bound. */
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -214,12 +215,15 @@ typedef struct shard_job {
     int64_t n;
     lelp_builder* b;
     int status;
+    int64_t sketch; /* 0: exact solver; else the sketch solver with this size */
 } shard_job;
 
 static void* shard_worker(void* arg)
 {
     shard_job* j = arg;
     j->status = lelp_builder_create(&j->b, D, C, S, NULL);
+    if (j->status == LELP_OK && j->sketch) j->status = lelp_builder_set_int(j->b, LELP_BUILDER_SOLVER, LELP_SOLVER_SKETCH);
+    if (j->status == LELP_OK && j->sketch) j->status = lelp_builder_set_int(j->b, LELP_BUILDER_SKETCH_SIZE, j->sketch);
     /* stream in small batches to interleave with the other threads */
     for (int64_t i = 0; i < j->n && j->status == LELP_OK; i += 13) {
         int64_t nb = j->n - i < 13 ? j->n - i : 13;
@@ -236,7 +240,7 @@ static void test_sharded_builders(void** state)
     shard_job jobs[T];
     for (int t = 0; t < T; t++) {
         int64_t lo = (int64_t)N * t / T, hi = (int64_t)N * (t + 1) / T;
-        jobs[t] = (shard_job){G.H + lo * D, G.y + lo, hi - lo, NULL, -1};
+        jobs[t] = (shard_job){G.H + lo * D, G.y + lo, hi - lo, NULL, -1, 0};
         assert_int_equal(pthread_create(&th[t], NULL, shard_worker, &jobs[t]), 0);
     }
     for (int t = 0; t < T; t++) assert_int_equal(pthread_join(th[t], NULL), 0);
@@ -270,6 +274,89 @@ static void test_sharded_builders(void** state)
     for (int t = 0; t < T; t++) lelp_builder_free(jobs[t].b);
 }
 
+/* T threads stream shares of the data into sketch builders of size ell,
+ * merged in shard order into a new builder; returns its serialized state
+ * (malloc'd, *size bytes) and its model. */
+static unsigned char* sharded_sketch(int64_t ell, size_t* size, lelp_model** model)
+{
+    enum { T = 3 };
+    pthread_t th[T];
+    shard_job jobs[T];
+    for (int t = 0; t < T; t++) {
+        int64_t lo = (int64_t)N * t / T, hi = (int64_t)N * (t + 1) / T;
+        jobs[t] = (shard_job){G.H + lo * D, G.y + lo, hi - lo, NULL, -1, ell};
+        assert_int_equal(pthread_create(&th[t], NULL, shard_worker, &jobs[t]), 0);
+    }
+    for (int t = 0; t < T; t++) assert_int_equal(pthread_join(th[t], NULL), 0);
+    lelp_builder* total = NULL;
+    EXPECT_OK(lelp_builder_create(&total, D, C, S, NULL));
+    EXPECT_OK(lelp_builder_set_int(total, LELP_BUILDER_SOLVER, LELP_SOLVER_SKETCH));
+    EXPECT_OK(lelp_builder_set_int(total, LELP_BUILDER_SKETCH_SIZE, ell));
+    for (int t = 0; t < T; t++) {
+        assert_int_equal(jobs[t].status, LELP_OK);
+        EXPECT_OK(lelp_builder_merge(total, jobs[t].b));
+        lelp_builder_free(jobs[t].b);
+    }
+    EXPECT_OK(lelp_builder_serialized_size(total, size));
+    unsigned char* bytes = malloc(*size);
+    assert_non_null(bytes);
+    size_t written = 0;
+    EXPECT_OK(lelp_builder_serialize(total, bytes, *size, &written));
+    assert_int_equal(written, *size);
+    EXPECT_OK(lelp_builder_fit(total, model));
+    lelp_builder_free(total);
+    return bytes;
+}
+
+/* The host's parallel route with the sketch solver (what bench/run.py
+ * times): the same inputs and shard split give the same bits every run,
+ * whatever the threads' interleaving, and the merged sketch keeps Frequent
+ * Directions' guarantee against the exact fit: 0 <= lambda_i - lambda~_i <=
+ * ||A||_F^2 / (ell (n - 1)) = trace_c / ell (k = 0 in docs/method.md's bound,
+ * by Weyl's inequality). ell = 6 with ~200 rows per class: many shrinks. */
+static void test_sharded_sketch(void** state)
+{
+    (void)state;
+    const int64_t ell = 6;
+    size_t na = 0, nb = 0;
+    lelp_model *ma = NULL, *mb = NULL;
+    unsigned char* a = sharded_sketch(ell, &na, &ma);
+    for (int run = 0; run < 3; run++) {
+        unsigned char* b = sharded_sketch(ell, &nb, &mb);
+        assert_int_equal(na, nb);
+        if (memcmp(a, b, na) != 0) fail_msg("run %d: the merged sketch state differs", run);
+        lelp_model_free(mb);
+        free(b);
+    }
+    lelp_builder* one = NULL; /* the exact fit of the same data, no head */
+    lelp_model* exact = NULL;
+    EXPECT_OK(lelp_builder_create(&one, D, C, S, NULL));
+    EXPECT_OK(lelp_builder_update(one, G.H, G.y, N, D));
+    EXPECT_OK(lelp_builder_fit(one, &exact));
+    lelp_builder_free(one);
+    double lam[CS], ex[CS], ratio[CS];
+    EXPECT_OK(lelp_model_eigenvalues(ma, lam, CS));
+    EXPECT_OK(lelp_model_eigenvalues(exact, ex, CS));
+    EXPECT_OK(lelp_model_explained_variance_ratio(exact, ratio, CS));
+    lelp_model_free(exact);
+    int shrunk = 0;
+    for (int c = 0; c < C; c++) {
+        const double trace = ex[c * S] / ratio[c * S];
+        for (int s = 0; s < S; s++) {
+            const int k = c * S + s;
+            if (!(lam[k] <= ex[k] * (1.0 + 1e-9)))
+                fail_msg("class %d pair %d: sketch %.17g above exact %.17g", c, s, lam[k], ex[k]);
+            if (!(ex[k] - lam[k] <= trace / (double)ell * (1.0 + 1e-9)))
+                fail_msg("class %d pair %d: exact %.17g - sketch %.17g beyond the bound %.6g", c, s, ex[k], lam[k],
+                         trace / (double)ell);
+            shrunk |= ex[k] - lam[k] > 1e-6 * ex[k];
+        }
+    }
+    assert_true(shrunk); /* the sketch did lose mass: the bound was exercised */
+    lelp_model_free(ma);
+    free(a);
+}
+
 /* OpenBLAS picks its own thread split per call, and concurrent callers can
  * get a different split (so a different summation order) than a lone one;
  * with one BLAS thread the comparison below is about liblelp alone. */
@@ -283,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_eight_threads),
         cmocka_unit_test(test_last_error_per_thread),
         cmocka_unit_test(test_sharded_builders),
+        cmocka_unit_test(test_sharded_sketch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -275,3 +275,34 @@ def test_model_shared_by_threads():
         got = list(pool.map(lambda _: m.targets(H, logits=Z, tau=2.0), range(16)))
     for g in got:
         np.testing.assert_array_equal(g, want)
+
+
+def test_builders_on_threads_merge():
+    """The all-cores route of docs/python.md: one SubspaceBuilder per thread on
+    a share of the rows, merged; the same model as one pass (eigenvalues to
+    1e-10), for both solvers, and the same bits run to run for the sketch."""
+    from concurrent.futures import ThreadPoolExecutor
+    rng = np.random.default_rng(7)
+    n, d, C, S = 3000, 20, 3, 3
+    H = (rng.standard_normal((n, d)) * np.linspace(3.0, 0.1, d)).astype(np.float32)
+    y = rng.integers(0, C, n).astype(np.int32)
+
+    def sharded(solver, shards=3, size=0):
+        def stream(k):
+            b = lelp.SubspaceBuilder(dim=d, num_classes=C, subclasses=S, solver=solver, sketch_size=size)
+            lo, hi = n * k // shards, n * (k + 1) // shards
+            for i in range(lo, hi, 128):
+                b.update(H[i:min(i + 128, hi)], y[i:min(i + 128, hi)])
+            return b
+        with ThreadPoolExecutor(shards) as pool:
+            parts = list(pool.map(stream, range(shards)))
+        total = lelp.SubspaceBuilder(dim=d, num_classes=C, subclasses=S, solver=solver, sketch_size=size)
+        for p in parts:
+            total.merge(p)
+        return total
+
+    one = lelp.SubspaceBuilder(dim=d, num_classes=C, subclasses=S)
+    one.update(H, y)
+    np.testing.assert_allclose(sharded("exact").fit().eigenvalues, one.fit().eigenvalues, rtol=1e-10)
+    runs = [sharded("sketch", size=6).to_bytes() for _ in range(3)]
+    assert runs[0] == runs[1] == runs[2]

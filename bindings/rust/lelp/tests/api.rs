@@ -129,6 +129,48 @@ fn model_is_shared_across_threads() {
     }
 }
 
+#[test]
+fn builders_on_threads_merge() {
+    // docs/api.md "Using every core": one builder per scoped thread on a share
+    // of the rows, merged in order; equal to one pass (exact), the same bytes
+    // run to run (sketch)
+    use lelp::Solver;
+    let (n, d, c, s) = (1200usize, 6usize, 2usize, 2usize);
+    let h: Vec<f32> = (0..n * d).map(|i| ((i * 7919 % 113) as f32 / 37.0) * (1.0 + (i % d) as f32)).collect();
+    let y: Vec<i32> = (0..n).map(|i| (i * 31 % 7 % 2) as i32).collect();
+    let sharded = |solver: Solver| -> Builder {
+        let opts = BuilderOptions { solver, ..Default::default() };
+        let mut parts: Vec<Builder> = std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..3)
+                .map(|k| {
+                    let (lo, hi) = (n * k / 3, n * (k + 1) / 3);
+                    let (h, y, opts) = (&h, &y, &opts);
+                    sc.spawn(move || {
+                        let mut b = Builder::new(d, c, s, opts).unwrap();
+                        b.update(&h[lo * d..hi * d], &y[lo..hi]).unwrap();
+                        b
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let first = parts.remove(0);
+        let mut total = first;
+        for p in &parts {
+            total.merge(p).unwrap();
+        }
+        total
+    };
+    let mut one = Builder::new(d, c, s, &BuilderOptions::default()).unwrap();
+    one.update(&h, &y).unwrap();
+    let (a, b) = (sharded(Solver::Exact).fit().unwrap().eigenvalues().unwrap(), one.fit().unwrap().eigenvalues().unwrap());
+    for (x, w) in a.iter().zip(&b) {
+        assert!((x - w).abs() <= 1e-10 * w.abs(), "{x} vs {w}");
+    }
+    let first = sharded(Solver::Sketch(3)).to_bytes().unwrap();
+    assert_eq!(sharded(Solver::Sketch(3)).to_bytes().unwrap(), first);
+}
+
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../tests/fixtures/");
 
 fn f32s(v: &[f64]) -> Vec<f32> {
