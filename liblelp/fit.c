@@ -47,8 +47,8 @@ static int lelp__eigen_exact(const lelp_builder* b, lelp__fit_scratch* w, int64_
         /* row form: the r x r Gram matrix of the rows (gram.c) */
         const int64_t r = b->nrows[c];
         const double* R = lelp__gram_rows(M, d, r);
-        return lelp__gram_eigen(&b->mem, R, r, d, 1, lelp__sumsq(R, r * d), b->count[c], w->Q, w->r, b->S, lam, w->V, trace, trace0,
-                                c);
+        return lelp__gram_eigen(&b->mem, R, r, d, 1, lelp__sumsq(R, r * d), b->count[c], w->Q, w->r, b->S, lam,
+                                w->V, trace, trace0, c);
     }
     const double scale = 1.0 / (double)(b->count[c] - 1);
     int krylov_failed = 0;

@@ -217,8 +217,9 @@ double lelp__rng_normal(lelp__rng* r);
 /* ---- fit pieces --------------------------------------------------------- */
 /* rotation.c: R (S x S, column-major) Haar-random from stream (seed, c, 0). */
 void lelp__haar_rotation(uint64_t seed, int64_t c, int64_t S, double* R);
-/* comoment.c */
+/* sumsq.c: sum of x_i^2 in a fixed order (four running sums) */
 double lelp__sumsq(const double* x, int64_t n);
+/* comoment.c */
 double lelp__chan_mean(double* mean, int64_t na, int64_t d, const double* mean_b, int64_t nb, double* delta);
 void lelp__comoment_add_block(double* mean, double* M, int64_t* count, int64_t d, double* X, int64_t nb,
                               const double* block_mean, double* delta);

@@ -128,9 +128,7 @@ static void sketch_shift(lelp__sketch* sk, double* mean, int64_t* count, int64_t
     const int64_t na = *count;
     const double w = lelp__chan_mean(mean, na, d, mean_b, nb, delta);
     if (na > 0) {
-        double dd = 0.0;
-        for (int64_t j = 0; j < d; j++) dd += delta[j] * delta[j];
-        tr += w * dd;
+        tr += w * lelp__sumsq(delta, d);
         lelp__sketch_append(sk, c, delta, 1, sqrt(w));
     }
     sk->trace[c] += tr;
