@@ -224,7 +224,8 @@ static void lelp__builder_room(lelp_builder* b, int64_t c, int64_t add)
 
 /* Streams the rows of class c in blocks: block mean, centred copy (float64,
  * or rounded to float32 for LELP_PRECISION_FLOAT32), then the class's rows
- * (row form), or one dsyrk (ssyrk) that also carries the Chan correction. */
+ * (row form), or one dsyrk (ssyrk) that also carries the Chan correction;
+ * the sketch centres straight into its buffer. */
 static void lelp__builder_add_class(lelp_builder* b, const float* H, const int32_t* y,
                                     int64_t n, int32_t c)
 {
@@ -258,17 +259,19 @@ static void lelp__builder_add_class(lelp_builder* b, const float* H, const int32
             lelp__comoment_add_block_f32(mean, M, &b->count[c], d, Xf, nb, bm, b->delta, b->Mf);
             continue;
         }
+        if (!exact) {
+            lelp__sketch_add_block(b->sk, mean, &b->count[c], c, H, rows, nb, bm, b->delta);
+            continue;
+        }
         for (int64_t r = 0; r < nb; r++) {
             const float* h = H + rows[r] * d;
             double* x = X + r * d;
             for (int64_t j = 0; j < d; j++) x[j] = (double)h[j] - bm[j];
         }
-        if (exact && b->nrows[c] >= 0)
+        if (b->nrows[c] >= 0)
             lelp__gram_add_block(M, &b->nrows[c], mean, &b->count[c], d, X, nb, bm, b->delta);
-        else if (exact)
-            lelp__comoment_add_block(mean, M, &b->count[c], d, X, nb, bm, b->delta);
         else
-            lelp__sketch_add_block(b->sk, mean, &b->count[c], c, X, nb, bm, b->delta);
+            lelp__comoment_add_block(mean, M, &b->count[c], d, X, nb, bm, b->delta);
     }
 }
 

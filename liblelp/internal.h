@@ -236,9 +236,10 @@ int lelp__sketch_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t ell,
 void lelp__sketch_free(const lelp__mem* mem, lelp__sketch* sk);
 /* Appends nr rows (row-major, width d) times `scale` to class c's sketch. */
 void lelp__sketch_append(lelp__sketch* sk, int64_t c, const double* rows, int64_t nr, double scale);
-/* Chan update of class c with a centred block X (nb rows) of mean bm. */
-void lelp__sketch_add_block(lelp__sketch* sk, double* mean, int64_t* count, int64_t c, const double* X,
-                            int64_t nb, const double* bm, double* delta);
+/* Chan update of class c with the block H[rows[0..nb)] of mean bm, centred
+ * straight into the sketch buffer. */
+void lelp__sketch_add_block(lelp__sketch* sk, double* mean, int64_t* count, int64_t c, const float* H,
+                            const int64_t* rows, int64_t nb, const double* bm, double* delta);
 /* Adds src's class-c sketch (disjoint data) into dst's. */
 void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t c, const lelp__sketch* src,
                         const double* mean_b, int64_t count_b, double* delta);

@@ -135,13 +135,23 @@ static void sketch_shift(lelp__sketch* sk, double* mean, int64_t* count, int64_t
     *count = na + nb;
 }
 
-/* M += X^T X + w delta delta^T as rows: the block's centred rows, then the
- * Chan correction row. */
-void lelp__sketch_add_block(lelp__sketch* sk, double* mean, int64_t* count, int64_t c, const double* X,
-                            int64_t nb, const double* bm, double* delta)
+/* M += X^T X + w delta delta^T as rows: the block's rows H[rows[r]] centred
+ * on the block mean bm straight into the sketch buffer (no block copy; each
+ * row's squares summed while it is in cache), then the Chan correction row. */
+void lelp__sketch_add_block(lelp__sketch* sk, double* mean, int64_t* count, int64_t c, const float* H,
+                            const int64_t* rows, int64_t nb, const double* bm, double* delta)
 {
-    double tr = lelp__sumsq(X, nb * sk->d);
-    lelp__sketch_append(sk, c, X, nb, 1.0);
+    const int64_t d = sk->d;
+    double* B = sk->rows + c * sk->cap * d;
+    double tr = 0.0;
+    for (int64_t r = 0; r < nb; r++) {
+        if (sk->nrows[c] == sk->cap) lelp__sketch_shrink(sk, c);
+        double* dst = B + sk->nrows[c] * d;
+        const float* h = H + rows[r] * d;
+        for (int64_t j = 0; j < d; j++) dst[j] = (double)h[j] - bm[j];
+        tr += lelp__sumsq(dst, d);
+        sk->nrows[c]++;
+    }
     sketch_shift(sk, mean, count, c, bm, nb, tr, delta);
 }
 
