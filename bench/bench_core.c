@@ -100,6 +100,20 @@ static long maxrss_kb(void)
  * OPENBLAS_NUM_THREADS-equivalent setting applies). */
 #pragma weak openblas_set_num_threads
 
+/* Runs fn on jobs[0..n) (each `size` bytes): jobs 1.. on new threads, job 0
+ * on this one; returns when all are done. */
+static void run_on_threads(void* (*fn)(void*), void* jobs, size_t size, int n)
+{
+    pthread_t tid[64];
+    for (int k = 1; k < n; k++)
+        if (pthread_create(&tid[k], NULL, fn, (char*)jobs + (size_t)k * size) != 0) {
+            fprintf(stderr, "bench_core: pthread_create failed\n");
+            exit(1);
+        }
+    fn(jobs);
+    for (int k = 1; k < n; k++) pthread_join(tid[k], NULL);
+}
+
 typedef struct {
     lelp_builder* b;
     const float* H;
@@ -125,16 +139,9 @@ static void stream_sharded(lelp_builder** b, int shards, const float* H, const i
 {
     if (openblas_set_num_threads) openblas_set_num_threads(1);
     shard_job job[64];
-    pthread_t tid[64];
-    for (int k = 0; k < shards; k++) {
+    for (int k = 0; k < shards; k++)
         job[k] = (shard_job){b[k], H, y, N * k / shards, N * (k + 1) / shards, d, LELP_OK};
-        if (k > 0 && pthread_create(&tid[k], NULL, shard_stream, &job[k]) != 0) {
-            fprintf(stderr, "bench_core: pthread_create failed\n");
-            exit(1);
-        }
-    }
-    shard_stream(&job[0]);
-    for (int k = 1; k < shards; k++) pthread_join(tid[k], NULL);
+    run_on_threads(shard_stream, job, sizeof job[0], shards);
     for (int k = 0; k < shards; k++) die(job[k].st, "update (shard)");
     /* merging and fitting run on one host thread: all BLAS threads back
      * (a merge can switch a class from rows to its co-moment: a dsyrk) */
@@ -254,16 +261,9 @@ static void targets_sharded(const lelp_model* m, const float* H, const float* Z,
                             int64_t C, int64_t S, int shards)
 {
     targets_job job[64];
-    pthread_t tid[64];
-    for (int k = 0; k < shards; k++) {
+    for (int k = 0; k < shards; k++)
         job[k] = (targets_job){m, H, Z, T, N * k / shards, N * (k + 1) / shards, d, C, S, LELP_OK};
-        if (k > 0 && pthread_create(&tid[k], NULL, targets_slice, &job[k]) != 0) {
-            fprintf(stderr, "bench_core: pthread_create failed\n");
-            exit(1);
-        }
-    }
-    targets_slice(&job[0]);
-    for (int k = 1; k < shards; k++) pthread_join(tid[k], NULL);
+    run_on_threads(targets_slice, job, sizeof job[0], shards);
     for (int k = 0; k < shards; k++) die(job[k].st, "targets (shard)");
 }
 

@@ -22,6 +22,7 @@
 #include "synth.h"
 
 #include "expect.h"
+#include "state.h"
 #define SENTINEL ((void*)(uintptr_t)0x10)
 
 /* The message names `word` followed (somewhere) by the number `num` as a
@@ -105,16 +106,6 @@ static int group_teardown(void** state)
     free(F.builder_buf);
     synth_free(&F.data);
     return 0;
-}
-
-/* Serialized bytes of a builder (caller frees). */
-static unsigned char* builder_bytes(const lelp_builder* b, size_t* size)
-{
-    EXPECT_OK(lelp_builder_serialized_size(b, size));
-    unsigned char* buf = malloc(*size);
-    assert_non_null(buf);
-    EXPECT_OK(lelp_builder_serialize(b, buf, *size, size));
-    return buf;
 }
 
 /* A fresh builder with the fixture data. */

@@ -29,6 +29,7 @@
 #include "synth.h"
 
 #include "expect.h"
+#include "state.h"
 #define CHECK_LE(what, value, bound)                                                           \
     do {                                                                                       \
         double v_ = (value), b_ = (bound);                                                     \
@@ -114,16 +115,6 @@ static double max_abs_diff_f(const float* a, const float* b, int64_t n)
     return m;
 }
 
-static unsigned char* builder_bytes(const lelp_builder* b, size_t* size)
-{
-    EXPECT_OK(lelp_builder_serialized_size(b, size));
-    unsigned char* buf = malloc(*size);
-    assert_non_null(buf);
-    size_t w = 0;
-    EXPECT_OK(lelp_builder_serialize(b, buf, *size, &w));
-    assert_int_equal(w, *size);
-    return buf;
-}
 static unsigned char* model_bytes(const lelp_model* m, size_t* size)
 {
     EXPECT_OK(lelp_model_serialized_size(m, size));

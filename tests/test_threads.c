@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "lelp.h"
+#include "state.h"
 #include "synth.h"
 
 #define EXPECT_OK(call)                                                                          \
@@ -297,12 +298,7 @@ static unsigned char* sharded_sketch(int64_t ell, size_t* size, lelp_model** mod
         EXPECT_OK(lelp_builder_merge(total, jobs[t].b));
         lelp_builder_free(jobs[t].b);
     }
-    EXPECT_OK(lelp_builder_serialized_size(total, size));
-    unsigned char* bytes = malloc(*size);
-    assert_non_null(bytes);
-    size_t written = 0;
-    EXPECT_OK(lelp_builder_serialize(total, bytes, *size, &written));
-    assert_int_equal(written, *size);
+    unsigned char* bytes = builder_bytes(total, size);
     EXPECT_OK(lelp_builder_fit(total, model));
     lelp_builder_free(total);
     return bytes;
