@@ -115,17 +115,6 @@ static double max_abs_diff_f(const float* a, const float* b, int64_t n)
     return m;
 }
 
-static unsigned char* model_bytes(const lelp_model* m, size_t* size)
-{
-    EXPECT_OK(lelp_model_serialized_size(m, size));
-    unsigned char* buf = malloc(*size);
-    assert_non_null(buf);
-    size_t w = 0;
-    EXPECT_OK(lelp_model_serialize(m, buf, *size, &w));
-    assert_int_equal(w, *size);
-    return buf;
-}
-
 /* Reads the counts, means and packed co-moments out of a serialized builder
  * state (layout in docs/format.md: 64-byte aligned arrays after the header). */
 typedef struct bstate {
