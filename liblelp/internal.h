@@ -41,6 +41,7 @@ typedef struct lelp__sketch {
     double* G;               /* cap x cap */
     double* w;               /* cap */
     double* tmp;             /* ell x d */
+    double* Z;               /* cap x ell: the kept eigenvectors */
     double* work;
     int64_t lwork;
     int* iwork;              /* lapack_int, sized for dsyevd */
@@ -219,6 +220,8 @@ double lelp__rng_normal(lelp__rng* r);
 void lelp__haar_rotation(uint64_t seed, int64_t c, int64_t S, double* R);
 /* sumsq.c: sum of x_i^2 in a fixed order (four running sums) */
 double lelp__sumsq(const double* x, int64_t n);
+int64_t lelp__small_eigen_work(int64_t n, int64_t k);
+int lelp__small_eigen(int64_t n, double* A, int64_t k, double* w, double* Z, double* work, int64_t lwork);
 /* comoment.c */
 double lelp__chan_mean(double* mean, int64_t na, int64_t d, const double* mean_b, int64_t nb, double* delta);
 void lelp__comoment_add_block(double* mean, double* M, int64_t* count, int64_t d, double* X, int64_t nb,

@@ -34,16 +34,21 @@ int lelp__sketch_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t ell,
     sk->G = lelp__alloc(mem, lelp__bytes(sk->cap, sk->cap, sizeof(double)));
     sk->w = lelp__alloc(mem, lelp__bytes(sk->cap, 1, sizeof(double)));
     sk->tmp = lelp__alloc(mem, lelp__bytes(ell, d, sizeof(double)));
+    sk->Z = lelp__alloc(mem, lelp__bytes(sk->cap, ell, sizeof(double)));
     double query = 0.0;
     lapack_int iquery = 0, info = -1;
     const lapack_int cap = (lapack_int)sk->cap;
     if (sk->G && sk->w)
         info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', cap, sk->G, cap, sk->w, &query, -1, &iquery, -1);
-    sk->lwork = info == 0 ? (int64_t)query : 1;
+    /* one workspace for both eigensolvers (a failed query leaves a size
+     * the solver rejects with info < 0, handled in the shrink) */
+    const int64_t small = lelp__small_eigen_work(sk->cap, ell - 1);
+    sk->lwork = info == 0 && query > 1.0 ? (int64_t)query : 1;
+    if (small > sk->lwork) sk->lwork = small;
     sk->liwork = info == 0 ? (int64_t)iquery : 1;
     sk->work = lelp__alloc(mem, lelp__bytes(sk->lwork, 1, sizeof(double)));
     sk->iwork = lelp__alloc(mem, lelp__bytes(sk->liwork, 1, sizeof(lapack_int)));
-    if (!sk->rows || !sk->nrows || !sk->trace || !sk->G || !sk->w || !sk->tmp ||
+    if (!sk->rows || !sk->nrows || !sk->trace || !sk->G || !sk->w || !sk->tmp || !sk->Z ||
         !sk->work || !sk->iwork) {
         lelp__sketch_free(mem, sk);
         return lelp__fail(LELP_E_NOMEM, "sketch: out of memory for %lld x %lld rows per class", (long long)sk->cap,
@@ -62,25 +67,38 @@ void lelp__sketch_free(const lelp__mem* mem, lelp__sketch* sk)
     lelp__free(mem, sk->G, lelp__bytes(sk->cap, sk->cap, sizeof(double)));
     lelp__free(mem, sk->w, lelp__bytes(sk->cap, 1, sizeof(double)));
     lelp__free(mem, sk->tmp, lelp__bytes(sk->ell, sk->d, sizeof(double)));
+    lelp__free(mem, sk->Z, lelp__bytes(sk->cap, sk->ell, sizeof(double)));
     lelp__free(mem, sk->work, lelp__bytes(sk->lwork, 1, sizeof(double)));
     lelp__free(mem, sk->iwork, lelp__bytes(sk->liwork, 1, sizeof(lapack_int)));
     lelp__free(mem, sk, sizeof *sk);
 }
 
+/* The eigenvalues of B B^T (ascending, in w) and the eigenvectors of the
+ * top `keep` (the columns of *V, leading dimension cap): small_eigen.c,
+ * or dsyevd if its inverse iteration ever overflows. */
+static lapack_int lelp__sketch_gram_eigen(lelp__sketch* sk, const double* B, int64_t keep, const double** V)
+{
+    const int64_t d = sk->d, cap = sk->cap;
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)cap, (int)d, 1.0, B, (int)d, 0.0, sk->G, (int)cap);
+    *V = sk->Z;
+    if (lelp__small_eigen(cap, sk->G, keep, sk->w, sk->Z, sk->work, sk->lwork) == 0) return 0;
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)cap, (int)d, 1.0, B, (int)d, 0.0, sk->G, (int)cap);
+    *V = sk->G + (cap - keep) * cap;
+    return LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)cap, sk->G, (lapack_int)cap, sk->w, sk->work,
+                               (lapack_int)sk->lwork, (lapack_int*)sk->iwork, (lapack_int)sk->liwork);
+}
+
 /* A full buffer B (cap rows) becomes l-1 rows: B = U S V^T, subtract the
  * l-th largest squared singular value delta from every S^2 and keep
  * sqrt(S^2 - delta) V^T. Computed through the cap x cap Gram matrix B B^T
- * (dsyrk) and its eigendecomposition (dsyevd, divide and conquer); the
- * directions that survive have S^2 > delta, well away from the Gram
- * matrix's rounding floor. */
+ * (dsyrk) and its eigendecomposition; the directions that survive have
+ * S^2 > delta, well away from the Gram matrix's rounding floor. */
 static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
 {
     const int64_t d = sk->d, cap = sk->cap, ell = sk->ell, keep = ell - 1;
     double* B = sk->rows + c * cap * d;
-    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)cap, (int)d, 1.0, B, (int)d, 0.0, sk->G, (int)cap);
-    lapack_int info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)cap, sk->G, (lapack_int)cap, sk->w,
-                                          sk->work, (lapack_int)sk->lwork, (lapack_int*)sk->iwork,
-                                          (lapack_int)sk->liwork);
+    const double* V = NULL;
+    lapack_int info = lelp__sketch_gram_eigen(sk, B, keep, &V);
     if (info != 0) {
         /* cannot happen for a finite symmetric matrix; keep the newest rows
          * rather than lose the stream */
@@ -89,11 +107,11 @@ static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
         return;
     }
     /* w ascending: w[cap-l] is the l-th largest (delta), the last l-1 are kept;
-     * tmp = W_keep^T B, eigenvectors being the columns of G */
+     * tmp = V^T B, the eigenvectors being the columns of V */
     const int64_t first = cap - keep;
     const double delta = sk->w[cap - ell] > 0.0 ? sk->w[cap - ell] : 0.0;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)keep, (int)d, (int)cap, 1.0, sk->G + first * cap,
-                (int)cap, B, (int)d, 0.0, sk->tmp, (int)d);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)keep, (int)d, (int)cap, 1.0, V, (int)cap, B, (int)d,
+                0.0, sk->tmp, (int)d);
     for (int64_t i = 0; i < keep; i++) {
         double s2 = sk->w[first + i];
         double f = s2 > delta ? sqrt((s2 - delta) / s2) : 0.0;
