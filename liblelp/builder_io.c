@@ -125,7 +125,11 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
         lelp__put_pad(&w, off[LELP__B_NROWS]);
         for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, (uint64_t)b->sk->nrows[c]);
         lelp__put_pad(&w, off[LELP__B_SKETCH]);
-        lelp__put_f64s(&w, b->sk->rows, (size_t)(C * b->sk->cap * d));
+        for (int64_t c = 0; c < C; c++) { /* the rows in use, then zeros (the shrink leaves old rows past them) */
+            const size_t start = w.pos;
+            lelp__put_f64s(&w, b->sk->rows + c * b->sk->cap * d, (size_t)(b->sk->nrows[c] * d));
+            lelp__put_pad(&w, start + (size_t)(b->sk->cap * d) * 8);
+        }
     } /* a sketch builder that never saw data: the zero padding below is its empty sketch */
     if (b->has_head) {
         lelp__put_pad(&w, off[LELP__B_HEAD]);

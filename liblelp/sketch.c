@@ -76,7 +76,7 @@ void lelp__sketch_free(const lelp__mem* mem, lelp__sketch* sk)
 /* The eigenvalues of B B^T (ascending, in w) and the eigenvectors of the
  * top `keep` (the columns of *V, leading dimension cap): small_eigen.c,
  * or dsyevd if its inverse iteration ever overflows. */
-static lapack_int lelp__sketch_gram_eigen(lelp__sketch* sk, const double* B, int64_t keep, const double** V)
+static lapack_int lelp__sketch_gram_eigen(lelp__sketch* sk, const double* B, int64_t keep, double** V)
 {
     const int64_t d = sk->d, cap = sk->cap;
     cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)cap, (int)d, 1.0, B, (int)d, 0.0, sk->G, (int)cap);
@@ -97,7 +97,7 @@ static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
 {
     const int64_t d = sk->d, cap = sk->cap, ell = sk->ell, keep = ell - 1;
     double* B = sk->rows + c * cap * d;
-    const double* V = NULL;
+    double* V = NULL;
     lapack_int info = lelp__sketch_gram_eigen(sk, B, keep, &V);
     if (info != 0) {
         /* cannot happen for a finite symmetric matrix; keep the newest rows
@@ -106,20 +106,21 @@ static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
         sk->nrows[c] = keep;
         return;
     }
-    /* w ascending: w[cap-l] is the l-th largest (delta), the last l-1 are kept;
-     * tmp = V^T B, the eigenvectors being the columns of V */
+    /* w ascending: w[cap-l] is the l-th largest (delta), the last l-1 are
+     * kept. Each kept eigenvector v_i (a column of V) is scaled by
+     * sqrt((s2_i - delta) / s2_i) first, so the new rows are one product
+     * V^T B, copied back over B's head. Rows past the kept ones are left as
+     * they are: nothing reads a row at or past nrows (the state writer puts
+     * zeros there). */
     const int64_t first = cap - keep;
     const double delta = sk->w[cap - ell] > 0.0 ? sk->w[cap - ell] : 0.0;
+    for (int64_t i = 0; i < keep; i++) {
+        const double s2 = sk->w[first + i], f = s2 > delta ? sqrt((s2 - delta) / s2) : 0.0;
+        for (int64_t j = 0; j < cap; j++) V[i * cap + j] *= f;
+    }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)keep, (int)d, (int)cap, 1.0, V, (int)cap, B, (int)d,
                 0.0, sk->tmp, (int)d);
-    for (int64_t i = 0; i < keep; i++) {
-        double s2 = sk->w[first + i];
-        double f = s2 > delta ? sqrt((s2 - delta) / s2) : 0.0;
-        const double* t = sk->tmp + i * d;
-        double* row = B + i * d;
-        for (int64_t j = 0; j < d; j++) row[j] = f * t[j];
-    }
-    memset(B + keep * d, 0, (size_t)((cap - keep) * d) * sizeof(double));
+    memcpy(B, sk->tmp, (size_t)(keep * d) * sizeof(double));
     sk->nrows[c] = keep;
 }
 
