@@ -73,16 +73,22 @@ void lelp__sketch_free(const lelp__mem* mem, lelp__sketch* sk)
     lelp__free(mem, sk, sizeof *sk);
 }
 
+/* small_eigen.c up to this Gram size; above it dsyevd, which measured as
+ * fast at 96 and faster at 128 (docs/performance.md) */
+#define LELP__SMALL_EIGEN_MAX 64
+
 /* The eigenvalues of B B^T (ascending, in w) and the eigenvectors of the
- * top `keep` (the columns of *V, leading dimension cap): small_eigen.c,
- * or dsyevd if its inverse iteration ever overflows. */
+ * top `keep` (the columns of *V, leading dimension cap): small_eigen.c, or
+ * dsyevd for large buffers or if small_eigen ever fails. */
 static lapack_int lelp__sketch_gram_eigen(lelp__sketch* sk, const double* B, int64_t keep, double** V)
 {
     const int64_t d = sk->d, cap = sk->cap;
     cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)cap, (int)d, 1.0, B, (int)d, 0.0, sk->G, (int)cap);
     *V = sk->Z;
-    if (lelp__small_eigen(cap, sk->G, keep, sk->w, sk->Z, sk->work, sk->lwork) == 0) return 0;
-    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)cap, (int)d, 1.0, B, (int)d, 0.0, sk->G, (int)cap);
+    if (cap <= LELP__SMALL_EIGEN_MAX) {
+        if (lelp__small_eigen(cap, sk->G, keep, sk->w, sk->Z, sk->work, sk->lwork) == 0) return 0;
+        cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)cap, (int)d, 1.0, B, (int)d, 0.0, sk->G, (int)cap);
+    }
     *V = sk->G + (cap - keep) * cap;
     return LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)cap, sk->G, (lapack_int)cap, sk->w, sk->work,
                                (lapack_int)sk->lwork, (lapack_int*)sk->iwork, (lapack_int)sk->liwork);

@@ -83,9 +83,11 @@ static double worst_projection(const double* U, const double* V, int64_t S, int6
     return worst;
 }
 
-static void check_guarantee_and_agreement(double drift)
+/* ELL = 12 runs the shrinks through small_eigen.c (2l <= 64), ELL = 36
+ * through dsyevd */
+static void check_guarantee_and_agreement(double drift, int64_t ELL)
 {
-    enum { n = 4000, d = 40, C = 2, S = 4, ELL = 12 };
+    enum { n = 4000, d = 40, C = 2, S = 4 };
     static float H[n * d];
     static int32_t y[n];
     spectrum_data(H, y, n, d, C, drift);
@@ -135,14 +137,16 @@ static void check_guarantee_and_agreement(double drift)
 static void test_guarantee_and_agreement(void** s)
 {
     (void)s;
-    check_guarantee_and_agreement(0.0);
+    check_guarantee_and_agreement(0.0, 12);
+    check_guarantee_and_agreement(0.0, 36);
 }
 
 /* a drifting mean: catches a sketch that drops the mean-shift rows */
 static void test_guarantee_under_drift(void** s)
 {
     (void)s;
-    check_guarantee_and_agreement(6.0);
+    check_guarantee_and_agreement(6.0, 12);
+    check_guarantee_and_agreement(6.0, 36);
 }
 
 static void test_merge_roundtrip_and_rules(void** s)
