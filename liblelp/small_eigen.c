@@ -37,7 +37,8 @@ int64_t lelp__small_eigen_work(int64_t n, int64_t k)
 
 /* (T - sigma I) = P L U for the tridiagonal T (diagonal dg, off-diagonal
  * e), with partial pivoting: U has two superdiagonals, u0 holds the
- * reciprocals of its diagonal. Pivots smaller than
+ * reciprocals of its diagonal. Selects rather than branches on the pivot
+ * choice: it is data-dependent and mispredicted half the time. Pivots smaller than
  * tiny become tiny (their sign kept), as in LAPACK's dlagtf/dlagts, so the
  * solve stays finite when sigma is an eigenvalue to working precision. */
 static void lelp__tri_factor(int64_t n, const double* dg, const double* e, double sigma, double tiny, double* u0,
@@ -46,36 +47,30 @@ static void lelp__tri_factor(int64_t n, const double* dg, const double* e, doubl
     double a = dg[0] - sigma, b = n > 1 ? e[0] : 0.0;
     for (int64_t i = 0; i + 1 < n; i++) {
         const double c = e[i], an = dg[i + 1] - sigma, bn = i + 2 < n ? e[i + 1] : 0.0;
-        if (fabs(a) >= fabs(c)) {
-            if (fabs(a) < tiny) a = a < 0.0 ? -tiny : tiny;
-            const double m = c / a;
-            u0[i] = a, u1[i] = b, u2[i] = 0.0, l[i] = m, piv[i] = 0;
-            a = an - m * b;
-            b = bn;
-        } else {
-            const double m = a / c;
-            u0[i] = c, u1[i] = an, u2[i] = bn, l[i] = m, piv[i] = 1;
-            a = b - m * an;
-            b = -m * bn;
-        }
+        const int swap = !(fabs(a) >= fabs(c));
+        double p = swap ? c : a;
+        if (fabs(p) < tiny) p = p < 0.0 ? -tiny : tiny;
+        const double rp = 1.0 / p, m = (swap ? a : c) * rp;
+        u0[i] = rp, u1[i] = swap ? an : b, u2[i] = swap ? bn : 0.0, l[i] = m, piv[i] = (unsigned char)swap;
+        const double na = swap ? b - m * an : an - m * b;
+        b = swap ? -m * bn : bn;
+        a = na;
     }
     if (fabs(a) < tiny) a = a < 0.0 ? -tiny : tiny;
-    u0[n - 1] = a;
-    for (int64_t i = 0; i < n; i++) u0[i] = 1.0 / u0[i]; /* the solves multiply */
+    u0[n - 1] = 1.0 / a;
 }
 
 static void lelp__tri_solve(int64_t n, const double* u0, const double* u1, const double* u2, const double* l,
                             const unsigned char* piv, double* x)
 {
+    double cur = x[0];
     for (int64_t i = 0; i + 1 < n; i++) {
-        if (piv[i]) {
-            double t = x[i];
-            x[i] = x[i + 1];
-            x[i + 1] = t;
-        }
-        x[i + 1] -= l[i] * x[i];
+        const double nxt = x[i + 1];
+        const double lo = piv[i] ? nxt : cur, hi = piv[i] ? cur : nxt;
+        x[i] = lo;
+        cur = hi - l[i] * lo;
     }
-    x[n - 1] *= u0[n - 1];
+    x[n - 1] = cur * u0[n - 1];
     if (n > 1) x[n - 2] = (x[n - 2] - u1[n - 2] * x[n - 1]) * u0[n - 2];
     for (int64_t i = n - 3; i >= 0; i--) x[i] = (x[i] - u1[i] * x[i + 1] - u2[i] * x[i + 2]) * u0[i];
 }
