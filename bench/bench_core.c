@@ -12,8 +12,8 @@
  *                       contiguous slice each, one BLAS thread each) on the same model
  *   bench_core loss     n C S reps
  *   bench_core copy     bytes reps               (STREAM-like copy bandwidth)
- *   bench_core shrink   l d reps                 (the BLAS/LAPACK calls of one Frequent
- *                                                 Directions shrink of a 2l x d buffer, alone)
+ *   bench_core shrink   l d reps                 (the BLAS/LAPACK calls and eigensolvers of one
+ *                                                 Frequent Directions shrink of a 2l x d buffer, alone)
  *   bench_core perclass d N C precision gram    (N rows streamed as batches of C rows, one
  *                                                 per class: the per-update cost of a class)
  *   bench_core stream   N d C S solver ell       (generated on the fly: peak memory of a fit
@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "lelp.h"
+#include "../liblelp/internal.h" /* lelp__small_eigen (bench_core shrink): liblelp.a's internal symbol */
 
 static double now(void)
 {
@@ -416,8 +417,9 @@ static int bench_copy(int argc, char** argv)
 }
 
 /* One sketch shrink's calls on a 2l x d buffer (sketch.c): the Gram matrix
- * (dsyrk), its eigendecomposition (dsyevd, as sketch.c; for comparison dsyevr
- * for only the l wanted pairs, and ssyevd in float32) and the rotation (dgemm). */
+ * (dsyrk), its eigendecomposition (small_eigen.c, as sketch.c for 2l <= 64;
+ * dsyevd, as sketch.c above that; for comparison dsyevr for only the l wanted
+ * pairs, and ssyevd in float32) and the rotation (dgemm). */
 static int bench_shrink(int argc, char** argv)
 {
     if (argc < 5) return 2;
@@ -436,7 +438,9 @@ static int bench_shrink(int argc, char** argv)
         s = s * 6364136223846793005ULL + 1442695040888963407ULL;
         B[i] = (double)(s >> 11) / 9007199254740992.0 - 0.5;
     }
-    double t[5][64];
+    const int64_t lwork = lelp__small_eigen_work(n, l - 1);
+    double* work = malloc(sizeof(double) * (size_t)lwork);
+    double t[6][64];
     for (int r = 0; r <= reps; r++) {
         double t0 = now();
         cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, n, d, 1.0, B, d, 0.0, G, n);
@@ -452,7 +456,11 @@ static int bench_shrink(int argc, char** argv)
         for (size_t i = 0; i < (size_t)n * (size_t)n; i++) Gf[i] = (float)G[i];
         LAPACKE_ssyevd(LAPACK_COL_MAJOR, 'V', 'L', n, Gf, n, wf);
         double t5 = now();
+        memcpy(G2, G, sizeof(double) * (size_t)n * (size_t)n);
+        lelp__small_eigen(n, G2, l - 1, w, Z, work, lwork);
+        double t6 = now();
         if (r > 0) {
+            t[5][r - 1] = t6 - t5;
             t[0][r - 1] = t1 - t0;
             t[1][r - 1] = t2 - t1;
             t[2][r - 1] = t3 - t2;
@@ -461,8 +469,10 @@ static int bench_shrink(int argc, char** argv)
         }
     }
     printf("{\"step\": \"shrink\", \"l\": %d, \"d\": %d, \"dsyrk_s\": %.6g, \"dsyevd_s\": %.6g, "
-           "\"dsyevr_wanted_s\": %.6g, \"dgemm_s\": %.6g, \"ssyevd_s\": %.6g}\n",
-           l, d, median(t[0], reps), median(t[1], reps), median(t[2], reps), median(t[3], reps), median(t[4], reps));
+           "\"dsyevr_wanted_s\": %.6g, \"dgemm_s\": %.6g, \"ssyevd_s\": %.6g, \"small_eigen_s\": %.6g}\n",
+           l, d, median(t[0], reps), median(t[1], reps), median(t[2], reps), median(t[3], reps), median(t[4], reps),
+           median(t[5], reps));
+    free(work);
     free(B);
     free(G);
     free(G2);
