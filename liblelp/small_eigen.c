@@ -1,6 +1,7 @@
 /* small_eigen.c -- all eigenvalues and the k largest eigenvectors of a small
  * symmetric matrix (the Frequent Directions shrink's 2l x 2l Gram matrix,
- * l ~ 10..100), in a little over half the time of LAPACK's dsyevd at n = 32.
+ * used by sketch.c for 2l <= 64), in about half the time of LAPACK's dsyevd
+ * at n = 32 (bench_core shrink).
  *
  * Why not dsyevd: at n = 32 it spends ~130 us, most of it rotating all n
  * eigenvectors in the tridiagonal QL/divide-and-conquer, while the shrink
