@@ -219,6 +219,7 @@ double lelp__rng_normal(lelp__rng* r);
 /* rotation.c: R (S x S, column-major) Haar-random from stream (seed, c, 0). */
 void lelp__haar_rotation(uint64_t seed, int64_t c, int64_t S, double* R);
 /* sumsq.c: sum of x_i^2 in a fixed order (four running sums) */
+double lelp__dot(const double* x, const double* y, int64_t n);
 double lelp__sumsq(const double* x, int64_t n);
 int64_t lelp__small_eigen_work(int64_t n, int64_t k);
 int lelp__small_eigen(int64_t n, double* A, int64_t k, double* w, double* Z, double* work, int64_t lwork);

@@ -73,9 +73,10 @@ void lelp__sketch_free(const lelp__mem* mem, lelp__sketch* sk)
     lelp__free(mem, sk, sizeof *sk);
 }
 
-/* small_eigen.c up to this Gram size; above it dsyevd, which measured as
- * fast at 96 and faster at 128 (docs/performance.md) */
-#define LELP__SMALL_EIGEN_MAX 64
+/* small_eigen.c up to this Gram size (measured faster than dsyevd at 32
+ * ... 128, docs/performance.md); above it dsyevd, whose divide and conquer
+ * grows more slowly than the inverse iteration's Gram-Schmidt */
+#define LELP__SMALL_EIGEN_MAX 128
 
 /* The eigenvalues of B B^T (ascending, in w) and the eigenvectors of the
  * top `keep` (the columns of *V, leading dimension cap): small_eigen.c, or

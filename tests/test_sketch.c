@@ -83,12 +83,13 @@ static double worst_projection(const double* U, const double* V, int64_t S, int6
     return worst;
 }
 
-/* ELL = 12 runs the shrinks through small_eigen.c (2l <= 64), ELL = 36
- * through dsyevd */
-static void check_guarantee_and_agreement(double drift, int64_t ELL)
+/* ELL = 12 runs the shrinks through small_eigen.c (2l <= 128), ELL = 70
+ * (with d = 80) through dsyevd */
+static void check_guarantee_and_agreement(double drift, int64_t ELL, int64_t d)
 {
-    enum { n = 4000, d = 40, C = 2, S = 4 };
-    static float H[n * d];
+    enum { n = 4000, C = 2, S = 4, DMAX = 80 };
+    assert_true(d <= DMAX);
+    static float H[n * DMAX];
     static int32_t y[n];
     spectrum_data(H, y, n, d, C, drift);
     lelp_builder* ex = make(d, C, S, LELP_SOLVER_EXACT, 0);
@@ -102,7 +103,8 @@ static void check_guarantee_and_agreement(double drift, int64_t ELL)
     int64_t solver = -1;
     assert_int_equal(lelp_model_get_int(ms, LELP_MODEL_SOLVER, &solver), LELP_OK);
     assert_int_equal(solver, LELP_SOLVER_SKETCH);
-    double le[C * S], ls[C * S], re[C * S], ue[C * S * d], us[C * S * d], mue[C * d], mus[C * d];
+    static double ue[C * S * DMAX], us[C * S * DMAX], mue[C * DMAX], mus[C * DMAX];
+    double le[C * S], ls[C * S], re[C * S];
     assert_int_equal(lelp_model_eigenvalues(me, le, C * S), LELP_OK);
     assert_int_equal(lelp_model_eigenvalues(ms, ls, C * S), LELP_OK);
     assert_int_equal(lelp_model_explained_variance_ratio(me, re, C * S), LELP_OK);
@@ -137,16 +139,16 @@ static void check_guarantee_and_agreement(double drift, int64_t ELL)
 static void test_guarantee_and_agreement(void** s)
 {
     (void)s;
-    check_guarantee_and_agreement(0.0, 12);
-    check_guarantee_and_agreement(0.0, 36);
+    check_guarantee_and_agreement(0.0, 12, 40);
+    check_guarantee_and_agreement(0.0, 70, 80);
 }
 
 /* a drifting mean: catches a sketch that drops the mean-shift rows */
 static void test_guarantee_under_drift(void** s)
 {
     (void)s;
-    check_guarantee_and_agreement(6.0, 12);
-    check_guarantee_and_agreement(6.0, 36);
+    check_guarantee_and_agreement(6.0, 12, 40);
+    check_guarantee_and_agreement(6.0, 70, 80);
 }
 
 static void test_merge_roundtrip_and_rules(void** s)

@@ -132,7 +132,7 @@ static void against_dsyevd(void** state)
 {
     (void)state;
     lelp__rng_init(&rng, 7, 0, 1);
-    const int sizes[] = {1, 2, 3, 5, 8, 17, 24, 32, 33, 48, 64, 96};
+    const int sizes[] = {1, 2, 3, 5, 8, 17, 24, 32, 33, 48, 64, 96, 128};
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
         const int n = sizes[s];
         /* the shrink's k = l - 1 of n = 2l, and the extremes */
