@@ -219,7 +219,20 @@ double lelp__rng_normal(lelp__rng* r);
 /* rotation.c: R (S x S, column-major) Haar-random from stream (seed, c, 0). */
 void lelp__haar_rotation(uint64_t seed, int64_t c, int64_t S, double* R);
 /* sumsq.c: sum of x_i^2 in a fixed order (four running sums) */
-double lelp__dot(const double* x, const double* y, int64_t n);
+/* sum x_i y_i in four running sums: with one accumulator the loop is bound
+ * by the add's latency (gcc may not reorder it without -ffast-math). The
+ * order is fixed, so the result is the same run to run and whatever vector
+ * width the compiler picks; inline, so the AVX2 clones of its callers
+ * (small_eigen.c) vectorize it. */
+static inline double lelp__dot(const double* x, const double* y, int64_t n)
+{
+    double a[4] = {0.0, 0.0, 0.0, 0.0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int l = 0; l < 4; l++) a[l] += x[i + l] * y[i + l];
+    for (; i < n; i++) a[0] += x[i] * y[i];
+    return (a[0] + a[1]) + (a[2] + a[3]);
+}
 double lelp__sumsq(const double* x, int64_t n);
 int64_t lelp__small_eigen_work(int64_t n, int64_t k);
 int lelp__small_eigen(int64_t n, double* A, int64_t k, double* w, double* Z, double* work, int64_t lwork);

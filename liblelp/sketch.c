@@ -73,10 +73,11 @@ void lelp__sketch_free(const lelp__mem* mem, lelp__sketch* sk)
     lelp__free(mem, sk, sizeof *sk);
 }
 
-/* small_eigen.c up to this Gram size (measured faster than dsyevd at 32
- * ... 128, docs/performance.md); above it dsyevd, whose divide and conquer
- * grows more slowly than the inverse iteration's Gram-Schmidt */
-#define LELP__SMALL_EIGEN_MAX 128
+/* small_eigen.c up to this Gram size (measured 2x faster than dsyevd at
+ * 32 ... 48, 1.2-1.3x at 96, on a par at 128: docs/performance.md); above
+ * it dsyevd, whose divide and conquer grows more slowly than the inverse
+ * iteration's Gram-Schmidt */
+#define LELP__SMALL_EIGEN_MAX 96
 
 /* The eigenvalues of B B^T (ascending, in w) and the eigenvectors of the
  * top `keep` (the columns of *V, leading dimension cap): small_eigen.c, or

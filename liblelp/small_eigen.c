@@ -1,7 +1,7 @@
 /* small_eigen.c -- all eigenvalues and the k largest eigenvectors of a small
  * symmetric matrix (the Frequent Directions shrink's 2l x 2l Gram matrix,
- * used by sketch.c for 2l <= 128), in about half the time of LAPACK's dsyevd
- * at n = 32 and two thirds of it at n = 96 (bench_core shrink).
+ * used by sketch.c for 2l <= 96), in about half the time of LAPACK's dsyevd
+ * at n = 32 and three quarters of it at n = 96 (bench_core shrink).
  *
  * Why not dsyevd: at n = 32 it spends ~130 us, most of it rotating all n
  * eigenvectors in the tridiagonal QL/divide-and-conquer, while the shrink
@@ -18,7 +18,7 @@
  * 10 eps |lambda| so its factorization differs). Accuracy is checked against
  * dsyevd in tests/test_small_eigen.c (residuals and orthogonality
  * <= 1e-12 ||A||, on repeated, rank-deficient, zero and extreme-scale
- * matrices). No FMA contraction, and the dot products run in sumsq.c's
+ * matrices). No FMA contraction, and the dot products run in lelp__dot's
  * fixed four running sums, so the AVX2 clones give the same bits as the
  * SSE2 ones. */
 #include <float.h>

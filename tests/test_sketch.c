@@ -83,7 +83,7 @@ static double worst_projection(const double* U, const double* V, int64_t S, int6
     return worst;
 }
 
-/* ELL = 12 runs the shrinks through small_eigen.c (2l <= 128), ELL = 70
+/* ELL = 12 runs the shrinks through small_eigen.c (2l <= 96), ELL = 70
  * (with d = 80) through dsyevd */
 static void check_guarantee_and_agreement(double drift, int64_t ELL, int64_t d)
 {
