@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "internal.h"
+#include "vec8.h"
 
 /* Rows per chunk of the KL-only path: ~4096 values, so the chunk stays in
  * L1/L2 while it is exponentiated, summed and logged. */
@@ -150,6 +151,36 @@ static inline __attribute__((always_inline)) void lelp__kl_terms(const float* t,
     for (int64_t k = 0; k < n; k++) e[k] = (double)t[k] * (e[k] - a * (double)u[k]);
 }
 
+/* 1 if every row of T is finite, non-negative and sums to 1 within 1e-3:
+ * one pass of eight lanes per row, so valid targets cost little; the
+ * checks below name the first bad entry otherwise. */
+static LELP__CLONES int lelp__targets_ok(const float* T, int64_t n, int64_t K)
+{
+    const int64_t K8 = K & ~INT64_C(7);
+    const lelp__v8i expo = {0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000,
+                            0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000};
+    const lelp__v8f zero = lelp__splat8(0.0f);
+    for (int64_t i = 0; i < n; i++) {
+        const float* t = T + i * K;
+        lelp__v8i bad = {0, 0, 0, 0, 0, 0, 0, 0};
+        lelp__v4d sum = {0.0, 0.0, 0.0, 0.0};
+        for (int64_t k = 0; k < K8; k += 8) {
+            lelp__v8f x = lelp__ld8f(t + k, 8, 0.0f);
+            bad |= (x < zero) | (((lelp__v8i)x & expo) == expo);
+            sum = lelp__acc8(sum, x);
+        }
+        if (K8 < K) {
+            lelp__v8f x = lelp__ld8f(t + K8, K - K8, 0.0f);
+            bad |= (x < zero) | (((lelp__v8i)x & expo) == expo);
+            sum = lelp__acc8(sum, x);
+        }
+        int any = 0;
+        for (int l = 0; l < 8; l++) any |= bad[l];
+        if (any || !(fabs(lelp__hsum4(sum) - 1.0) <= 1e-3)) return 0;
+    }
+    return 1;
+}
+
 /* Validates all inputs before any output is written. */
 static int lelp__loss_inputs(const lelp_loss* l, const float* U, const float* T, const int32_t* y,
                              const float* w, int64_t n, double* value)
@@ -174,7 +205,7 @@ static int lelp__loss_inputs(const lelp_loss* l, const float* U, const float* T,
     int st = lelp__check_finite_f32(U, n, K, "U");
     if (st) return st;
     if (needs_y && (st = lelp__check_labels(y, n, l->C, "labels"))) return st;
-    if (needs_t) {
+    if (needs_t && !lelp__targets_ok(T, n, K)) {
         if ((st = lelp__check_finite_f32(T, n, K, "T"))) return st;
         for (int64_t i = 0; i < n; i++) {
             double sum = lelp__row_sum_f32(T + i * K, K);

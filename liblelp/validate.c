@@ -17,8 +17,9 @@ int lelp__check_handle(const void* h, uint64_t magic, const char* what)
 }
 
 /* Exponent bits all ones <=> NaN or Inf; the test is integer and-add-shift-or,
- * which vectorizes with plain SSE2, so the all-finite case costs one fast pass. */
-int lelp__any_nonfinite(const float* x, int64_t n)
+ * which vectorizes (8 lanes in the AVX2 clone), so the all-finite case costs
+ * one fast pass. */
+LELP__CLONES int lelp__any_nonfinite(const float* x, int64_t n)
 {
     uint32_t bad = 0;
     for (int64_t i = 0; i < n; i++) {

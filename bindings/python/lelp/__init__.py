@@ -78,11 +78,13 @@ def _as(arr, dtype, ndim, name, shape=None):
     C-contiguous ndarray of `dtype` (zero copy: C reads the caller's buffer),
     else one converted copy (numpy.ascontiguousarray). Shapes and dtypes are
     checked here, before the C call, with NumPy-style messages."""
-    if type(arr) is np.ndarray and arr.dtype == dtype and arr.flags.c_contiguous and arr.ndim == ndim:
+    if type(arr) is np.ndarray and arr.ndim == ndim and arr.dtype == dtype and arr.flags.c_contiguous:
         # the per-batch fast path (the loss is called per training step):
         # nothing to convert, only the shape to check
-        if shape is not None and any(w is not None and g != w for g, w in zip(arr.shape, shape)):
-            _as_shape_error(arr, shape, name)
+        if shape is not None:
+            for got, want in zip(arr.shape, shape):
+                if want is not None and got != want:
+                    _as_shape_error(arr, shape, name)
         return arr
     a = np.asarray(arr)
     if a.ndim != ndim:
@@ -108,13 +110,15 @@ def _as_shape_error(a, shape, name):
 
 
 def _ptr(a):
+    """The buffer's address as an int (ctypes passes it as the c_void_p
+    argument), or None for NULL."""
     if a is None:
         return None
     try:
-        # half the cost of a.ctypes.data; needs a writeable buffer
-        return ct.c_void_p(ct.addressof(ct.c_char.from_buffer(a)) if a.size else a.ctypes.data)
+        # a third of the cost of a.ctypes.data; needs a writeable buffer
+        return ct.addressof(ct.c_char.from_buffer(a)) if a.size else a.ctypes.data
     except (TypeError, ValueError, BufferError):
-        return ct.c_void_p(a.ctypes.data)
+        return a.ctypes.data
 
 
 def _out_i64(fn, *args):
@@ -433,7 +437,10 @@ class Loss(_Handle):
         y = None if labels is None else _as(labels, np.int32, 1, "labels", (n,))
         w = None if weights is None else _as(weights, np.float32, 1, "weights", (n,))
         g = Model._out(out, (n, K), np.float32, "out") if grad else None
-        _check(_L.lelp_loss_compute(self, _ptr(u), _ptr(T), _ptr(y), _ptr(w), n, ct.byref(self._value), _ptr(g)))
+        # self._h, not self: the handle property costs as much as a pointer
+        st = _L.lelp_loss_compute(self._h, _ptr(u), _ptr(T), _ptr(y), _ptr(w), n, ct.byref(self._value), _ptr(g))
+        if st:
+            _check(st)
         return (self._value.value, g) if grad else self._value.value
 
 

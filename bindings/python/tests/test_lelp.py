@@ -161,10 +161,10 @@ def test_zero_copy_and_conversion():
     T = m.targets(H, logits=Z, out=out)
     assert T is out and np.shares_memory(T, out) and out.sum() > 0
     # pointers: writeable and read-only buffers reach C at their own address
-    assert pkg._ptr(a).value == a.ctypes.data
+    assert pkg._ptr(a) == a.ctypes.data
     ro = np.ones((4, 3), np.float32)
     ro.flags.writeable = False
-    assert pkg._ptr(ro).value == ro.ctypes.data
+    assert pkg._ptr(ro) == ro.ctypes.data
     assert pkg._ptr(None) is None
     # the fast path still checks shapes, and read-only inputs give the same loss
     with pytest.raises(ValueError, match="dimension 1 must be 4"):
