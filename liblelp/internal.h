@@ -96,7 +96,9 @@ struct lelp_model {
     /* derived on creation, not serialized */
     float* Uf;               /* float copy of U for SGEMM */
     float* center;           /* pooled mean, float, d */
-    double* b_centered;      /* <U, mu_c - center> */
+    int centre_rows;         /* 1: the GEMM runs on h - center; 0: on h as given */
+    double* b_proj;          /* <U, mu_c - center>, or <U, mu_c> when !centre_rows:
+                                what lelp__project_raw's output is offset by */
 };
 
 struct lelp_loss {
@@ -311,7 +313,8 @@ int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S,
 /* Computes the derived arrays; the model's stored fields must be set. */
 void lelp__model_finish(lelp_model* m);
 int lelp__model_copy(const lelp_model* src, lelp_model** out);
-/* project.c: F (n x C*S, float) = <U, h - center>, unscaled; also checks H
+/* project.c: F (n x C*S, float) = <U, h - center> (or <U, h> when
+ * !m->centre_rows), unscaled: subtract m->b_proj; also checks H
  * for NaN/Inf in the same pass (LELP_E_NONFINITE naming the row). */
 int lelp__project_raw(const lelp_model* m, const float* H, int64_t n, int64_t row0, float* F);
 

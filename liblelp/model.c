@@ -32,7 +32,7 @@ static void lelp__model_release(lelp_model* m)
     lelp__free(&mem, m->b, z.eig);
     lelp__free(&mem, m->Uf, z.Uf);
     lelp__free(&mem, m->center, z.center);
-    lelp__free(&mem, m->b_centered, z.eig);
+    lelp__free(&mem, m->b_proj, z.eig);
     m->magic = LELP__MAGIC_DEAD;
     lelp__free(&mem, m, sizeof *m);
 }
@@ -57,9 +57,9 @@ int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S, lel
     m->b = lelp__calloc(mem, z.eig);
     m->Uf = lelp__calloc(mem, z.Uf);
     m->center = lelp__calloc(mem, z.center);
-    m->b_centered = lelp__calloc(mem, z.eig);
+    m->b_proj = lelp__calloc(mem, z.eig);
     if (!m->count || !m->mean || !m->eig || !m->ratio || !m->U || !m->b || !m->Uf || !m->center ||
-        !m->b_centered) {
+        !m->b_proj) {
         lelp__model_release(m);
         return lelp__fail(LELP_E_NOMEM, "out of memory for a model with d = %lld, C*S = %lld",
                           (long long)d, (long long)(C * S));
@@ -68,8 +68,41 @@ int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S, lel
     return LELP_OK;
 }
 
-/* The GEMM runs on rows centred by the pooled mean, rounded to float first
- * so that <U, h - center> - <U, mu_c - center> is <U, h - mu_c> exactly in
+/* Whether the projections' GEMM should run on rows centred by the pooled
+ * mean c. In float32 its rounding error grows with |h|, and the mean squared
+ * |h|^2 of the fitting rows is |c|^2 + spread^2 (spread^2: their mean squared
+ * distance to c), so skipping the centring copy costs at most a factor
+ * sqrt(2) in that error while |c|^2 <= spread^2. The per-class traces come
+ * from eig / ratio (traces after the head's row space is projected out:
+ * smaller, so the estimate errs towards centring). A column of U that is
+ * zero in every direction also forces centring: the raw path finds NaN/Inf
+ * in H through the projections, and a BLAS may skip zero products. */
+static int lelp__needs_centring(const lelp_model* m)
+{
+    const int64_t d = m->d, C = m->C, S = m->S;
+    double total = 0.0, c2 = 0.0, spread2 = 0.0;
+    for (int64_t c = 0; c < C; c++) total += (double)m->count[c];
+    for (int64_t j = 0; j < d; j++) c2 += (double)m->center[j] * (double)m->center[j];
+    for (int64_t c = 0; c < C; c++) {
+        const double n = (double)m->count[c], r = m->ratio[c * S];
+        double dist2 = 0.0;
+        for (int64_t j = 0; j < d; j++) {
+            double e = m->mean[c * d + j] - (double)m->center[j];
+            dist2 += e * e;
+        }
+        double trace = r > 0.0 ? m->eig[c * S] / r : 0.0;
+        spread2 += n / total * (trace * (n - 1.0) / n + dist2);
+    }
+    for (int64_t j = 0; j < d; j++) {
+        int64_t k = 0;
+        while (k < C * S && m->Uf[k * d + j] == 0.0f) k++;
+        if (k == C * S) return 1;
+    }
+    return !(c2 <= spread2);
+}
+
+/* Derived arrays. Centred rows are rounded to float before the GEMM, so
+ * that <U, h - center> - <U, mu_c - center> is <U, h - mu_c> exactly in
  * exact arithmetic. */
 void lelp__model_finish(lelp_model* m)
 {
@@ -81,15 +114,15 @@ void lelp__model_finish(lelp_model* m)
         for (int64_t c = 0; c < C; c++) v += (double)m->count[c] * m->mean[c * d + j];
         m->center[j] = (float)(v / total);
     }
+    for (int64_t k = 0; k < C * S; k++)
+        for (int64_t j = 0; j < d; j++) m->Uf[k * d + j] = (float)m->U[k * d + j];
+    m->centre_rows = lelp__needs_centring(m);
     for (int64_t k = 0; k < C * S; k++) {
         const double* u = m->U + k * d;
         const double* mu = m->mean + (k / S) * d;
         double bc = 0.0;
-        for (int64_t j = 0; j < d; j++) {
-            m->Uf[k * d + j] = (float)u[j];
-            bc += u[j] * (mu[j] - (double)m->center[j]);
-        }
-        m->b_centered[k] = bc;
+        for (int64_t j = 0; j < d; j++) bc += u[j] * (mu[j] - (m->centre_rows ? (double)m->center[j] : 0.0));
+        m->b_proj[k] = bc;
     }
 }
 
@@ -115,7 +148,8 @@ int lelp__model_copy(const lelp_model* src, lelp_model** out)
     memcpy(m->b, src->b, z.eig);
     memcpy(m->Uf, src->Uf, z.Uf);
     memcpy(m->center, src->center, z.center);
-    memcpy(m->b_centered, src->b_centered, z.eig);
+    memcpy(m->b_proj, src->b_proj, z.eig);
+    m->centre_rows = src->centre_rows;
     *out = m;
     return LELP_OK;
 }

@@ -25,8 +25,29 @@ static int lelp__center_rows(const float* restrict H, const float* restrict cent
     return (int)bad;
 }
 
+/* Without centring (lelp__needs_centring): the GEMM reads H in place, and
+ * NaN/Inf show up in the block's projections (NaN times anything, Inf times
+ * 0, is NaN), where checking C*S values per row costs nothing; H is then
+ * scanned to name the entry. Non-finite projections of finite rows
+ * (overflow) are left to the callers, as on the centred path. */
+static int lelp__project_uncentred(const lelp_model* m, const float* H, int64_t n, int64_t row0, float* F)
+{
+    const int64_t d = m->d, K = m->C * m->S;
+    for (int64_t i0 = 0; i0 < n; i0 += LELP__PROJECT_ROWS) {
+        int64_t nb = n - i0 < LELP__PROJECT_ROWS ? n - i0 : LELP__PROJECT_ROWS;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)K, (int)d, 1.0f, H + i0 * d, (int)d,
+                    m->Uf, (int)d, 0.0f, F + i0 * K, (int)K);
+        int st = LELP_OK;
+        if (lelp__any_nonfinite(F + i0 * K, nb * K) &&
+            (st = lelp__check_finite_rows(H + i0 * d, nb, d, row0 + i0, "H")))
+            return st;
+    }
+    return LELP_OK;
+}
+
 int lelp__project_raw(const lelp_model* m, const float* H, int64_t n, int64_t row0, float* F)
 {
+    if (!m->centre_rows) return lelp__project_uncentred(m, H, n, row0, F);
     const int64_t d = m->d, K = m->C * m->S;
     const int64_t rows = n < LELP__PROJECT_ROWS ? n : LELP__PROJECT_ROWS;
     size_t bytes = lelp__bytes(rows, d, sizeof(float));
@@ -68,7 +89,7 @@ static int lelp__finish_targets(const lelp_model* m, float* T, const double* p, 
     const double inv_beta = 1.0 / m->beta;
     for (int64_t c = 0; c < m->C; c++) {
         float* t = T + c * S;
-        const double* bc = m->b_centered + c * S;
+        const double* bc = m->b_proj + c * S;
         for (int64_t s = 0; s < S; s++) f[s] = ((double)t[s] - bc[s]) * inv_beta;
         double z = lelp__exp_normalize(f, S);
         if (!isfinite(z) || !(z >= 1.0))
@@ -140,7 +161,7 @@ int lelp_model_project(const lelp_model* m, const float* H, int64_t n, int64_t d
     const int64_t K = m->C * m->S;
     for (int64_t i = 0; i < n; i++) {
         float* f = F_out + i * K;
-        for (int64_t k = 0; k < K; k++) f[k] = (float)(((double)f[k] - m->b_centered[k]) / m->beta);
+        for (int64_t k = 0; k < K; k++) f[k] = (float)(((double)f[k] - m->b_proj[k]) / m->beta);
     }
     return LELP_OK;
 }
@@ -160,7 +181,7 @@ static int lelp__own_class(const lelp_model* m, const float* H, const int32_t* y
         for (int64_t r = 0; r < nb && st == LELP_OK; r++) {
             int64_t c = y[i0 + r];
             for (int64_t s = 0; s < S; s++)
-                g[(i0 + r) * S + s] = (double)F[r * K + c * S + s] - m->b_centered[c * S + s];
+                g[(i0 + r) * S + s] = (double)F[r * K + c * S + s] - m->b_proj[c * S + s];
         }
     }
     lelp__free(&m->mem, F, bytes);
