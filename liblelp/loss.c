@@ -159,24 +159,25 @@ static LELP__CLONES int lelp__targets_ok(const float* T, int64_t n, int64_t K)
     const int64_t K8 = K & ~INT64_C(7);
     const lelp__v8i expo = {0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000,
                             0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000};
-    const lelp__v8f zero = lelp__splat8(0.0f);
+    const lelp__v8f zero = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
     for (int64_t i = 0; i < n; i++) {
         const float* t = T + i * K;
         lelp__v8i bad = {0, 0, 0, 0, 0, 0, 0, 0};
         lelp__v4d sum = {0.0, 0.0, 0.0, 0.0};
+        lelp__v8f x;
         for (int64_t k = 0; k < K8; k += 8) {
-            lelp__v8f x = lelp__ld8f(t + k, 8, 0.0f);
+            lelp__ld8f(&x, t + k, 8, 0.0f);
             bad |= (x < zero) | (((lelp__v8i)x & expo) == expo);
-            sum = lelp__acc8(sum, x);
+            lelp__acc8(&sum, &x);
         }
-        if (K8 < K) {
-            lelp__v8f x = lelp__ld8f(t + K8, K - K8, 0.0f);
+        if (K8 < K) { /* the tail, zero-padded: zeros pass every check and add 0 */
+            lelp__ld8f(&x, t + K8, K - K8, 0.0f);
             bad |= (x < zero) | (((lelp__v8i)x & expo) == expo);
-            sum = lelp__acc8(sum, x);
+            lelp__acc8(&sum, &x);
         }
         int any = 0;
         for (int l = 0; l < 8; l++) any |= bad[l];
-        if (any || !(fabs(lelp__hsum4(sum) - 1.0) <= 1e-3)) return 0;
+        if (any || !(fabs(lelp__hsum4(&sum) - 1.0) <= 1e-3)) return 0;
     }
     return 1;
 }

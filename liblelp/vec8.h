@@ -13,12 +13,6 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Every function here is always_inline, so GCC's note about the ABI of
- * 32-byte vector arguments without AVX never applies. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
 typedef float lelp__v8f __attribute__((vector_size(32)));
 typedef int32_t lelp__v8i __attribute__((vector_size(32)));
 typedef float lelp__v4f __attribute__((vector_size(16)));
@@ -26,33 +20,28 @@ typedef double lelp__v4d __attribute__((vector_size(32)));
 
 #define LELP__VINLINE static inline __attribute__((always_inline))
 
-LELP__VINLINE lelp__v8f lelp__splat8(float x)
+/* *x = n <= 8 floats from p, the other lanes set to fill; called with a
+ * constant n = 8 in the loops' body, so the copy is one load there. Vectors
+ * go in and out by pointer: by value, GCC notes an ABI change for 32-byte
+ * arguments without AVX on every build, although the calls are inlined. */
+LELP__VINLINE void lelp__ld8f(lelp__v8f* x, const float* p, int64_t n, float fill)
 {
-    lelp__v8f v = {x, x, x, x, x, x, x, x};
-    return v;
+    for (int l = 0; l < 8; l++) (*x)[l] = fill;
+    memcpy(x, p, (size_t)n * sizeof(float));
 }
 
-/* n <= 8 floats into a vector, the other lanes set to fill; called with a
- * constant n = 8 in the loops' body, so the copy is one load there */
-LELP__VINLINE lelp__v8f lelp__ld8f(const float* p, int64_t n, float fill)
-{
-    lelp__v8f x = lelp__splat8(fill);
-    memcpy(&x, p, (size_t)n * sizeof(float));
-    return x;
-}
-
-/* acc += the eight lanes of x in float64, lanes l and l + 4 into lane l */
-LELP__VINLINE lelp__v4d lelp__acc8(lelp__v4d acc, lelp__v8f x)
+/* *acc += the eight lanes of *x in float64, lanes l and l + 4 into lane l */
+LELP__VINLINE void lelp__acc8(lelp__v4d* acc, const lelp__v8f* x)
 {
     lelp__v4f lo, hi;
-    memcpy(&lo, &x, sizeof lo);
-    memcpy(&hi, (const char*)&x + sizeof lo, sizeof hi);
-    return acc + (__builtin_convertvector(lo, lelp__v4d) + __builtin_convertvector(hi, lelp__v4d));
+    memcpy(&lo, x, sizeof lo);
+    memcpy(&hi, (const char*)x + sizeof lo, sizeof hi);
+    *acc += __builtin_convertvector(lo, lelp__v4d) + __builtin_convertvector(hi, lelp__v4d);
 }
 
-LELP__VINLINE double lelp__hsum4(lelp__v4d a)
+LELP__VINLINE double lelp__hsum4(const lelp__v4d* a)
 {
-    return (a[0] + a[1]) + (a[2] + a[3]);
+    return ((*a)[0] + (*a)[1]) + ((*a)[2] + (*a)[3]);
 }
 
 #endif
