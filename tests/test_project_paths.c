@@ -114,30 +114,42 @@ static void check_nonfinite(const lelp_model* m, const float* H)
     free(Z);
 }
 
-static void small_mean_projects_rows_as_given(void** state)
+/* data on `offset` takes the path want_centre, projects within the bound
+ * and reports NaN/Inf */
+static void check_path(double offset, int want_centre)
 {
-    (void)state;
     synth_data data;
-    make(&data, 0.0);
+    make(&data, offset);
     lelp_model* m = fit(&data);
-    assert_int_equal(m->centre_rows, 0);
+    assert_int_equal(m->centre_rows, want_centre);
     check_projections(m, data.H, N);
     check_nonfinite(m, data.H);
     lelp_model_free(m);
     synth_free(&data);
 }
 
+static void small_mean_projects_rows_as_given(void** state)
+{
+    (void)state;
+    check_path(0.0, 0);
+}
+
 static void large_mean_centres_rows(void** state)
 {
     (void)state;
-    synth_data data;
-    make(&data, 1000.0);
-    lelp_model* m = fit(&data);
-    assert_int_equal(m->centre_rows, 1);
-    check_projections(m, data.H, N);
-    check_nonfinite(m, data.H);
-    lelp_model_free(m);
-    synth_free(&data);
+    check_path(1000.0, 1);
+}
+
+/* F1, F2 (N x C*S, malloc'd) = the projections of H1 by m1 and of H2 by m2 */
+static void project_pair(const lelp_model* m1, const float* H1, const lelp_model* m2, const float* H2, float** F1,
+                         float** F2)
+{
+    *F1 = malloc(sizeof(float) * N * C * S);
+    *F2 = malloc(sizeof(float) * N * C * S);
+    assert_non_null(*F1);
+    assert_non_null(*F2);
+    EXPECT_OK(lelp_model_project(m1, H1, N, D, *F1));
+    EXPECT_OK(lelp_model_project(m2, H2, N, D, *F2));
 }
 
 /* The two paths on the same spread: projections of a row and of the row
@@ -153,12 +165,8 @@ static void paths_agree_on_shifted_data(void** state)
     assert_int_equal(ma->centre_rows, 0);
     assert_int_equal(mb->centre_rows, 1);
     const int64_t K = C * S;
-    float* Fa = malloc(sizeof(float) * N * K);
-    float* Fb = malloc(sizeof(float) * N * K);
-    assert_non_null(Fa);
-    assert_non_null(Fb);
-    EXPECT_OK(lelp_model_project(ma, a.H, N, D, Fa));
-    EXPECT_OK(lelp_model_project(mb, b.H, N, D, Fb));
+    float *Fa = NULL, *Fb = NULL;
+    project_pair(ma, a.H, mb, b.H, &Fa, &Fb);
     double scale = 0.0;
     for (int64_t i = 0; i < N * K; i++) scale = fabs(Fa[i]) > scale ? fabs(Fa[i]) : scale;
     /* shifting by 1000 rounds H at ~6e-5 (1000 * 2^-24), so the fits and
@@ -216,14 +224,9 @@ static void reload_keeps_the_path(void** state)
         lelp_model* r = NULL;
         EXPECT_OK(lelp_model_load(&r, buf, size, NULL));
         assert_int_equal(r->centre_rows, m->centre_rows);
-        const int64_t K = C * S;
-        float* F1 = malloc(sizeof(float) * N * K);
-        float* F2 = malloc(sizeof(float) * N * K);
-        assert_non_null(F1);
-        assert_non_null(F2);
-        EXPECT_OK(lelp_model_project(m, data.H, N, D, F1));
-        EXPECT_OK(lelp_model_project(r, data.H, N, D, F2));
-        assert_memory_equal(F1, F2, sizeof(float) * N * K);
+        float *F1 = NULL, *F2 = NULL;
+        project_pair(m, data.H, r, data.H, &F1, &F2);
+        assert_memory_equal(F1, F2, sizeof(float) * N * C * S);
         free(F1);
         free(F2);
         free(buf);
