@@ -9,7 +9,8 @@ own); the peers run here with the same BLAS/torch thread count.
 Prints one line per figure and writes bench/results.json.
 Environment: REPS, THREADS (default: all cores), BENCH_QUICK=1 (small sizes),
 BENCH_FIT=first (skip the d=4096 fit case, whose NumPy/scikit-learn peers take
-minutes per repeat on 2 cores).
+minutes per repeat on 2 cores), BENCH_ONLY=loss (or a comma list of fit, gram,
+targets, large_d, loss: only those steps; results.json then holds only them).
 """
 import json
 import os
@@ -361,6 +362,18 @@ def bench_loss(results):
             if "liblelp_python_s" in entry:
                 line += f" ({entry['torch_s'] / entry['liblelp_python_s']:.1f}x via Python"
                 line += f", {entry['torch_s'] / c_fig['seconds']:.1f}x C)"
+            if lelp is not None:
+                # what a PyTorch training loop calls: lelp.torch.LELPLoss, an
+                # autograd Function around the same C call, forward + backward
+                import lelp.torch as lt
+                crit = lt.LELPLoss(num_classes=C, subclasses=S, tau=2.0, alpha=0.0, reduction="mean")
+                def lcall():
+                    for _ in range(inner):
+                        ut.grad = None
+                        crit(ut, tt).backward()
+                entry["liblelp_torch_s"] = median_time(lcall) / inner
+                line += (f" | liblelp via lelp.torch {entry['liblelp_torch_s'] * 1e6:.1f}us "
+                         f"({entry['torch_s'] / entry['liblelp_torch_s']:.1f}x)")
         results["loss"].append(entry)
         print(line)
 
@@ -378,12 +391,21 @@ def main():
                 results["machine"]["cpu"] = line.split(":", 1)[1].strip()
                 break
     print(f"bench: {results['machine']['cpu']}, {THREADS} threads, median of {REPS} after a warm-up")
+    # BENCH_ONLY=loss (or a comma list of fit, gram, targets, large_d, loss)
+    # runs a subset; results.json then holds only those figures
+    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+    want = lambda step: not only or step in only  # noqa: E731
     with tempfile.TemporaryDirectory() as tmp:
-        bench_fit(results, tmp)
-        bench_gram(results, tmp)
-        bench_targets(results, tmp)
-    bench_large_d(results)
-    bench_loss(results)
+        if want("fit"):
+            bench_fit(results, tmp)
+        if want("gram"):
+            bench_gram(results, tmp)
+        if want("targets"):
+            bench_targets(results, tmp)
+    if want("large_d"):
+        bench_large_d(results)
+    if want("loss"):
+        bench_loss(results)
     with open(os.path.join(ROOT, "bench", "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     print("bench: wrote bench/results.json")
