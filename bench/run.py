@@ -394,6 +394,10 @@ def main():
     # BENCH_ONLY=loss (or a comma list of fit, gram, targets, large_d, loss)
     # runs a subset; results.json then holds only those figures
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+    unknown = only - {"fit", "gram", "targets", "large_d", "loss"}
+    if unknown:
+        sys.exit(f"bench: BENCH_ONLY names unknown steps {sorted(unknown)}; "
+                 "known: fit, gram, targets, large_d, loss")
     want = lambda step: not only or step in only  # noqa: E731
     with tempfile.TemporaryDirectory() as tmp:
         if want("fit"):
