@@ -7,6 +7,8 @@ gradient liblelp computes (no autograd graph through the loss itself).
 
 CPU tensors only; float32 tensors are passed to the C library without a copy.
 """
+import ctypes as _ct
+
 import numpy as np
 
 try:
@@ -15,7 +17,7 @@ except ImportError as e:  # the rest of lelp works without PyTorch
     raise ImportError("lelp.torch needs PyTorch (Debian: apt-get install python3-torch); "
                       "import lelp works without it") from e
 
-from . import Loss
+from . import Loss, _L, _check
 
 
 def _np(t, name):
@@ -30,6 +32,31 @@ def _np(t, name):
     return t.detach().contiguous().numpy()
 
 
+def _plain(t, dtype, shape):
+    """t is None, or a contiguous CPU tensor of dtype and shape."""
+    return t is None or (isinstance(t, _torch.Tensor) and t.dtype == dtype and t.device.type == "cpu"
+                         and t.is_contiguous() and t.shape == shape)
+
+
+def _direct(loss, u, T, labels, weights, want_grad):
+    """The C call on the tensors' own buffers, for the common case (float32
+    contiguous CPU tensors of the right shapes, int32 labels): (value,
+    gradient tensor or None), or None to take the checked NumPy path, whose
+    conversions and messages cover everything else."""
+    if not isinstance(u, _torch.Tensor) or u.dim() != 2:
+        return None
+    n, K = u.shape[0], loss.C * loss.S
+    if not (_plain(u, _torch.float32, (n, K)) and _plain(T, _torch.float32, (n, K))
+            and _plain(labels, _torch.int32, (n,)) and _plain(weights, _torch.float32, (n,))):
+        return None
+    g = _torch.empty_like(u) if want_grad else None
+    ptr = lambda t: None if t is None else t.data_ptr()  # noqa: E731
+    st = _L.lelp_loss_compute(loss._h, ptr(u), ptr(T), ptr(labels), ptr(weights), n, _ct.byref(loss._value), ptr(g))
+    if st:
+        _check(st)
+    return loss._value.value, g
+
+
 class LELPFunction(_torch.autograd.Function):
     """LELPFunction.apply(u, T, labels, weights, loss): the value of a
     lelp.Loss as a 0-d tensor; backward multiplies liblelp's dL/du by the
@@ -38,12 +65,15 @@ class LELPFunction(_torch.autograd.Function):
     @staticmethod
     def forward(ctx, u, T, labels, weights, loss):
         want_grad = bool(ctx.needs_input_grad[0])
-        r = loss(_np(u, "u"), _np(T, "T"), labels=_np(labels, "labels"), weights=_np(weights, "weights"),
-                 grad=want_grad)
-        value, grad = r if want_grad else (r, None)
+        r = _direct(loss, u, T, labels, weights, want_grad)
+        if r is None:
+            r = loss(_np(u, "u"), _np(T, "T"), labels=_np(labels, "labels"), weights=_np(weights, "weights"),
+                     grad=want_grad)
+            r = (r[0], _torch.from_numpy(r[1])) if want_grad else (r, None)
+        value, grad = r
         if want_grad:
-            ctx.save_for_backward(_torch.from_numpy(grad))
-        return u.new_tensor(value)
+            ctx.save_for_backward(grad)
+        return _torch.scalar_tensor(value, dtype=u.dtype)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -65,6 +95,8 @@ class LELPLoss(_torch.nn.Module):
 
     def forward(self, u, T=None, labels=None, weights=None):
         if not (_torch.is_grad_enabled() and u.requires_grad):  # evaluation: the value only, no gradient
-            return u.new_tensor(self.loss(_np(u, "u"), _np(T, "T"), labels=_np(labels, "labels"),
-                                          weights=_np(weights, "weights"), grad=False))
+            r = _direct(self.loss, u, T, labels, weights, False)
+            value = r[0] if r is not None else self.loss(_np(u, "u"), _np(T, "T"), labels=_np(labels, "labels"),
+                                                         weights=_np(weights, "weights"), grad=False)
+            return u.new_tensor(value)
         return LELPFunction.apply(u, T, labels, weights, self.loss)

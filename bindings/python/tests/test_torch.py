@@ -94,6 +94,52 @@ def test_tensors_reach_c_without_copy_and_no_grad_skips_the_gradient(monkeypatch
         crit(u[:, :5], T)
 
 
+@pytest.mark.parametrize("alpha,weighted", [(0.0, False), (0.4, True), (1.0, False)])
+def test_direct_call_equals_the_numpy_path(monkeypatch, alpha, weighted):
+    """float32 contiguous tensors (and int32 labels) go to C on their own
+    buffers; anything else through the checked NumPy path. Both give the same
+    bits, forward and backward, and the direct one really is taken."""
+    C, S, n = 3, 4, 37
+    g = torch.Generator().manual_seed(11)
+    u = (torch.randn(n, C * S, generator=g) * 3).requires_grad_(True)
+    T = torch.softmax(torch.randn(n, C * S, generator=g), 1)
+    y = torch.randint(0, C, (n,), generator=g, dtype=torch.int32)
+    w = torch.rand(n, generator=g) + 0.1 if weighted else None
+    calls = []
+    orig = lelp._L.lelp_loss_compute
+
+    def spy(*args):
+        calls.append(args)
+        return orig(*args)
+    monkeypatch.setattr(lelp._L, "lelp_loss_compute", spy)
+    crit = lt.LELPLoss(num_classes=C, subclasses=S, tau=2.0, alpha=alpha)
+    v1 = crit(u, T, labels=y, weights=w)
+    v1.backward()
+    g1 = u.grad.clone()
+    assert calls[-1][1] == u.data_ptr() and calls[-1][2] == T.data_ptr() and calls[-1][3] == y.data_ptr()
+    u.grad = None
+    u2 = u.detach().t().contiguous().t().requires_grad_(True)  # same values, not contiguous
+    v2 = crit(u2, T, labels=y.long(), weights=None if w is None else w.double())
+    v2.backward()
+    assert calls[-1][1] != u2.data_ptr()  # converted: the NumPy path
+    assert v1.item() == v2.item()
+    assert torch.equal(g1, u2.grad)
+    with torch.no_grad():
+        assert crit(u, T, labels=y, weights=w).item() == v1.item()
+
+
+def test_direct_call_reports_bad_targets():
+    u = torch.randn(4, 6, requires_grad=True)
+    T = torch.full((4, 6), 1 / 6)
+    T[2, 3] = -0.1
+    T[2, 4] += 0.1
+    with pytest.raises(lelp.LelpError, match="negative entry at row 2"):
+        lt.LELPLoss(num_classes=3, subclasses=2)(u, T)
+    T[2, 3], T[2, 4] = float("nan"), 1 / 6
+    with pytest.raises(lelp.LelpError, match="row 2, column 3"):
+        lt.LELPLoss(num_classes=3, subclasses=2)(u, T)
+
+
 def test_lelp_torch_reachable_after_plain_import():
     code = "import lelp; print(lelp.torch.LELPLoss.__name__, issubclass(lelp.torch.LELPLoss, __import__('torch').nn.Module))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
