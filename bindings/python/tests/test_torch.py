@@ -73,7 +73,8 @@ def test_function_scales_the_incoming_gradient_and_keeps_dtype():
     np.testing.assert_allclose(u.grad.numpy(), 3.0 * grad, rtol=1e-6)
 
 
-def test_tensors_reach_c_without_copy_and_no_grad_skips_the_gradient(monkeypatch):
+def _spy_loss_calls(monkeypatch):
+    """The argument tuples of every lelp_loss_compute call from now on."""
     calls = []
     orig = lelp._L.lelp_loss_compute
 
@@ -81,6 +82,11 @@ def test_tensors_reach_c_without_copy_and_no_grad_skips_the_gradient(monkeypatch
         calls.append(args)
         return orig(*args)
     monkeypatch.setattr(lelp._L, "lelp_loss_compute", spy)
+    return calls
+
+
+def test_tensors_reach_c_without_copy_and_no_grad_skips_the_gradient(monkeypatch):
+    calls = _spy_loss_calls(monkeypatch)
     u = torch.randn(8, 6, dtype=torch.float32, requires_grad=True)
     T = torch.softmax(torch.randn(8, 6, dtype=torch.float32), 1)
     crit = lt.LELPLoss(num_classes=3, subclasses=2)
@@ -105,13 +111,7 @@ def test_direct_call_equals_the_numpy_path(monkeypatch, alpha, weighted):
     T = torch.softmax(torch.randn(n, C * S, generator=g), 1)
     y = torch.randint(0, C, (n,), generator=g, dtype=torch.int32)
     w = torch.rand(n, generator=g) + 0.1 if weighted else None
-    calls = []
-    orig = lelp._L.lelp_loss_compute
-
-    def spy(*args):
-        calls.append(args)
-        return orig(*args)
-    monkeypatch.setattr(lelp._L, "lelp_loss_compute", spy)
+    calls = _spy_loss_calls(monkeypatch)
     crit = lt.LELPLoss(num_classes=C, subclasses=S, tau=2.0, alpha=alpha)
     v1 = crit(u, T, labels=y, weights=w)
     v1.backward()
