@@ -314,8 +314,9 @@ int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S,
 void lelp__model_finish(lelp_model* m);
 int lelp__model_copy(const lelp_model* src, lelp_model** out);
 /* project.c: F (n x C*S, float) = <U, h - center> (or <U, h> when
- * !m->centre_rows), unscaled: subtract m->b_proj; also checks H
- * for NaN/Inf in the same pass (LELP_E_NONFINITE naming the row). */
+ * !m->centre_rows), unscaled: subtract m->b_proj; also checks H for
+ * NaN/Inf, in the centring pass or through the projections
+ * (LELP_E_NONFINITE naming the row and column). */
 int lelp__project_raw(const lelp_model* m, const float* H, int64_t n, int64_t row0, float* F);
 
 /* ---- serialization helpers (format.c) ----------------------------------- */
