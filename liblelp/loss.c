@@ -151,15 +151,23 @@ static inline __attribute__((always_inline)) void lelp__kl_terms(const float* t,
     for (int64_t k = 0; k < n; k++) e[k] = (double)t[k] * (e[k] - a * (double)u[k]);
 }
 
+/* One block of eight target values: bad lanes (negative, NaN or Inf) into
+ * *bad, the values into the float64 row sum. */
+LELP__VINLINE void lelp__check_block(const lelp__v8f* x, lelp__v8i* bad, lelp__v4d* sum)
+{
+    const lelp__v8i expo = {0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000,
+                            0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000};
+    const lelp__v8f zero = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    *bad |= (*x < zero) | (((lelp__v8i)*x & expo) == expo);
+    lelp__acc8(sum, x);
+}
+
 /* 1 if every row of T is finite, non-negative and sums to 1 within 1e-3:
  * one pass of eight lanes per row, so valid targets cost little; the
  * checks below name the first bad entry otherwise. */
 static LELP__CLONES int lelp__targets_ok(const float* T, int64_t n, int64_t K)
 {
     const int64_t K8 = K & ~INT64_C(7);
-    const lelp__v8i expo = {0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000,
-                            0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000};
-    const lelp__v8f zero = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
     for (int64_t i = 0; i < n; i++) {
         const float* t = T + i * K;
         lelp__v8i bad = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -167,13 +175,11 @@ static LELP__CLONES int lelp__targets_ok(const float* T, int64_t n, int64_t K)
         lelp__v8f x;
         for (int64_t k = 0; k < K8; k += 8) {
             lelp__ld8f(&x, t + k, 8, 0.0f);
-            bad |= (x < zero) | (((lelp__v8i)x & expo) == expo);
-            lelp__acc8(&sum, &x);
+            lelp__check_block(&x, &bad, &sum);
         }
         if (K8 < K) { /* the tail, zero-padded: zeros pass every check and add 0 */
             lelp__ld8f(&x, t + K8, K - K8, 0.0f);
-            bad |= (x < zero) | (((lelp__v8i)x & expo) == expo);
-            lelp__acc8(&sum, &x);
+            lelp__check_block(&x, &bad, &sum);
         }
         int any = 0;
         for (int l = 0; l < 8; l++) any |= bad[l];
