@@ -57,6 +57,24 @@ void lelp__free(const lelp__mem* mem, void* p, size_t size)
     if (p) mem->free(mem->opaque, p, lelp__real_size(size));
 }
 
+void* lelp__scratch_reserve(const lelp__mem* mem, lelp__scratch* sc, size_t size)
+{
+    if (sc->p && sc->bytes >= size) return sc->p;
+    void* p = lelp__alloc(mem, size);
+    if (!p) return NULL;
+    lelp__free(mem, sc->p, sc->bytes);
+    sc->p = p;
+    sc->bytes = size;
+    return p;
+}
+
+void lelp__scratch_release(const lelp__mem* mem, lelp__scratch* sc)
+{
+    lelp__free(mem, sc->p, sc->bytes);
+    sc->p = NULL;
+    sc->bytes = 0;
+}
+
 size_t lelp__bytes(int64_t a, int64_t b, size_t elem)
 {
     if (a < 0 || b < 0) return SIZE_MAX;

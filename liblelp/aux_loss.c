@@ -4,6 +4,7 @@
  * L_aux = mean_i logsumexp_j r_ij - 1/T - log n. It penalises correlated
  * subclass logits across a batch. BLAS-free, O(n^2 K). */
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -23,20 +24,21 @@ static double lelp__standardise(const float* z, int64_t K, double* zh)
     return sd;
 }
 
-int lelp__subclass_aux(const lelp__mem* mem, const float* U, int64_t n, int64_t K, double T, double gscale,
-                       double* value, float* grad)
+int lelp__subclass_aux(const lelp__mem* mem, lelp__scratch* sc, const float* U, int64_t n, int64_t K, double T,
+                       double gscale, double* value, float* grad)
 {
+    /* zh and gz (n x K each), then n logits of a row and n standard
+     * deviations; kept in sc, so a batch no larger than an earlier one
+     * allocates nothing */
     size_t zb = lelp__bytes(n, K, sizeof(double)), rb = lelp__bytes(2 * n, 1, sizeof(double));
-    double* zh = lelp__alloc(mem, zb);
-    double* gz = lelp__calloc(mem, zb);
-    double* r = lelp__alloc(mem, rb); /* n logits of a row, then n standard deviations */
-    if (!zh || !gz || !r) {
-        lelp__free(mem, zh, zb);
-        lelp__free(mem, gz, zb);
-        lelp__free(mem, r, rb);
+    size_t total_bytes = zb > (SIZE_MAX - rb) / 2 ? SIZE_MAX : 2 * zb + rb;
+    double* zh = lelp__scratch_reserve(mem, sc, total_bytes);
+    if (!zh)
         return lelp__fail(LELP_E_NOMEM, "lelp_loss_compute: out of memory for the auxiliary loss (n = %lld)",
                           (long long)n);
-    }
+    double* gz = zh + n * K;
+    double* r = gz + n * K;
+    memset(gz, 0, zb);
     double* sd = r + n;
     for (int64_t i = 0; i < n; i++) sd[i] = lelp__standardise(U + i * K, K, zh + i * K);
     const double c = 1.0 / (T * (double)K), cn = c / (double)n;
@@ -78,8 +80,5 @@ int lelp__subclass_aux(const lelp__mem* mem, const float* U, int64_t n, int64_t 
             for (int64_t k = 0; k < K; k++) grad[i * K + k] = (float)(gscale * (g[k] - mg - z[k] * mgz) / sd[i]);
         }
     }
-    lelp__free(mem, zh, zb);
-    lelp__free(mem, gz, zb);
-    lelp__free(mem, r, rb);
     return LELP_OK;
 }

@@ -25,6 +25,13 @@ typedef struct lelp__mem {
     void* opaque;
 } lelp__mem;
 
+/* A buffer that only grows: a handle keeps one so that calls after the
+ * first of a given size allocate nothing. */
+typedef struct lelp__scratch {
+    void* p;
+    size_t bytes;
+} lelp__scratch;
+
 struct lelp_allocator {
     uint64_t magic;
     const void* self;
@@ -112,6 +119,7 @@ struct lelp_loss {
     double* row;             /* 2*C*S doubles: a row's gradient and exponentials */
     double* chunk;           /* chunk_rows*(C*S + 2) doubles for the KL-only path */
     int64_t chunk_rows;
+    lelp__scratch* aux;      /* the auxiliary loss's batch buffers, kept between calls */
 };
 
 struct lelp_compressor {
@@ -158,6 +166,10 @@ void lelp__free(const lelp__mem* mem, void* p, size_t size);
 /* a*b*c in size_t, SIZE_MAX on overflow or negative input. */
 size_t lelp__bytes(int64_t a, int64_t b, size_t elem);
 int lelp__check_allocator(const lelp_allocator* alloc);
+/* At least size bytes of sc (64-byte aligned, contents undefined), grown
+ * when smaller; NULL on failure, sc left as it was. */
+void* lelp__scratch_reserve(const lelp__mem* mem, lelp__scratch* sc, size_t size);
+void lelp__scratch_release(const lelp__mem* mem, lelp__scratch* sc);
 
 /* ---- validation (validate.c) -------------------------------------------- */
 int lelp__check_handle(const void* h, uint64_t magic, const char* what);
@@ -180,7 +192,7 @@ double lelp__softmax_entropy(const double* x, int64_t n, double scale);
 
 /* aux_loss.c: Subclass Distillation's auxiliary loss over a batch (mean);
  * writes gscale * d(mean)/dU into grad (n x K floats) when grad != NULL. */
-int lelp__subclass_aux(const lelp__mem* mem, const float* U, int64_t n, int64_t K, double T, double gscale,
+int lelp__subclass_aux(const lelp__mem* mem, lelp__scratch* sc, const float* U, int64_t n, int64_t K, double T, double gscale,
                        double* value, float* grad);
 
 /* compressor.c / distance.c */

@@ -1,7 +1,9 @@
 /* loss.c -- the student loss and its gradient (SPEC section 1.3). BLAS-free
- * and allocation-free: the scratch is sized at create. The KL-only loss (the
- * LELP default) runs a chunk of rows at a time, so its exponentials and
- * logarithms are long vector loops (vexp.c); other kinds go row by row. */
+ * and allocation-free per call: the scratch is sized at create, and the
+ * batch-coupled auxiliary kind keeps its buffers for the largest batch seen.
+ * The KL-only loss (the LELP default) runs a chunk of rows at a time, so its
+ * exponentials and logarithms are long vector loops (vexp.c); other kinds go
+ * row by row. */
 #include <float.h>
 #include <math.h>
 
@@ -49,7 +51,10 @@ int lelp_loss_create(lelp_loss** out, int64_t C, int64_t S, const lelp_allocator
     l->chunk_rows = lelp__loss_chunk_rows(C * S);
     l->row = lelp__alloc(&mem, lelp__loss_scratch_bytes(l));
     l->chunk = l->row ? l->row + 2 * C * S : NULL;
-    if (!l->row) {
+    l->aux = lelp__calloc(&mem, sizeof *l->aux);
+    if (!l->row || !l->aux) {
+        lelp__free(&mem, l->row, lelp__loss_scratch_bytes(l));
+        lelp__free(&mem, l->aux, sizeof *l->aux);
         lelp__free(&mem, l, sizeof *l);
         return lelp__fail(LELP_E_NOMEM, "lelp_loss_create: out of memory");
     }
@@ -62,6 +67,8 @@ void lelp_loss_free(lelp_loss* l)
     if (!l || l->magic != LELP__MAGIC_LOSS || l->self != l) return;
     lelp__mem mem = l->mem;
     lelp__free(&mem, l->row, lelp__loss_scratch_bytes(l));
+    lelp__scratch_release(&mem, l->aux);
+    lelp__free(&mem, l->aux, sizeof *l->aux);
     l->magic = LELP__MAGIC_DEAD;
     lelp__free(&mem, l, sizeof *l);
 }
@@ -440,7 +447,8 @@ int lelp_loss_compute(const lelp_loss* l, const float* U, const float* T, const 
         /* batch-coupled: the mean auxiliary loss and its gradient, scaled to
          * the reduction (a sum is n times the mean) */
         double aux = 0.0, scale = l->reduction == LELP_REDUCTION_SUM ? (double)n : 1.0;
-        if ((st = lelp__subclass_aux(&l->mem, U, n, K, l->aux_temperature, (1.0 - l->alpha) * scale, &aux, grad)))
+        if ((st = lelp__subclass_aux(&l->mem, l->aux, U, n, K, l->aux_temperature, (1.0 - l->alpha) * scale, &aux,
+                                     grad)))
             return st;
         total += (1.0 - l->alpha) * aux * scale * norm;
     } else if (l->kind == LELP_LOSS_KIND_KL && l->alpha == 0.0) {

@@ -193,27 +193,80 @@ static void test_every_allocation_can_fail(void** state)
     remove(path);
 }
 
-/* The loss allocates nothing per call (its scratch lives on the stack). */
+/* Calls of one loss on batches of n rows: 1 if all returned LELP_OK. */
+static int loss_calls(const lelp_loss* l, const float* u, const float* t, const int32_t* yy, const float* w,
+                      int64_t n, float* g)
+{
+    const int64_t sizes[] = {n, 1, n / 2, n};
+    for (int k = 0; k < 4; k++) {
+        double v = 0.0;
+        if (lelp_loss_compute(l, u, t, yy, w, sizes[k], &v, g) != LELP_OK) return 0;
+        if (lelp_loss_compute(l, u, t, yy, w, sizes[k], &v, NULL) != LELP_OK) return 0;
+    }
+    return 1;
+}
+
+/* Every loss kind and path allocates nothing per call once it has seen a
+ * batch of its size: the KL-only chunks (alpha = 0), the row path
+ * (0 < alpha < 1, weights), cross-entropy (alpha = 1), DKD, and the
+ * auxiliary loss, whose batch buffers are kept and grow only for a larger
+ * batch. A failed growth leaves the loss usable. */
 static void test_loss_allocates_nothing(void** state)
 {
     (void)state;
+    enum { LC = 3, LS = 2, LK = LC * LS, LN = 64 };
     counter cnt = {0, -1, 0, 0, 0};
     lelp_allocator* a = NULL;
-    lelp_loss* l = NULL;
     assert_int_equal(lelp_allocator_create(&a, count_alloc, count_free, &cnt), LELP_OK);
-    assert_int_equal(lelp_loss_create(&l, 3, 2, a), LELP_OK);
-    long before = cnt.calls;
-    float u[4 * 6], t[4 * 6], g[4 * 6];
-    int32_t yy[4] = {0, 1, 2, 0};
-    for (int i = 0; i < 24; i++) {
+    static float u[LN * LK], t[LN * LK], g[LN * LK], tc[LN * LC], w[LN];
+    int32_t yy[LN];
+    for (int i = 0; i < LN * LK; i++) {
         u[i] = (float)(i % 5) - 2.0f;
-        t[i] = 1.0f / 6.0f;
+        t[i] = 1.0f / (float)LK;
     }
-    double v = 0.0;
-    assert_int_equal(lelp_loss_set_double(l, LELP_LOSS_ALPHA, 0.5), LELP_OK);
-    for (int k = 0; k < 10; k++) assert_int_equal(lelp_loss_compute(l, u, t, yy, NULL, 4, &v, g), LELP_OK);
-    assert_int_equal(cnt.calls, before);
-    lelp_loss_free(l);
+    for (int i = 0; i < LN * LC; i++) tc[i] = 1.0f / (float)LC;
+    for (int i = 0; i < LN; i++) {
+        yy[i] = i % LC;
+        w[i] = 1.0f + (float)(i % 3);
+    }
+    struct { int kind; double alpha; int64_t s; const float* w; } cases[] = {
+        {LELP_LOSS_KIND_KL, 0.0, LS, NULL},           {LELP_LOSS_KIND_KL, 0.0, LS, w},
+        {LELP_LOSS_KIND_KL, 0.5, LS, w},              {LELP_LOSS_KIND_KL, 1.0, LS, NULL},
+        {LELP_LOSS_KIND_DKD, 0.0, 1, NULL},           {LELP_LOSS_KIND_DKD, 0.3, 1, w},
+        {LELP_LOSS_KIND_SUBCLASS_AUX, 0.0, LS, NULL}, {LELP_LOSS_KIND_SUBCLASS_AUX, 0.5, LS, NULL},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lelp_loss* l = NULL;
+        const float* tt = cases[c].s == 1 ? tc : t;
+        assert_int_equal(lelp_loss_create(&l, LC, cases[c].s, a), LELP_OK);
+        assert_int_equal(lelp_loss_set_int(l, LELP_LOSS_KIND, cases[c].kind), LELP_OK);
+        assert_int_equal(lelp_loss_set_double(l, LELP_LOSS_ALPHA, cases[c].alpha), LELP_OK);
+        long before = cnt.calls;
+        assert_true(loss_calls(l, u, tt, yy, cases[c].w, LN / 2, g)); /* the first batches */
+        long first = cnt.calls - before;
+        assert_true(first <= (cases[c].kind == LELP_LOSS_KIND_SUBCLASS_AUX ? 1 : 0));
+        before = cnt.calls;
+        assert_true(loss_calls(l, u, tt, yy, cases[c].w, LN / 2, g));
+        assert_int_equal(cnt.calls, before);
+        if (cases[c].kind == LELP_LOSS_KIND_SUBCLASS_AUX) {
+            /* a larger batch grows the buffers once; if that fails, the
+             * call says so and the smaller batches still run without
+             * allocating */
+            double v = 0.0;
+            cnt.fail_at = cnt.calls;
+            assert_int_equal(lelp_loss_compute(l, u, tt, yy, NULL, LN, &v, g), LELP_E_NOMEM);
+            cnt.fail_at = -1;
+            before = cnt.calls;
+            assert_true(loss_calls(l, u, tt, yy, NULL, LN / 2, g));
+            assert_int_equal(cnt.calls, before);
+            assert_int_equal(lelp_loss_compute(l, u, tt, yy, NULL, LN, &v, g), LELP_OK);
+            assert_int_equal(cnt.calls, before + 1);
+            before = cnt.calls;
+        }
+        assert_true(loss_calls(l, u, tt, yy, cases[c].w, LN, g));
+        assert_int_equal(cnt.calls, before);
+        lelp_loss_free(l);
+    }
     lelp_allocator_free(a);
     assert_int_equal(cnt.live_blocks, 0);
 }
