@@ -11,16 +11,27 @@
 #include "vec8.h"
 
 /* Rows per chunk of the KL-only path: ~4096 values, so the chunk stays in
- * L1/L2 while it is exponentiated, summed and logged. */
+ * L1/L2 while it is exponentiated, summed and logged, and at most 256 rows,
+ * which bounds the per-row partial vectors. */
 static int64_t lelp__loss_chunk_rows(int64_t K)
 {
-    return K >= 4096 ? 1 : 4096 / K;
+    return K >= 4096 ? 1 : K >= 16 ? 4096 / K : 256;
 }
 
+/* Doubles before the chunk: a row's gradient and exponentials (2K),
+ * rounded up so the chunk's vectors are 32-byte aligned. */
+static int64_t lelp__loss_row_doubles(int64_t K)
+{
+    return (2 * K + 3) & ~INT64_C(3);
+}
+
+/* The chunk: per row (rounded up to 8 rows) a float32 8-lane maximum (4
+ * doubles), two float64 4-lane partial sums (8) and four scalars; then the
+ * chunk's values. */
 static size_t lelp__loss_scratch_bytes(const lelp_loss* l)
 {
-    const int64_t K = l->C * l->S;
-    return lelp__bytes(2 * K + l->chunk_rows * (K + 2), 1, sizeof(double));
+    const int64_t K = l->C * l->S, R8 = (l->chunk_rows + 7) & ~INT64_C(7);
+    return lelp__bytes(lelp__loss_row_doubles(K) + 16 * R8 + l->chunk_rows * K, 1, sizeof(double));
 }
 
 int lelp_loss_create(lelp_loss** out, int64_t C, int64_t S, const lelp_allocator* alloc)
@@ -50,7 +61,7 @@ int lelp_loss_create(lelp_loss** out, int64_t C, int64_t S, const lelp_allocator
     l->aux_temperature = 1.0;
     l->chunk_rows = lelp__loss_chunk_rows(C * S);
     l->row = lelp__alloc(&mem, lelp__loss_scratch_bytes(l));
-    l->chunk = l->row ? l->row + 2 * C * S : NULL;
+    l->chunk = l->row ? l->row + lelp__loss_row_doubles(C * S) : NULL;
     l->aux = lelp__calloc(&mem, sizeof *l->aux);
     if (!l->row || !l->aux) {
         lelp__free(&mem, l->row, lelp__loss_scratch_bytes(l));
@@ -369,47 +380,203 @@ static double lelp__dkd_row(const lelp_loss* l, const float* u, const float* t, 
     return tau * tau * (l->dkd_target * tckd + l->dkd_nontarget * nckd);
 }
 
-/* tau^2 KL over rows [0, r) of a chunk (the same arithmetic as
- * lelp__kl_row, so both paths give the same bits): returns sum_i w_i loss_i
- * and writes the gradient rows when grad != NULL. Each step is one loop
- * over the chunk, so exp and log run as long vector loops. */
+/* The KL chunk's passes. Each walks a row in blocks of eight lanes (vec8.h)
+ * and leaves one partial vector per row; the partials of four or eight
+ * rows are then reduced together, so no row pays for a horizontal sum.
+ * A row's tail (K not a multiple of 8) goes lane by lane with the same
+ * operations, so a value does not depend on its position. */
+
+/* M[i] = a * max_k U[i, k]: the maximum is taken in float32, where it is
+ * exact, and a > 0 commutes with it. */
+LELP__VINLINE void lelp__chunk_max(const float* U, int64_t r, int64_t K, double a, lelp__v8f* PM, double* M)
+{
+    const int64_t K8 = K & ~INT64_C(7);
+    if (K8 == 0) { /* rows shorter than a vector (KD on class logits): lane by lane */
+        for (int64_t i = 0; i < r; i++) {
+            const float* u = U + i * K;
+            float m = u[0];
+            for (int64_t k = 1; k < K; k++) m = u[k] > m ? u[k] : m;
+            M[i] = a * (double)m;
+        }
+        return;
+    }
+    lelp__v8f x;
+    for (int64_t i = 0; i < r; i++) {
+        const float* u = U + i * K;
+        lelp__ld8f(&PM[i], u, 8, 0.0f);
+        for (int64_t k = 8; k < K8; k += 8) {
+            lelp__ld8f(&x, u + k, 8, 0.0f);
+            lelp__max8(&PM[i], &x);
+        }
+        if (K8 < K) { /* the fill repeats an element of the row: it cannot change the max */
+            lelp__ld8f(&x, u + K8, K - K8, u[0]);
+            lelp__max8(&PM[i], &x);
+        }
+    }
+    for (int64_t i = r; i < ((r + 7) & ~INT64_C(7)); i++) PM[i] = PM[0];
+    for (int64_t i = 0; i < r; i += 8) {
+        lelp__v8f m;
+        lelp__v4d lo, hi;
+        lelp__max8_rows(&m, PM + i);
+        lelp__widen8(&lo, &hi, &m);
+        lo *= a;
+        hi *= a;
+        memcpy(M + i, &lo, sizeof lo);
+        memcpy(M + i + 4, &hi, sizeof hi);
+    }
+}
+
+/* E[i, k] = a u_ik - M[i] */
+LELP__VINLINE void lelp__chunk_shift(const float* U, int64_t r, int64_t K, double a, const double* M, double* E)
+{
+    const int64_t K8 = K & ~INT64_C(7);
+    for (int64_t i = 0; i < r; i++) {
+        const float* u = U + i * K;
+        double* e = E + i * K;
+        const double m = M[i];
+        for (int64_t k = 0; k < K8; k += 8) {
+            lelp__v8f x;
+            lelp__v4d lo, hi;
+            lelp__ld8f(&x, u + k, 8, 0.0f);
+            lelp__widen8(&lo, &hi, &x);
+            lo = a * lo - m;
+            hi = a * hi - m;
+            memcpy(e + k, &lo, sizeof lo);
+            memcpy(e + k + 4, &hi, sizeof hi);
+        }
+        for (int64_t k = K8; k < K; k++) e[k] = a * (double)u[k] - m;
+    }
+}
+
+/* Z[i] = sum_k E[i, k] */
+LELP__VINLINE void lelp__chunk_sum(const double* E, int64_t r, int64_t K, lelp__v4d* P, double* Z)
+{
+    const int64_t K4 = K & ~INT64_C(3);
+    for (int64_t i = 0; i < r; i++) {
+        const double* e = E + i * K;
+        lelp__v4d s = {0.0, 0.0, 0.0, 0.0}, x;
+        for (int64_t k = 0; k < K4; k += 4) {
+            memcpy(&x, e + k, sizeof x);
+            s += x;
+        }
+        double tail = 0.0;
+        for (int64_t k = K4; k < K; k++) tail += e[k];
+        s[0] += tail;
+        P[i] = s;
+    }
+    for (int64_t i = r; i < ((r + 3) & ~INT64_C(3)); i++) P[i] = P[0];
+    for (int64_t i = 0; i < r; i += 4) {
+        lelp__v4d z;
+        lelp__sum4_rows(&z, P + i);
+        memcpy(Z + i, &z, sizeof z);
+    }
+}
+
+/* grad[i, k] = g_i (E[i, k] / Z[i] - T[i, k]) with g_i = w_i tau / norm */
+LELP__VINLINE void lelp__chunk_grad(const double* E, const float* T, const float* w, int64_t r, int64_t K,
+                                    double gs, const double* Z, float* grad)
+{
+    const int64_t K8 = K & ~INT64_C(7);
+    for (int64_t i = 0; i < r; i++) {
+        const double g = (w ? (double)w[i] : 1.0) * gs, inv_z = 1.0 / Z[i];
+        const double* e = E + i * K;
+        const float* t = T + i * K;
+        float* o = grad + i * K;
+        for (int64_t k = 0; k < K8; k += 8) {
+            lelp__v8f x;
+            lelp__v4d lo, hi, elo, ehi;
+            lelp__ld8f(&x, t + k, 8, 0.0f);
+            lelp__widen8(&lo, &hi, &x);
+            memcpy(&elo, e + k, sizeof elo);
+            memcpy(&ehi, e + k + 4, sizeof ehi);
+            lo = g * (elo * inv_z - lo);
+            hi = g * (ehi * inv_z - hi);
+            lelp__narrow8(&x, &lo, &hi);
+            memcpy(o + k, &x, sizeof x);
+        }
+        for (int64_t k = K8; k < K; k++) o[k] = (float)(g * (e[k] * inv_z - (double)t[k]));
+    }
+}
+
+/* Q[i] = sum_k t_ik (L[i, k] - a u_ik) and P[i] = sum_k t_ik, where L
+ * holds log max(t, DBL_MIN): a zero target adds exactly 0. */
+LELP__VINLINE void lelp__chunk_kl(const double* L, const float* T, const float* U, int64_t r, int64_t K, double a,
+                                  lelp__v4d* PQ, lelp__v4d* PP, double* Q, double* P)
+{
+    const int64_t K8 = K & ~INT64_C(7);
+    for (int64_t i = 0; i < r; i++) {
+        const double* lg = L + i * K;
+        const float* t = T + i * K;
+        const float* u = U + i * K;
+        lelp__v4d sq = {0.0, 0.0, 0.0, 0.0}, sp = {0.0, 0.0, 0.0, 0.0};
+        for (int64_t k = 0; k < K8; k += 8) {
+            lelp__v8f xt, xu;
+            lelp__v4d tlo, thi, ulo, uhi, llo, lhi;
+            lelp__ld8f(&xt, t + k, 8, 0.0f);
+            lelp__ld8f(&xu, u + k, 8, 0.0f);
+            lelp__widen8(&tlo, &thi, &xt);
+            lelp__widen8(&ulo, &uhi, &xu);
+            memcpy(&llo, lg + k, sizeof llo);
+            memcpy(&lhi, lg + k + 4, sizeof lhi);
+            sq += tlo * (llo - a * ulo) + thi * (lhi - a * uhi);
+            sp += tlo + thi;
+        }
+        double tq = 0.0, tp = 0.0;
+        for (int64_t k = K8; k < K; k++) {
+            const double tk = (double)t[k];
+            tq += tk * (lg[k] - a * (double)u[k]);
+            tp += tk;
+        }
+        sq[0] += tq;
+        sp[0] += tp;
+        PQ[i] = sq;
+        PP[i] = sp;
+    }
+    for (int64_t i = r; i < ((r + 3) & ~INT64_C(3)); i++) {
+        PQ[i] = PQ[0];
+        PP[i] = PP[0];
+    }
+    for (int64_t i = 0; i < r; i += 4) {
+        lelp__v4d q, p;
+        lelp__sum4_rows(&q, PQ + i);
+        lelp__sum4_rows(&p, PP + i);
+        memcpy(Q + i, &q, sizeof q);
+        memcpy(P + i, &p, sizeof p);
+    }
+}
+
+/* tau^2 KL over rows [0, r) of a chunk: returns sum_i w_i loss_i and
+ * writes the gradient rows when grad != NULL. The exponentials and
+ * logarithms run as long vector loops over the chunk (vexp.c); the rest is
+ * the passes above. The row path (lelp__kl_row) computes the same
+ * quantities in another order: the two agree to rounding. */
 static LELP__CLONES double lelp__kl_chunk(const lelp_loss* l, const float* U, const float* T, const float* w,
                                           int64_t r, double norm, float* grad)
 {
-    const int64_t K = l->C * l->S;
+    const int64_t K = l->C * l->S, R8 = (l->chunk_rows + 7) & ~INT64_C(7);
     const double tau = l->tau, a = 1.0 / tau;
-    double* E = l->chunk;
-    double* M = E + r * K; /* row maxima, then log-sum-exps */
-    double* Z = M + r;     /* row sums, then their logarithms */
-    for (int64_t i = 0; i < r; i++) {
-        const float* u = U + i * K;
-        double m = lelp__row_max(u, K, a);
-        for (int64_t k = 0; k < K; k++) E[i * K + k] = a * (double)u[k] - m;
-        M[i] = m;
-    }
+    lelp__v8f* PM = (lelp__v8f*)l->chunk;       /* row maxima, eight lanes per row */
+    lelp__v4d* PA = (lelp__v4d*)(l->chunk + 4 * R8); /* partial sums, four lanes per row */
+    lelp__v4d* PB = PA + R8;
+    double* M = l->chunk + 12 * R8; /* a * row maxima, then log-sum-exps */
+    double* Z = M + R8;             /* row sums of the exponentials, then their logarithms */
+    double* Q = Z + R8;             /* sum_k t (log t - a u) */
+    double* P = Q + R8;             /* sum_k t */
+    double* E = P + R8;             /* exponentials, then log max(t, DBL_MIN) */
+    lelp__chunk_max(U, r, K, a, PM, M);
+    lelp__chunk_shift(U, r, K, a, M, E);
     lelp__vexp(E, r * K);
-    for (int64_t i = 0; i < r; i++) {
-        double z = lelp__row_sum_f64(E + i * K, K);
-        if (grad) {
-            const double g = (w ? (double)w[i] : 1.0) / norm * tau, inv_z = 1.0 / z;
-            for (int64_t k = 0; k < K; k++)
-                grad[i * K + k] = (float)(g * (E[i * K + k] * inv_z - (double)T[i * K + k]));
-        }
-        Z[i] = z;
-    }
+    lelp__chunk_sum(E, r, K, PA, Z);
+    if (grad) lelp__chunk_grad(E, T, w, r, K, tau / norm, Z, grad);
     lelp__vlog(Z, r);
-    for (int64_t i = 0; i < r; i++) M[i] += Z[i];
     for (int64_t i = 0; i < r * K; i++) {
         double t = (double)T[i];
         E[i] = t > DBL_MIN ? t : DBL_MIN;
     }
     lelp__vlog(E, r * K);
-    lelp__kl_terms(T, U, E, r * K, a);
+    lelp__chunk_kl(E, T, U, r, K, a, PA, PB, Q, P);
     double total = 0.0;
-    for (int64_t i = 0; i < r; i++) {
-        double li = tau * tau * (lelp__row_sum_f64(E + i * K, K) + M[i] * lelp__row_sum_f32(T + i * K, K));
-        total += (w ? (double)w[i] : 1.0) * li;
-    }
+    for (int64_t i = 0; i < r; i++) total += (w ? (double)w[i] : 1.0) * (tau * tau * (Q[i] + (M[i] + Z[i]) * P[i]));
     return total;
 }
 

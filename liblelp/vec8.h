@@ -1,5 +1,6 @@
 /* vec8.h -- eight float32 lanes and four float64 lanes (GCC/Clang vector
- * extensions) for short row loops: the loss's check of its targets.
+ * extensions) for short row loops: the loss's check of its targets and its
+ * KL chunks.
  *
  * Why: a loss row holds C*S values (16 in the common case); GCC leaves
  * such short loops scalar or wraps them in alias checks and epilogues that
@@ -30,18 +31,70 @@ LELP__VINLINE void lelp__ld8f(lelp__v8f* x, const float* p, int64_t n, float fil
     memcpy(x, p, (size_t)n * sizeof(float));
 }
 
-/* *acc += the eight lanes of *x in float64, lanes l and l + 4 into lane l */
+/* *acc += the eight lanes of *x in float64, lanes l and l + 4 into lane l.
+ * Built lane by lane: GCC 12 turns __builtin_convertvector on the halves
+ * into 2-lane conversions and inserts, twice the instructions. */
 LELP__VINLINE void lelp__acc8(lelp__v4d* acc, const lelp__v8f* x)
 {
-    lelp__v4f lo, hi;
-    memcpy(&lo, x, sizeof lo);
-    memcpy(&hi, (const char*)x + sizeof lo, sizeof hi);
-    *acc += __builtin_convertvector(lo, lelp__v4d) + __builtin_convertvector(hi, lelp__v4d);
+    const lelp__v4d lo = {(*x)[0], (*x)[1], (*x)[2], (*x)[3]}, hi = {(*x)[4], (*x)[5], (*x)[6], (*x)[7]};
+    *acc += lo + hi;
 }
 
 LELP__VINLINE double lelp__hsum4(const lelp__v4d* a)
 {
     return ((*a)[0] + (*a)[1]) + ((*a)[2] + (*a)[3]);
+}
+
+/* *lo, *hi = the lanes 0-3 and 4-7 of *x in float64 (exact) */
+LELP__VINLINE void lelp__widen8(lelp__v4d* lo, lelp__v4d* hi, const lelp__v8f* x)
+{
+    const lelp__v4d a = {(*x)[0], (*x)[1], (*x)[2], (*x)[3]}, b = {(*x)[4], (*x)[5], (*x)[6], (*x)[7]};
+    *lo = a;
+    *hi = b;
+}
+
+/* *x = *lo, *hi rounded to float32 */
+LELP__VINLINE void lelp__narrow8(lelp__v8f* x, const lelp__v4d* lo, const lelp__v4d* hi)
+{
+    const lelp__v4f a = __builtin_convertvector(*lo, lelp__v4f), b = __builtin_convertvector(*hi, lelp__v4f);
+    *x = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+
+/* *m = lanewise max(*m, *x); lanes are finite (inputs are checked first) */
+LELP__VINLINE void lelp__max8(lelp__v8f* m, const lelp__v8f* x)
+{
+    const lelp__v8i c = (lelp__v8i)(*m > *x);
+    *m = (lelp__v8f)((c & (lelp__v8i)*m) | (~c & (lelp__v8i)*x));
+}
+
+/* Eight rows' lanewise maxima p[0..7] -> lane j = the maximum of p[j]:
+ * three rounds of pairing lanes across rows, instead of a horizontal
+ * reduction per row. */
+LELP__VINLINE void lelp__max8_rows(lelp__v8f* out, const lelp__v8f* p)
+{
+    lelp__v8f a[4], b[2], x;
+    for (int j = 0; j < 4; j++) { /* lanes: rows 2j, 2j+1 alternating */
+        a[j] = __builtin_shufflevector(p[2 * j], p[2 * j + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+        x = __builtin_shufflevector(p[2 * j], p[2 * j + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+        lelp__max8(&a[j], &x);
+    }
+    for (int j = 0; j < 2; j++) { /* lanes: rows 4j .. 4j+3, twice */
+        b[j] = __builtin_shufflevector(a[2 * j], a[2 * j + 1], 0, 1, 8, 9, 4, 5, 12, 13);
+        x = __builtin_shufflevector(a[2 * j], a[2 * j + 1], 2, 3, 10, 11, 6, 7, 14, 15);
+        lelp__max8(&b[j], &x);
+    }
+    *out = __builtin_shufflevector(b[0], b[1], 0, 1, 2, 3, 8, 9, 10, 11);
+    x = __builtin_shufflevector(b[0], b[1], 4, 5, 6, 7, 12, 13, 14, 15);
+    lelp__max8(out, &x);
+}
+
+/* Four rows' partial sums p[0..3] -> lane j = the sum of p[j]'s lanes,
+ * as ((p0 + p1) + (p2 + p3)) within each row */
+LELP__VINLINE void lelp__sum4_rows(lelp__v4d* out, const lelp__v4d* p)
+{
+    const lelp__v4d a = __builtin_shufflevector(p[0], p[1], 0, 4, 2, 6) + __builtin_shufflevector(p[0], p[1], 1, 5, 3, 7);
+    const lelp__v4d b = __builtin_shufflevector(p[2], p[3], 0, 4, 2, 6) + __builtin_shufflevector(p[2], p[3], 1, 5, 3, 7);
+    *out = __builtin_shufflevector(a, b, 0, 1, 4, 5) + __builtin_shufflevector(a, b, 2, 3, 6, 7);
 }
 
 #endif

@@ -862,10 +862,13 @@ static double ref_loss(const float* U, const float* T, const int32_t* y, const f
         softmax_d(u, k, 1.0, p);
         double li = 0;
         if (alpha < 1) {
-            double kl = 0;
+            /* log q in log space, so a q that underflows stays finite */
+            double kl = 0, mx = -INFINITY, z = 0;
+            for (int j = 0; j < k; j++) mx = fmax(mx, u[j] / tau);
+            for (int j = 0; j < k; j++) z += exp(u[j] / tau - mx);
             for (int j = 0; j < k; j++) {
                 double t = T[i * k + j];
-                if (t > 0) kl += t * (log(t) - log(q[j]));
+                if (t > 0) kl += t * (log(t) - (u[j] / tau - mx - log(z)));
             }
             li += (1 - alpha) * tau * tau * kl;
         }
@@ -987,14 +990,17 @@ static void test_loss_gradient(void** state)
 
 /* The KL-only loss runs in chunks of rows (loss.c); batches that span
  * several chunks, end in a partial one, or have rows wider than a chunk
- * (K > 4096) must give the double reference's value (1e-9 relative) and
+ * (K > 4096) or rows that are not whole vectors must give the double reference's value (1e-9 relative) and
  * gradient w_i/norm * tau * (softmax(u/tau) - t) (float32 output: 1e-6
  * absolute + 1e-6 relative). */
 static void test_loss_chunks(void** state)
 {
     (void)state;
-    const int shapes[][3] = {{1000, 3, 2}, {700, 2, 8}, {3, 5, 1000}};
-    for (int sh = 0; sh < 3; sh++) {
+    /* K = 6, 16, 5000, and rows of 8 + 4, 8 + 1 and 16 + 6 values, so the
+     * eight-lane passes end in tails; row counts that are not multiples of
+     * the four- and eight-row reductions */
+    const int shapes[][3] = {{1000, 3, 2}, {700, 2, 8}, {3, 5, 1000}, {300, 3, 4}, {131, 3, 3}, {37, 2, 11}, {65, 1, 3}};
+    for (int sh = 0; sh < (int)(sizeof shapes / sizeof shapes[0]); sh++) {
         const int n = shapes[sh][0], c_ = shapes[sh][1], s_ = shapes[sh][2], k = c_ * s_;
         float* U = malloc(sizeof(float) * (size_t)(n * k));
         float* T = malloc(sizeof(float) * (size_t)(n * k));
@@ -1048,6 +1054,50 @@ static void test_loss_chunks(void** state)
         free(u);
         free(q);
         free(y);
+    }
+}
+
+/* The KL chunk shifts each row by its largest scaled logit before exp
+ * (found eight rows at a time, loss.c): one logit 60 above the rest at
+ * every position of rows of 6, 16 and 22 values, at tau = 0.05 (a gap of
+ * 1200 after scaling), must still give the double reference's loss to
+ * 1e-9 relative and finite gradients: a shift that missed the large logit
+ * would overflow exp. */
+static void test_loss_row_max_anywhere(void** state)
+{
+    (void)state;
+    const int shapes[][2] = {{3, 2}, {2, 8}, {2, 11}};
+    for (int sh = 0; sh < 3; sh++) {
+        const int c_ = shapes[sh][0], s_ = shapes[sh][1], k = c_ * s_, n = 3 * k + 5;
+        float* U = malloc(sizeof(float) * (size_t)(n * k));
+        float* T = malloc(sizeof(float) * (size_t)(n * k));
+        float* g = malloc(sizeof(float) * (size_t)(n * k));
+        assert_true(U && T && g);
+        synth_rng r;
+        synth_rng_seed(&r, 91 + (uint64_t)sh);
+        for (int i = 0; i < n; i++) {
+            double sum = 0;
+            for (int j = 0; j < k; j++) {
+                U[i * k + j] = (float)synth_normal(&r);
+                T[i * k + j] = (float)(0.1 + synth_uniform(&r));
+                sum += T[i * k + j];
+            }
+            for (int j = 0; j < k; j++) T[i * k + j] = (float)(T[i * k + j] / sum);
+            U[i * k + (i * 7) % k] += 60.0f;
+        }
+        lelp_loss* l = NULL;
+        double v = 0;
+        EXPECT_OK(lelp_loss_create(&l, c_, s_, NULL));
+        EXPECT_OK(lelp_loss_set_double(l, LELP_LOSS_TAU, 0.05));
+        EXPECT_OK(lelp_loss_compute(l, U, T, NULL, NULL, n, &v, g));
+        double ref = ref_loss(U, T, NULL, NULL, n, c_, s_, 0.0, 0.05, LELP_REDUCTION_MEAN);
+        if (!(fabs(v - ref) <= 1e-9 * fmax(1.0, fabs(ref))))
+            fail_msg("large logit, K=%d: %.15g, reference %.15g", k, v, ref);
+        for (int i = 0; i < n * k; i++) assert_true(isfinite(g[i]));
+        lelp_loss_free(l);
+        free(U);
+        free(T);
+        free(g);
     }
 }
 
@@ -1286,6 +1336,7 @@ int main(void)
         cmocka_unit_test(test_null_space),
         cmocka_unit_test(test_loss_gradient),
         cmocka_unit_test(test_loss_chunks),
+        cmocka_unit_test(test_loss_row_max_anywhere),
         cmocka_unit_test(test_kd_s1),
         cmocka_unit_test(test_predict),
         cmocka_unit_test(test_auto_beta),
