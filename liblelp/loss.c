@@ -186,9 +186,9 @@ LELP__VINLINE void lelp__check_block(const lelp__v8f* x, lelp__v8i* bad, lelp__v
 static LELP__CLONES int lelp__targets_ok(const float* T, int64_t n, int64_t K)
 {
     const int64_t K8 = K & ~INT64_C(7);
+    lelp__v8i bad = {0, 0, 0, 0, 0, 0, 0, 0}; /* over all rows: looked at once, at the end */
     for (int64_t i = 0; i < n; i++) {
         const float* t = T + i * K;
-        lelp__v8i bad = {0, 0, 0, 0, 0, 0, 0, 0};
         lelp__v4d sum = {0.0, 0.0, 0.0, 0.0};
         lelp__v8f x;
         for (int64_t k = 0; k < K8; k += 8) {
@@ -199,11 +199,11 @@ static LELP__CLONES int lelp__targets_ok(const float* T, int64_t n, int64_t K)
             lelp__ld8f(&x, t + K8, K - K8, 0.0f);
             lelp__check_block(&x, &bad, &sum);
         }
-        int any = 0;
-        for (int l = 0; l < 8; l++) any |= bad[l];
-        if (any || !(fabs(lelp__hsum4(&sum) - 1.0) <= 1e-3)) return 0;
+        if (!(fabs(lelp__hsum4(&sum) - 1.0) <= 1e-3)) return 0;
     }
-    return 1;
+    int any = 0;
+    for (int l = 0; l < 8; l++) any |= bad[l];
+    return !any;
 }
 
 /* Validates all inputs before any output is written. */
