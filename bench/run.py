@@ -10,7 +10,8 @@ Prints one line per figure and writes bench/results.json.
 Environment: REPS, THREADS (default: all cores), BENCH_QUICK=1 (small sizes),
 BENCH_FIT=first (skip the d=4096 fit case, whose NumPy/scikit-learn peers take
 minutes per repeat on 2 cores), BENCH_ONLY=loss (or a comma list of fit, gram,
-targets, large_d, loss: only those steps; results.json then holds only them).
+targets, large_d, loss: only those steps, written to bench/results-<steps>.json
+so a subset never overwrites a full run's bench/results.json).
 """
 import json
 import os
@@ -392,7 +393,7 @@ def main():
                 break
     print(f"bench: {results['machine']['cpu']}, {THREADS} threads, median of {REPS} after a warm-up")
     # BENCH_ONLY=loss (or a comma list of fit, gram, targets, large_d, loss)
-    # runs a subset; results.json then holds only those figures
+    # runs a subset, written beside results.json, never over it
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
     unknown = only - {"fit", "gram", "targets", "large_d", "loss"}
     if unknown:
@@ -410,9 +411,10 @@ def main():
         bench_large_d(results)
     if want("loss"):
         bench_loss(results)
-    with open(os.path.join(ROOT, "bench", "results.json"), "w") as f:
+    name = "results-" + "-".join(sorted(only)) + ".json" if only else "results.json"
+    with open(os.path.join(ROOT, "bench", name), "w") as f:
         json.dump(results, f, indent=2)
-    print("bench: wrote bench/results.json")
+    print(f"bench: wrote bench/{name}")
 
 
 if __name__ == "__main__":
