@@ -19,7 +19,8 @@ static int64_t lelp__loss_chunk_rows(int64_t K)
 }
 
 /* Doubles before the chunk: a row's gradient and exponentials (2K),
- * rounded up so the chunk's vectors are 32-byte aligned. */
+ * rounded up so the chunk's vectors start 32-byte aligned (for speed:
+ * they are copied in and out, so nothing depends on it). */
 static int64_t lelp__loss_row_doubles(int64_t K)
 {
     return (2 * K + 3) & ~INT64_C(3);
@@ -388,7 +389,7 @@ static double lelp__dkd_row(const lelp_loss* l, const float* u, const float* t, 
 
 /* M[i] = a * max_k U[i, k]: the maximum is taken in float32, where it is
  * exact, and a > 0 commutes with it. */
-LELP__VINLINE void lelp__chunk_max(const float* U, int64_t r, int64_t K, double a, lelp__v8f* PM, double* M)
+LELP__VINLINE void lelp__chunk_max(const float* U, int64_t r, int64_t K, double a, float* PM, double* M)
 {
     const int64_t K8 = K & ~INT64_C(7);
     if (K8 == 0) { /* rows shorter than a vector (KD on class logits): lane by lane */
@@ -400,24 +401,26 @@ LELP__VINLINE void lelp__chunk_max(const float* U, int64_t r, int64_t K, double 
         }
         return;
     }
-    lelp__v8f x;
+    lelp__v8f x, mx, p[8];
     for (int64_t i = 0; i < r; i++) {
         const float* u = U + i * K;
-        lelp__ld8f(&PM[i], u, 8, 0.0f);
+        lelp__ld8f(&mx, u, 8, 0.0f);
         for (int64_t k = 8; k < K8; k += 8) {
             lelp__ld8f(&x, u + k, 8, 0.0f);
-            lelp__max8(&PM[i], &x);
+            lelp__max8(&mx, &x);
         }
         if (K8 < K) { /* the fill repeats an element of the row: it cannot change the max */
             lelp__ld8f(&x, u + K8, K - K8, u[0]);
-            lelp__max8(&PM[i], &x);
+            lelp__max8(&mx, &x);
         }
+        memcpy(PM + 8 * i, &mx, sizeof mx);
     }
-    for (int64_t i = r; i < ((r + 7) & ~INT64_C(7)); i++) PM[i] = PM[0];
+    for (int64_t i = r; i < ((r + 7) & ~INT64_C(7)); i++) memcpy(PM + 8 * i, PM, sizeof mx);
     for (int64_t i = 0; i < r; i += 8) {
         lelp__v8f m;
         lelp__v4d lo, hi;
-        lelp__max8_rows(&m, PM + i);
+        memcpy(p, PM + 8 * i, sizeof p);
+        lelp__max8_rows(&m, p);
         lelp__widen8(&lo, &hi, &m);
         lo *= a;
         hi *= a;
@@ -449,7 +452,7 @@ LELP__VINLINE void lelp__chunk_shift(const float* U, int64_t r, int64_t K, doubl
 }
 
 /* Z[i] = sum_k E[i, k] */
-LELP__VINLINE void lelp__chunk_sum(const double* E, int64_t r, int64_t K, lelp__v4d* P, double* Z)
+LELP__VINLINE void lelp__chunk_sum(const double* E, int64_t r, int64_t K, double* P, double* Z)
 {
     const int64_t K4 = K & ~INT64_C(3);
     for (int64_t i = 0; i < r; i++) {
@@ -462,12 +465,13 @@ LELP__VINLINE void lelp__chunk_sum(const double* E, int64_t r, int64_t K, lelp__
         double tail = 0.0;
         for (int64_t k = K4; k < K; k++) tail += e[k];
         s[0] += tail;
-        P[i] = s;
+        memcpy(P + 4 * i, &s, sizeof s);
     }
-    for (int64_t i = r; i < ((r + 3) & ~INT64_C(3)); i++) P[i] = P[0];
+    for (int64_t i = r; i < ((r + 3) & ~INT64_C(3)); i++) memcpy(P + 4 * i, P, 4 * sizeof *P);
     for (int64_t i = 0; i < r; i += 4) {
-        lelp__v4d z;
-        lelp__sum4_rows(&z, P + i);
+        lelp__v4d z, p[4];
+        memcpy(p, P + 4 * i, sizeof p);
+        lelp__sum4_rows(&z, p);
         memcpy(Z + i, &z, sizeof z);
     }
 }
@@ -501,7 +505,7 @@ LELP__VINLINE void lelp__chunk_grad(const double* E, const float* T, const float
 /* Q[i] = sum_k t_ik (L[i, k] - a u_ik) and P[i] = sum_k t_ik, where L
  * holds log max(t, DBL_MIN): a zero target adds exactly 0. */
 LELP__VINLINE void lelp__chunk_kl(const double* L, const float* T, const float* U, int64_t r, int64_t K, double a,
-                                  lelp__v4d* PQ, lelp__v4d* PP, double* Q, double* P)
+                                  double* PQ, double* PP, double* Q, double* P)
 {
     const int64_t K8 = K & ~INT64_C(7);
     for (int64_t i = 0; i < r; i++) {
@@ -529,17 +533,19 @@ LELP__VINLINE void lelp__chunk_kl(const double* L, const float* T, const float* 
         }
         sq[0] += tq;
         sp[0] += tp;
-        PQ[i] = sq;
-        PP[i] = sp;
+        memcpy(PQ + 4 * i, &sq, sizeof sq);
+        memcpy(PP + 4 * i, &sp, sizeof sp);
     }
     for (int64_t i = r; i < ((r + 3) & ~INT64_C(3)); i++) {
-        PQ[i] = PQ[0];
-        PP[i] = PP[0];
+        memcpy(PQ + 4 * i, PQ, 4 * sizeof *PQ);
+        memcpy(PP + 4 * i, PP, 4 * sizeof *PP);
     }
     for (int64_t i = 0; i < r; i += 4) {
-        lelp__v4d q, p;
-        lelp__sum4_rows(&q, PQ + i);
-        lelp__sum4_rows(&p, PP + i);
+        lelp__v4d q, p, v[4];
+        memcpy(v, PQ + 4 * i, sizeof v);
+        lelp__sum4_rows(&q, v);
+        memcpy(v, PP + 4 * i, sizeof v);
+        lelp__sum4_rows(&p, v);
         memcpy(Q + i, &q, sizeof q);
         memcpy(P + i, &p, sizeof p);
     }
@@ -555,9 +561,12 @@ static LELP__CLONES double lelp__kl_chunk(const lelp_loss* l, const float* U, co
 {
     const int64_t K = l->C * l->S, R8 = (l->chunk_rows + 7) & ~INT64_C(7);
     const double tau = l->tau, a = 1.0 / tau;
-    lelp__v8f* PM = (lelp__v8f*)l->chunk;       /* row maxima, eight lanes per row */
-    lelp__v4d* PA = (lelp__v4d*)(l->chunk + 4 * R8); /* partial sums, four lanes per row */
-    lelp__v4d* PB = PA + R8;
+    /* per-row vectors are copied in and out (memcpy), so nothing assumes
+     * more alignment than a double's: an allocator that ignores `align`
+     * costs speed, not a fault */
+    float* PM = (float*)l->chunk;   /* row maxima, eight lanes per row */
+    double* PA = l->chunk + 4 * R8; /* partial sums, four lanes per row */
+    double* PB = PA + 4 * R8;
     double* M = l->chunk + 12 * R8; /* a * row maxima, then log-sum-exps */
     double* Z = M + R8;             /* row sums of the exponentials, then their logarithms */
     double* Q = Z + R8;             /* sum_k t (log t - a u) */

@@ -271,11 +271,63 @@ static void test_loss_allocates_nothing(void** state)
     assert_int_equal(cnt.live_blocks, 0);
 }
 
+/* An allocator that ignores `align` and returns blocks 8 bytes past a
+ * 64-byte boundary (a broken allocator, outside the contract): the loss
+ * copies its per-row vectors in and out, so it must neither fault nor
+ * change a bit against the default allocator. */
+static void* shifted_alloc(void* opaque, size_t size, size_t align)
+{
+    (void)opaque;
+    (void)align;
+    void* p = NULL;
+    if (posix_memalign(&p, 64, size + 64) != 0) return NULL;
+    return (char*)p + 8;
+}
+
+static void shifted_free(void* opaque, void* p, size_t size)
+{
+    (void)opaque;
+    (void)size;
+    free((char*)p - 8);
+}
+
+static void test_loss_misaligned_allocator(void** state)
+{
+    (void)state;
+    enum { LN = 300, LC = 3, LS = 5, LK = LC * LS };
+    static float u[LN * LK], t[LN * LK], g0[LN * LK], g1[LN * LK];
+    uint64_t s = 99;
+    for (int i = 0; i < LN; i++) {
+        double sum = 0.0;
+        for (int k = 0; k < LK; k++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            u[i * LK + k] = (float)((double)(s >> 11) / 9007199254740992.0 * 8.0 - 4.0);
+            t[i * LK + k] = (float)(0.05 + (double)(s >> 40) / 16777216.0);
+            sum += t[i * LK + k];
+        }
+        for (int k = 0; k < LK; k++) t[i * LK + k] = (float)(t[i * LK + k] / sum);
+    }
+    lelp_allocator* a = NULL;
+    lelp_loss *l0 = NULL, *l1 = NULL;
+    assert_int_equal(lelp_allocator_create(&a, shifted_alloc, shifted_free, NULL), LELP_OK);
+    assert_int_equal(lelp_loss_create(&l0, LC, LS, NULL), LELP_OK);
+    assert_int_equal(lelp_loss_create(&l1, LC, LS, a), LELP_OK);
+    double v0 = 0.0, v1 = 1.0;
+    assert_int_equal(lelp_loss_compute(l0, u, t, NULL, NULL, LN, &v0, g0), LELP_OK);
+    assert_int_equal(lelp_loss_compute(l1, u, t, NULL, NULL, LN, &v1, g1), LELP_OK);
+    assert_memory_equal(&v0, &v1, sizeof v0);
+    assert_memory_equal(g0, g1, sizeof g0);
+    lelp_loss_free(l0);
+    lelp_loss_free(l1);
+    lelp_allocator_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_allocation_can_fail),
         cmocka_unit_test(test_loss_allocates_nothing),
+        cmocka_unit_test(test_loss_misaligned_allocator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
