@@ -401,7 +401,7 @@ LELP__VINLINE void lelp__chunk_max(const float* U, int64_t r, int64_t K, double 
         }
         return;
     }
-    lelp__v8f x, mx, p[8];
+    lelp__v8f x, mx;
     for (int64_t i = 0; i < r; i++) {
         const float* u = U + i * K;
         lelp__ld8f(&mx, u, 8, 0.0f);
@@ -419,8 +419,7 @@ LELP__VINLINE void lelp__chunk_max(const float* U, int64_t r, int64_t K, double 
     for (int64_t i = 0; i < r; i += 8) {
         lelp__v8f m;
         lelp__v4d lo, hi;
-        memcpy(p, PM + 8 * i, sizeof p);
-        lelp__max8_rows(&m, p);
+        lelp__max8_rows(&m, PM + 8 * i);
         lelp__widen8(&lo, &hi, &m);
         lo *= a;
         hi *= a;
@@ -469,9 +468,8 @@ LELP__VINLINE void lelp__chunk_sum(const double* E, int64_t r, int64_t K, double
     }
     for (int64_t i = r; i < ((r + 3) & ~INT64_C(3)); i++) memcpy(P + 4 * i, P, 4 * sizeof *P);
     for (int64_t i = 0; i < r; i += 4) {
-        lelp__v4d z, p[4];
-        memcpy(p, P + 4 * i, sizeof p);
-        lelp__sum4_rows(&z, p);
+        lelp__v4d z;
+        lelp__sum4_rows(&z, P + 4 * i);
         memcpy(Z + i, &z, sizeof z);
     }
 }
@@ -541,11 +539,9 @@ LELP__VINLINE void lelp__chunk_kl(const double* L, const float* T, const float* 
         memcpy(PP + 4 * i, PP, 4 * sizeof *PP);
     }
     for (int64_t i = 0; i < r; i += 4) {
-        lelp__v4d q, p, v[4];
-        memcpy(v, PQ + 4 * i, sizeof v);
-        lelp__sum4_rows(&q, v);
-        memcpy(v, PP + 4 * i, sizeof v);
-        lelp__sum4_rows(&p, v);
+        lelp__v4d q, p;
+        lelp__sum4_rows(&q, PQ + 4 * i);
+        lelp__sum4_rows(&p, PP + 4 * i);
         memcpy(Q + i, &q, sizeof q);
         memcpy(P + i, &p, sizeof p);
     }
