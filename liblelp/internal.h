@@ -185,8 +185,6 @@ int lelp__check_batch(const float* H, int64_t n, int64_t d, int64_t want_d);
 /* ---- log-space kernels (softmax.c, BLAS-free) ---------------------------- */
 double lelp__lse_f32(const float* x, int64_t n, double scale);
 double lelp__lse_f64(const double* x, int64_t n);
-/* x <- exp(x - max x) in place; returns the sum (>= 1 unless n == 0). */
-double lelp__exp_normalize(double* x, int64_t n);
 /* Entropy (nats) of softmax(x * scale). */
 double lelp__softmax_entropy(const double* x, int64_t n, double scale);
 

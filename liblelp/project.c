@@ -80,23 +80,83 @@ static int lelp__check_batch_call(const lelp_model* m, const float* H, int64_t n
     return LELP_OK;
 }
 
-/* Replaces row i of T (raw projections) by t = p_c * softmax_s(f), given
- * the class probabilities p (C values). f is a scratch of S doubles. The
- * softmax reuses its exponentials: t = p_c * e_s / sum e. */
-static int lelp__finish_targets(const lelp_model* m, float* T, const double* p, double* f, int64_t row)
+/* Values per block of the targets' softmaxes (at most 256 rows, at least
+ * one): each block's exponentials run as one vector loop (vexp.c), where one
+ * libm call per value cost a sixth of a call at C*S = 16. */
+#define LELP__TARGET_VALUES 16384
+#define LELP__TARGET_ROWS 256
+
+/* x[g*len .. (g+1)*len) <- x - max of that group, for each of ng groups;
+ * returns the first group whose max is not finite (it is left as it was),
+ * or -1. */
+static int64_t lelp__shift_groups(double* x, int64_t ng, int64_t len)
 {
-    const int64_t S = m->S;
+    for (int64_t g = 0; g < ng; g++) {
+        double* v = x + g * len;
+        double m = v[0];
+        for (int64_t k = 1; k < len; k++) m = v[k] > m ? v[k] : m;
+        if (!isfinite(m)) return g;
+        for (int64_t k = 0; k < len; k++) v[k] -= m;
+    }
+    return -1;
+}
+
+/* The class probabilities of rows [i0, i0 + r): softmax(Z/tau) or smoothed
+ * labels, into P (r x C). */
+static void lelp__class_probs(const lelp_model* m, const float* Z, const int32_t* y, double tau, double eps,
+                              int64_t i0, int64_t r, double* P)
+{
+    const int64_t C = m->C;
+    if (!Z) {
+        for (int64_t i = 0; i < r; i++)
+            for (int64_t c = 0; c < C; c++) P[i * C + c] = eps / (double)C + (c == y[i0 + i] ? 1.0 - eps : 0.0);
+        return;
+    }
+    for (int64_t i = 0; i < r * C; i++) P[i] = (double)Z[i0 * C + i] / tau;
+    (void)lelp__shift_groups(P, r, C); /* finite: Z is checked, tau >= 0.01 */
+    lelp__vexp(P, r * C);
+    for (int64_t i = 0; i < r; i++) {
+        double sum = 0.0;
+        for (int64_t c = 0; c < C; c++) sum += P[i * C + c];
+        for (int64_t c = 0; c < C; c++) P[i * C + c] /= sum;
+    }
+}
+
+/* Replaces rows [0, r) of T (raw projections) by t = p_c * softmax_s(f)
+ * with f = (projection - b) / beta, given the class probabilities P (r x
+ * C); F is a scratch of r x C x S doubles. The softmax reuses its
+ * exponentials: t = p_c * e_s / sum e. A NaN f, or a class whose largest f
+ * is infinite (beta too small for the projections), is LELP_E_NUMERICAL. */
+static int lelp__finish_targets(const lelp_model* m, float* T, const double* P, double* F, int64_t r, int64_t row0)
+{
+    const int64_t C = m->C, S = m->S, K = C * S;
     const double inv_beta = 1.0 / m->beta;
-    for (int64_t c = 0; c < m->C; c++) {
-        float* t = T + c * S;
-        const double* bc = m->b_proj + c * S;
-        for (int64_t s = 0; s < S; s++) f[s] = ((double)t[s] - bc[s]) * inv_beta;
-        double z = lelp__exp_normalize(f, S);
-        if (!isfinite(z) || !(z >= 1.0))
-            return lelp__fail(LELP_E_NUMERICAL, "targets: projection overflow at row %lld (beta = %g too small)",
-                              (long long)row, m->beta);
-        double w = p[c] / z;
-        for (int64_t s = 0; s < S; s++) t[s] = (float)(w * f[s]);
+    int nan = 0;
+    for (int64_t i = 0; i < r; i++)
+        for (int64_t k = 0; k < K; k++) {
+            double v = ((double)T[i * K + k] - m->b_proj[k]) * inv_beta;
+            nan |= isnan(v);
+            F[i * K + k] = v;
+        }
+    /* a NaN, or a class whose largest f is infinite: -inf elsewhere is
+     * fine, its exponential is 0 to float32 */
+    int64_t bad = -1; /* the class group (row * C + c) to report */
+    if (nan) {
+        for (int64_t i = 0; i < r * K && bad < 0; i++)
+            if (isnan(F[i])) bad = i / S;
+    } else {
+        bad = lelp__shift_groups(F, r * C, S);
+    }
+    if (bad >= 0)
+        return lelp__fail(LELP_E_NUMERICAL, "targets: projection overflow at row %lld (beta = %g too small)",
+                          (long long)(row0 + bad / C), m->beta);
+    lelp__vexp(F, r * K);
+    for (int64_t g = 0; g < r * C; g++) {
+        const double* e = F + g * S;
+        double z = 0.0;
+        for (int64_t s = 0; s < S; s++) z += e[s];
+        const double w = P[g] / z; /* z >= 1: the largest term is exp(0) */
+        for (int64_t s = 0; s < S; s++) T[g * S + s] = (float)(w * e[s]);
     }
     return LELP_OK;
 }
@@ -104,24 +164,21 @@ static int lelp__finish_targets(const lelp_model* m, float* T, const double* p, 
 static int lelp__targets(const lelp_model* m, const float* H, int64_t n, const float* Z,
                          const int32_t* y, double tau, double eps, float* T)
 {
-    const int64_t C = m->C, S = m->S;
-    size_t sbytes = lelp__bytes(S + C, 1, sizeof(double));
-    double* f = lelp__alloc(&m->mem, sbytes);
-    if (!f) return lelp__fail(LELP_E_NOMEM, "targets: out of memory");
-    double* p = f + S;
+    const int64_t C = m->C, K = C * m->S;
+    int64_t R = LELP__TARGET_VALUES / (K + C);
+    R = R < 1 ? 1 : R > LELP__TARGET_ROWS ? LELP__TARGET_ROWS : R;
+    R = n < R ? n : R;
+    size_t sbytes = lelp__bytes(R, K + C, sizeof(double));
+    double* F = lelp__alloc(&m->mem, sbytes);
+    if (!F) return lelp__fail(LELP_E_NOMEM, "targets: out of memory");
+    double* P = F + R * K;
     int st = lelp__project_raw(m, H, n, 0, T);
-    for (int64_t i = 0; i < n && st == LELP_OK; i++) {
-        if (Z) {
-            const float* z = Z + i * C;
-            for (int64_t c = 0; c < C; c++) p[c] = (double)z[c] / tau;
-            double sum = lelp__exp_normalize(p, C);
-            for (int64_t c = 0; c < C; c++) p[c] /= sum;
-        } else {
-            for (int64_t c = 0; c < C; c++) p[c] = eps / (double)C + (c == y[i] ? 1.0 - eps : 0.0);
-        }
-        st = lelp__finish_targets(m, T + i * C * S, p, f, i);
+    for (int64_t i0 = 0; i0 < n && st == LELP_OK; i0 += R) {
+        const int64_t r = n - i0 < R ? n - i0 : R;
+        lelp__class_probs(m, Z, y, tau, eps, i0, r, P);
+        st = lelp__finish_targets(m, T + i0 * K, P, F, r, i0);
     }
-    lelp__free(&m->mem, f, sbytes);
+    lelp__free(&m->mem, F, sbytes);
     return st;
 }
 

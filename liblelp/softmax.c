@@ -26,18 +26,6 @@ double lelp__lse_f64(const double* x, int64_t n)
     return m + log(s);
 }
 
-double lelp__exp_normalize(double* x, int64_t n)
-{
-    double m = -INFINITY;
-    for (int64_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
-    double s = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        x[i] = exp(x[i] - m);
-        s += x[i];
-    }
-    return s;
-}
-
 double lelp__softmax_entropy(const double* x, int64_t n, double scale)
 {
     /* H = log Z - sum p (x - max) with Z = sum exp(x - max): no p log p term

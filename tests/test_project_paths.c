@@ -236,6 +236,50 @@ static void reload_keeps_the_path(void** state)
     }
 }
 
+/* Targets at a beta so small that one row's f = (projection - b) / beta
+ * overflows: LELP_E_NUMERICAL naming that row (700: the third block of the
+ * targets' softmaxes), for both target calls; without that row the same
+ * beta gives finite targets summing to 1 (huge but finite f, and f of
+ * -inf where a class's largest f is finite, are not errors). */
+static void targets_overflow_names_the_row(void** state)
+{
+    (void)state;
+    const int64_t K = C * S;
+    synth_data data;
+    make(&data, 0.0);
+    lelp_model* m = fit(&data); /* beta = 1.5 */
+    float* F = malloc(sizeof(float) * N * K);
+    float* T = malloc(sizeof(float) * N * K);
+    float* X = malloc(sizeof(float) * N * D);
+    assert_true(F && T && X);
+    EXPECT_OK(lelp_model_project(m, data.H, N, D, F));
+    double big = 0.0; /* the largest |projection - b| over the rows */
+    for (int64_t i = 0; i < N * K; i++) big = fmax(big, 1.5 * fabs((double)F[i]));
+    lelp_model* tiny = NULL;
+    EXPECT_OK(lelp_model_with_beta(m, big / 1e307, &tiny));
+    EXPECT_OK(lelp_model_targets_from_logits(tiny, data.H, data.Z, N, D, 1.0, T));
+    for (int64_t i = 0; i < N; i++) {
+        double sum = 0.0;
+        for (int64_t k = 0; k < K; k++) {
+            assert_true(isfinite(T[i * K + k]) && T[i * K + k] >= 0.0f);
+            sum += T[i * K + k];
+        }
+        assert_true(fabs(sum - 1.0) < 1e-5);
+    }
+    memcpy(X, data.H, sizeof(float) * N * D);
+    for (int64_t j = 0; j < D; j++) X[700 * D + j] *= 1e3f; /* projections ~1e3 x: f overflows */
+    EXPECT_STATUS(lelp_model_targets_from_logits(tiny, X, data.Z, N, D, 1.0, T), LELP_E_NUMERICAL);
+    assert_non_null(strstr(lelp_last_error(), "row 700 "));
+    EXPECT_STATUS(lelp_model_targets_from_labels(tiny, X, data.y, N, D, 0.1, T), LELP_E_NUMERICAL);
+    assert_non_null(strstr(lelp_last_error(), "row 700 "));
+    free(F);
+    free(T);
+    free(X);
+    lelp_model_free(tiny);
+    lelp_model_free(m);
+    synth_free(&data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +288,7 @@ int main(void)
         cmocka_unit_test(paths_agree_on_shifted_data),
         cmocka_unit_test(zero_column_forces_centring),
         cmocka_unit_test(reload_keeps_the_path),
+        cmocka_unit_test(targets_overflow_names_the_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
