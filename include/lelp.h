@@ -410,8 +410,9 @@ LELP_API int lelp_loss_get_double(const lelp_loss* l, int param, double* value);
  * T may be NULL only if alpha == 1 (or for LELP_LOSS_KIND_SUBCLASS_AUX);
  * labels may be NULL only if alpha == 0 and the kind is not DKD; weights
  * (n, finite, >= 0) may be NULL; grad may be NULL (value only). *value
- * receives L; grad receives dL/du. No allocation, except the batch-coupled
- * LELP_LOSS_KIND_SUBCLASS_AUX. See docs/methods.md for the other kinds.
+ * receives L; grad receives dL/du. No allocation per call: the batch-coupled
+ * LELP_LOSS_KIND_SUBCLASS_AUX allocates at its first batch (and for a larger
+ * one) and keeps its buffers. See docs/methods.md for the other kinds.
  * Since v0.1. */
 LELP_API int lelp_loss_compute(const lelp_loss* l, const float* U, const float* T,
                                const int32_t* labels, const float* weights, int64_t n,
