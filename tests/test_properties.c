@@ -999,7 +999,8 @@ static void test_loss_chunks(void** state)
     /* K = 6, 16, 5000, and rows of 8 + 4, 8 + 1 and 16 + 6 values, so the
      * eight-lane passes end in tails; row counts that are not multiples of
      * the four- and eight-row reductions */
-    const int shapes[][3] = {{1000, 3, 2}, {700, 2, 8}, {3, 5, 1000}, {300, 3, 4}, {131, 3, 3}, {37, 2, 11}, {65, 1, 3}};
+    const int shapes[][3] = {{1000, 3, 2}, {700, 2, 8}, {3, 5, 1000}, {300, 3, 4},
+                             {131, 3, 3},  {37, 2, 11}, {65, 1, 3}};
     for (int sh = 0; sh < (int)(sizeof shapes / sizeof shapes[0]); sh++) {
         const int n = shapes[sh][0], c_ = shapes[sh][1], s_ = shapes[sh][2], k = c_ * s_;
         float* U = malloc(sizeof(float) * (size_t)(n * k));
