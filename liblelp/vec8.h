@@ -31,26 +31,27 @@ LELP__VINLINE void lelp__ld8f(lelp__v8f* x, const float* p, int64_t n, float fil
     memcpy(x, p, (size_t)n * sizeof(float));
 }
 
-/* *acc += the eight lanes of *x in float64, lanes l and l + 4 into lane l.
- * Built lane by lane: GCC 12 turns __builtin_convertvector on the halves
- * into 2-lane conversions and inserts, twice the instructions. */
-LELP__VINLINE void lelp__acc8(lelp__v4d* acc, const lelp__v8f* x)
-{
-    const lelp__v4d lo = {(*x)[0], (*x)[1], (*x)[2], (*x)[3]}, hi = {(*x)[4], (*x)[5], (*x)[6], (*x)[7]};
-    *acc += lo + hi;
-}
-
 LELP__VINLINE double lelp__hsum4(const lelp__v4d* a)
 {
     return ((*a)[0] + (*a)[1]) + ((*a)[2] + (*a)[3]);
 }
 
-/* *lo, *hi = the lanes 0-3 and 4-7 of *x in float64 (exact) */
+/* *lo, *hi = the lanes 0-3 and 4-7 of *x in float64 (exact). Built lane by
+ * lane: GCC 12 turns __builtin_convertvector on 4-lane halves into 2-lane
+ * conversions and inserts, twice the instructions. */
 LELP__VINLINE void lelp__widen8(lelp__v4d* lo, lelp__v4d* hi, const lelp__v8f* x)
 {
     const lelp__v4d a = {(*x)[0], (*x)[1], (*x)[2], (*x)[3]}, b = {(*x)[4], (*x)[5], (*x)[6], (*x)[7]};
     *lo = a;
     *hi = b;
+}
+
+/* *acc += the eight lanes of *x in float64, lanes l and l + 4 into lane l */
+LELP__VINLINE void lelp__acc8(lelp__v4d* acc, const lelp__v8f* x)
+{
+    lelp__v4d lo, hi;
+    lelp__widen8(&lo, &hi, x);
+    *acc += lo + hi;
 }
 
 /* *x = *lo, *hi rounded to float32 */

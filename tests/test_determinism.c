@@ -91,10 +91,7 @@ static void run_free(run* r)
 static double max_rel(const float* a, const float* b, int64_t n)
 {
     double worst = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - (double)b[i]) / (1.0 + fabs((double)b[i]));
-        worst = e > worst ? e : worst;
-    }
+    for (int64_t i = 0; i < n; i++) worst = fmax(worst, synth_reldiff(a[i], b[i], 1.0));
     return worst;
 }
 
