@@ -142,7 +142,7 @@ LELP_API void lelp_allocator_free(lelp_allocator* a);
 /* Parameters                                                                 */
 /* ------------------------------------------------------------------------ */
 /* Ids are grouped by handle family: builder 100s, model queries 200s,
- * loss 300s. Values are append-only. */
+ * loss 300s, compressor 400s. Values are append-only. */
 enum lelp_param {
     /* builder (int): 1 = project out the row space of the head W before PCA
      * when a head is set; 0 = never. Default 1. */
@@ -217,7 +217,7 @@ enum lelp_param {
     /* compressor (int): LELP_OPTIMIZER_SGD (momentum) or LELP_OPTIMIZER_ADAM
      * (default). */
     LELP_COMPRESSOR_OPTIMIZER     = 402,
-    /* compressor (double): learning rate, (0, 10]. Default 1e-3. */
+    /* compressor (double): learning rate, [1e-12, 10]. Default 1e-3. */
     LELP_COMPRESSOR_LR            = 403,
     /* compressor (double): L2 weight decay added to every gradient, [0, 1].
      * Default 0. */

@@ -1,5 +1,6 @@
 /* builder.c -- the mutable streaming builder: lifecycle, parameters,
  * batch updates, merge and the teacher head. */
+#include <math.h>
 #include <string.h>
 
 #include "internal.h"
@@ -251,13 +252,22 @@ static void lelp__builder_add_class(lelp_builder* b, const float* H, const int32
         if (exact) lelp__builder_room(b, c, lelp__gram_block_rows(b->count[c], nb));
         if (exact && b->nrows[c] < 0 && b->precision == LELP_PRECISION_FLOAT32) {
             float* Xf = (float*)X; /* half of the float64 block */
+            float big = 0.0f;
             for (int64_t r = 0; r < nb; r++) {
                 const float* h = H + rows[r] * d;
                 float* x = Xf + r * d;
-                for (int64_t j = 0; j < d; j++) x[j] = (float)((double)h[j] - bm[j]);
+                for (int64_t j = 0; j < d; j++) {
+                    x[j] = (float)((double)h[j] - bm[j]);
+                    big = fabsf(x[j]) > big ? fabsf(x[j]) : big;
+                }
             }
-            lelp__comoment_add_block_f32(mean, M, &b->count[c], d, Xf, nb, bm, b->delta, b->Mf);
-            continue;
+            /* squares summed over a block must stay finite in float32: a
+             * block with centred values beyond 2^56 (sums of its squares can
+             * pass FLT_MAX) takes the float64 route below instead */
+            if (big <= 0x1p56f) {
+                lelp__comoment_add_block_f32(mean, M, &b->count[c], d, Xf, nb, bm, b->delta, b->Mf);
+                continue;
+            }
         }
         if (!exact) {
             lelp__sketch_add_block(b->sk, mean, &b->count[c], c, H, rows, nb, bm, b->delta);

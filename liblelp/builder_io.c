@@ -1,5 +1,6 @@
 /* builder_io.c -- serialization of a builder's partial state, so shards and
  * restarts can resume streaming (docs/format.md). */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@ enum { LELP__B_COUNT, LELP__B_MEAN, LELP__B_M, LELP__B_TRACE, LELP__B_NROWS, LEL
  * traces, row counts and 2l x d rows per class. Returns the payload length or
  * SIZE_MAX on overflow. */
 static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, int solver, int64_t ell, int row_form,
-                                   size_t off[LELP__B_N])
+                                   size_t off[LELP__B_N], size_t* end)
 {
     size_t tri = lelp__bytes(d, d + 1, 1);
     if (tri != SIZE_MAX) tri /= 2;
@@ -31,15 +32,7 @@ static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, int solve
         has_head ? lelp__bytes(C, d, 8) : 0,
         row_form ? lelp__bytes(C, 1, 8) : 0,
     };
-    size_t pos = LELP__HEADER_LEN;
-    for (int i = 0; i < LELP__B_N; i++) {
-        pos = lelp__align64(pos);
-        if (pos == SIZE_MAX || sizes[i] == SIZE_MAX || sizes[i] > SIZE_MAX - pos) return SIZE_MAX;
-        off[i] = pos;
-        pos += sizes[i];
-    }
-    pos = lelp__align64(pos);
-    return pos == SIZE_MAX ? SIZE_MAX : pos - LELP__HEADER_LEN;
+    return lelp__layout(sizes, LELP__B_N, off, end);
 }
 
 /* Flag bit 4 is written only when some class holds rows, so states that
@@ -66,7 +59,7 @@ int lelp_builder_serialized_size(const lelp_builder* b, size_t* size)
     if (!size) return lelp__fail(LELP_E_NULL, "lelp_builder_serialized_size: size is NULL");
     size_t off[LELP__B_N];
     *size = LELP__HEADER_LEN + lelp__builder_layout(b->d, b->C, b->has_head, b->solver, lelp__builder_ell(b),
-                                                       lelp__builder_row_form(b), off) + 4;
+                                                       lelp__builder_row_form(b), off, NULL) + 4;
     return LELP_OK;
 }
 
@@ -81,7 +74,7 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
     const int64_t d = b->d, C = b->C;
     size_t off[LELP__B_N];
     const int row_form = lelp__builder_row_form(b);
-    size_t plen = lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), row_form, off);
+    size_t plen = lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), row_form, off, NULL);
     lelp__writer w = {dst, 0};
     memcpy(w.p, "LELPBLDR", 8);
     w.pos = 8;
@@ -184,7 +177,7 @@ static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_h
         return lelp__fail(LELP_E_FORMAT, "builder state: row-form flag on a sketch state");
     size_t off[LELP__B_N];
     if (lelp__builder_layout(h->d, h->C, (int)((h->flags >> 2) & 1u), (int)h->solver, h->ell,
-                             (h->flags & LELP__FLAG_ROW_FORM) != 0, off) != plen)
+                             (h->flags & LELP__FLAG_ROW_FORM) != 0, off, NULL) != plen)
         return lelp__fail(LELP_E_FORMAT, "builder state: payload length %zu does not match the shape", plen);
     return LELP_OK;
 }
@@ -244,8 +237,10 @@ static int lelp__builder_exact_payload(const uint8_t* src, size_t size, const si
 static int lelp__builder_payload(const uint8_t* src, size_t size, int row_form, lelp_builder* b)
 {
     const int64_t d = b->d, C = b->C;
-    size_t off[LELP__B_N];
-    lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), row_form, off);
+    size_t off[LELP__B_N], end[LELP__B_N];
+    const size_t plen = lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), row_form, off, end);
+    int st0 = lelp__zero_gaps(src, off, end, LELP__B_N, LELP__HEADER_LEN + plen, "builder state");
+    if (st0) return st0;
     lelp__reader r = {src, size, off[LELP__B_COUNT]};
     for (int64_t c = 0; c < C; c++) {
         b->count[c] = (int64_t)lelp__get_u64(&r);
@@ -284,9 +279,11 @@ static int lelp__builder_payload(const uint8_t* src, size_t size, int row_form, 
         r.pos = off[LELP__B_HEAD];
         lelp__get_f64s(&r, b->head, (size_t)(C * d));
     }
+    /* both are float32 inputs or averages of them: anything beyond FLT_MAX
+     * is not a state the library wrote (and would overflow the co-moments) */
     for (int64_t i = 0; i < C * d; i++)
-        if (!isfinite(b->mean[i]) || !isfinite(b->head[i]))
-            return lelp__fail(LELP_E_FORMAT, "builder state: non-finite mean or head value");
+        if (!(fabs(b->mean[i]) <= FLT_MAX) || !(fabs(b->head[i]) <= FLT_MAX))
+            return lelp__fail(LELP_E_FORMAT, "builder state: a mean or head value is not finite or beyond the float32 range");
     return LELP_OK;
 }
 

@@ -13,17 +13,10 @@ static int64_t lelp__np_of(int64_t dt, int64_t k, int64_t C)
 }
 
 /* payload: P, m1, m2 (np doubles each, 64-byte aligned) */
-static size_t lelp__compressor_layout(int64_t np, size_t off[3])
+static size_t lelp__compressor_layout(int64_t np, size_t off[3], size_t* end)
 {
-    size_t arr = lelp__bytes(np, 1, sizeof(double)), pos = LELP__HEADER_LEN;
-    for (int i = 0; i < 3; i++) {
-        pos = lelp__align64(pos);
-        if (arr == SIZE_MAX || pos == SIZE_MAX || arr > SIZE_MAX - pos) return SIZE_MAX;
-        off[i] = pos;
-        pos += arr;
-    }
-    pos = lelp__align64(pos);
-    return pos == SIZE_MAX ? SIZE_MAX : pos - LELP__HEADER_LEN;
+    const size_t arr = lelp__bytes(np, 1, sizeof(double)), sizes[3] = {arr, arr, arr};
+    return lelp__layout(sizes, 3, off, end);
 }
 
 int lelp_compressor_serialized_size(const lelp_compressor* c, size_t* size)
@@ -32,7 +25,7 @@ int lelp_compressor_serialized_size(const lelp_compressor* c, size_t* size)
     if (st) return st;
     if (!size) return lelp__fail(LELP_E_NULL, "lelp_compressor_serialized_size: size is NULL");
     size_t off[3];
-    *size = LELP__HEADER_LEN + lelp__compressor_layout(lelp__np_of(c->dt, c->k, c->C), off) + 4;
+    *size = LELP__HEADER_LEN + lelp__compressor_layout(lelp__np_of(c->dt, c->k, c->C), off, NULL) + 4;
     return LELP_OK;
 }
 
@@ -47,7 +40,7 @@ int lelp_compressor_serialize(const lelp_compressor* c, void* dst, size_t capaci
                           need);
     const int64_t np = lelp__np_of(c->dt, c->k, c->C);
     size_t off[3];
-    size_t plen = lelp__compressor_layout(np, off);
+    size_t plen = lelp__compressor_layout(np, off, NULL);
     lelp__writer w = {dst, 0};
     memcpy(w.p, "LELPCOMP", 8);
     w.pos = 8;
@@ -105,16 +98,19 @@ int lelp_compressor_load(lelp_compressor** out, const void* src, size_t size, co
     for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
         if (bytes[i] != 0) return lelp__fail(LELP_E_FORMAT, "compressor: reserved header byte %zu is not zero", i);
     if (flags > 15u || (flags & 3u) > 2u) return lelp__fail(LELP_E_FORMAT, "compressor: unknown flags 0x%x", (unsigned)flags);
-    if (dt < 1 || dt > 1048576 || k < 1 || k > 1048576 || C < 1 || C > 1048576 || steps < 0 || seed > (uint64_t)INT64_MAX)
+    if (dt < 1 || dt > 1048576 || k < 1 || k > 1048576 || C < 1 || C > 1048576 || steps < 0 ||
+        steps > (INT64_C(1) << 53) /* exact in a double (Adam's bias correction); no step can overflow it */ ||
+        seed > (uint64_t)INT64_MAX)
         return lelp__fail(LELP_E_FORMAT, "compressor: impossible shape or step count");
     if (!lelp__in(lr, LELP_COMPRESSOR_LR) || !lelp__in(wd, LELP_COMPRESSOR_WEIGHT_DECAY) ||
         !lelp__in(mom, LELP_COMPRESSOR_MOMENTUM) || !lelp__in(b1, LELP_COMPRESSOR_ADAM_BETA1) ||
         !lelp__in(b2, LELP_COMPRESSOR_ADAM_BETA2))
         return lelp__fail(LELP_E_FORMAT, "compressor: a hyper-parameter is out of range");
-    size_t off[3];
+    size_t off[3], end[3];
     const int64_t np = lelp__np_of(dt, k, C);
-    if (lelp__compressor_layout(np, off) != plen)
+    if (lelp__compressor_layout(np, off, end) != plen)
         return lelp__fail(LELP_E_FORMAT, "compressor: payload length %zu does not match the shape", plen);
+    if ((st = lelp__zero_gaps(src, off, end, 3, LELP__HEADER_LEN + plen, "compressor"))) return st;
     lelp__mem mem;
     lelp__mem_init(&mem, alloc);
     lelp_compressor* c = NULL;

@@ -14,9 +14,29 @@ int lelp__top_eigen(const lelp__mem* mem, double* A, int64_t d, int64_t S, doubl
 {
     if (lelp__krylov_applies(d, S)) {
         int st = lelp__krylov_top(mem, A, d, S, w, V, cls);
+        if (st == LELP_OK) lelp__stable_ties(w, V, d, S);
         if (st != LELP__KRYLOV_FALLBACK) return st;
     }
     return lelp__top_eigen_lapack(mem, A, d, S, w, V, cls);
+}
+
+/* Both solvers return LAPACK's ascending order reversed, which would also
+ * reverse a run of equal eigenvalues; SPEC 1.1.3 keeps LAPACK's order among
+ * them (the descending sort is stable), so each run is turned back. Only
+ * exactly equal values tie: near-equal ones are ordered by value. */
+void lelp__stable_ties(double* w, double* V, int64_t d, int64_t S)
+{
+    for (int64_t a = 0; a < S;) {
+        int64_t b = a + 1;
+        while (b < S && w[b] == w[a]) b++;
+        for (int64_t i = a, j = b - 1; i < j; i++, j--)
+            for (int64_t k = 0; k < d; k++) {
+                double t = V[i * d + k];
+                V[i * d + k] = V[j * d + k];
+                V[j * d + k] = t;
+            }
+        a = b;
+    }
 }
 
 /* The same through dsyevr alone. */
@@ -70,6 +90,7 @@ int lelp__top_eigen_lapack(const lelp__mem* mem, double* A, int64_t d, int64_t S
         double* dst = V + s * d;
         for (int64_t j = 0; j < d; j++) dst[j] = src[j];
     }
+    lelp__stable_ties(w, V, d, S);
 done:
     lelp__free(mem, wall, lelp__bytes(d, 1, sizeof(double)));
     lelp__free(mem, Z, lelp__bytes(d, S, sizeof(double)));

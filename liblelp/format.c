@@ -114,6 +114,38 @@ void lelp__get_f64s(lelp__reader* r, double* v, size_t n)
     for (size_t i = 0; i < n; i++) v[i] = lelp__get_f64(r);
 }
 
+/* Offsets of n payload arrays of the given byte sizes, each 64-byte aligned
+ * from the start of the buffer after the 128-byte header, and where each
+ * ends (end may be NULL); returns the payload length or SIZE_MAX on
+ * overflow. */
+size_t lelp__layout(const size_t* sizes, int n, size_t* off, size_t* end)
+{
+    size_t pos = LELP__HEADER_LEN;
+    for (int i = 0; i < n; i++) {
+        pos = lelp__align64(pos);
+        if (pos == SIZE_MAX || sizes[i] == SIZE_MAX || sizes[i] > SIZE_MAX - pos) return SIZE_MAX;
+        off[i] = pos;
+        pos += sizes[i];
+        if (end) end[i] = pos;
+    }
+    pos = lelp__align64(pos);
+    return pos == SIZE_MAX ? SIZE_MAX : pos - LELP__HEADER_LEN;
+}
+
+/* The padding after each array (up to the next, or to the payload's end)
+ * must be zero: docs/format.md, and what makes save -> load -> save give
+ * the same bytes. */
+int lelp__zero_gaps(const uint8_t* src, const size_t* off, const size_t* end, int n, size_t payload_end,
+                    const char* what)
+{
+    for (int i = 0; i < n; i++) {
+        const size_t stop = i + 1 < n ? off[i + 1] : payload_end;
+        for (size_t p = end[i]; p < stop; p++)
+            if (src[p] != 0) return lelp__fail(LELP_E_FORMAT, "%s: padding byte %zu is not zero", what, p);
+    }
+    return LELP_OK;
+}
+
 size_t lelp__align64(size_t n)
 {
     if (n > SIZE_MAX - 63) return SIZE_MAX;
@@ -145,8 +177,11 @@ int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic, uin
     if (version > max_version)
         return lelp__fail(LELP_E_VERSION, "%s: format version %u is newer than this library reads (%u)", what,
                           (unsigned)version, (unsigned)max_version);
-    if (header_len < LELP__HEADER_LEN || header_len % 64 != 0)
-        return lelp__fail(LELP_E_FORMAT, "%s: header length %u is invalid", what, (unsigned)header_len);
+    /* every format version so far (and so every one this reader accepts)
+     * has a 128-byte header, and its loaders read the payload after it */
+    if (header_len != LELP__HEADER_LEN)
+        return lelp__fail(LELP_E_FORMAT, "%s: header length %u is not %d", what, (unsigned)header_len,
+                          LELP__HEADER_LEN);
     if (plen > (uint64_t)(SIZE_MAX - header_len - 4))
         return lelp__fail(LELP_E_FORMAT, "%s: payload length %llu is impossible", what, (unsigned long long)plen);
     size_t total = (size_t)header_len + (size_t)plen + 4;

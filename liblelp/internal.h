@@ -310,6 +310,7 @@ int lelp__krylov_applies(int64_t d, int64_t S);
 int lelp__krylov_top(const lelp__mem* mem, const double* A, int64_t d, int64_t S, double* w, double* V,
                      int64_t cls);
 void lelp__sign_rule(double* V, int64_t d, int64_t S);
+void lelp__stable_ties(double* w, double* V, int64_t d, int64_t S);
 /* beta.c */
 int lelp__beta_solve(const double* g, const double* weight, int64_t m, int64_t S,
                      double target, double beta0, double* beta);
@@ -349,6 +350,9 @@ uint64_t lelp__get_u64(lelp__reader* r);
 double lelp__get_f64(lelp__reader* r);
 void lelp__get_f64s(lelp__reader* r, double* v, size_t n);
 size_t lelp__align64(size_t n);
+size_t lelp__layout(const size_t* sizes, int n, size_t* off, size_t* end);
+int lelp__zero_gaps(const uint8_t* src, const size_t* off, const size_t* end, int n, size_t payload_end,
+                    const char* what);
 /* Checks magic, version, header length, total length and CRC. */
 int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic,
                          uint32_t max_version, size_t* payload_len, const char* what);

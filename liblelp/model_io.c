@@ -9,21 +9,13 @@ enum { LELP__M_COUNT, LELP__M_MEAN, LELP__M_EIG, LELP__M_RATIO, LELP__M_U, LELP_
 
 /* Offsets (from the start of the buffer) of each payload array, each
  * 64-byte aligned; returns the payload length or SIZE_MAX on overflow. */
-static size_t lelp__model_layout(int64_t d, int64_t C, int64_t S, size_t off[LELP__M_N])
+static size_t lelp__model_layout(int64_t d, int64_t C, int64_t S, size_t off[LELP__M_N], size_t* end)
 {
     size_t sizes[LELP__M_N] = {
         lelp__bytes(C, 1, 8), lelp__bytes(C, d, 8), lelp__bytes(C, S, 8),
         lelp__bytes(C, S, 8), lelp__bytes(C * S, d, 8), lelp__bytes(C, S, 8),
     };
-    size_t pos = LELP__HEADER_LEN;
-    for (int i = 0; i < LELP__M_N; i++) {
-        pos = lelp__align64(pos);
-        if (pos == SIZE_MAX || sizes[i] == SIZE_MAX || sizes[i] > SIZE_MAX - pos) return SIZE_MAX;
-        off[i] = pos;
-        pos += sizes[i];
-    }
-    pos = lelp__align64(pos);
-    return pos == SIZE_MAX ? SIZE_MAX : pos - LELP__HEADER_LEN;
+    return lelp__layout(sizes, LELP__M_N, off, end);
 }
 
 int lelp_model_serialized_size(const lelp_model* m, size_t* size)
@@ -32,7 +24,7 @@ int lelp_model_serialized_size(const lelp_model* m, size_t* size)
     if (st) return st;
     if (!size) return lelp__fail(LELP_E_NULL, "lelp_model_serialized_size: size is NULL");
     size_t off[LELP__M_N];
-    *size = LELP__HEADER_LEN + lelp__model_layout(m->d, m->C, m->S, off) + 4;
+    *size = LELP__HEADER_LEN + lelp__model_layout(m->d, m->C, m->S, off, NULL) + 4;
     return LELP_OK;
 }
 
@@ -45,7 +37,7 @@ int lelp_model_serialize(const lelp_model* m, void* dst, size_t capacity, size_t
     if (capacity < need)
         return lelp__fail(LELP_E_BUFFER_TOO_SMALL, "lelp_model_serialize: capacity %zu < %zu needed", capacity, need);
     size_t off[LELP__M_N];
-    size_t plen = lelp__model_layout(m->d, m->C, m->S, off);
+    size_t plen = lelp__model_layout(m->d, m->C, m->S, off, NULL);
     lelp__writer w = {dst, 0};
     memcpy(w.p, "LELPMODL", 8);
     w.pos = 8;
@@ -114,7 +106,7 @@ static int lelp__model_header(const uint8_t* src, size_t plen, lelp_model* h, ui
         return lelp__fail(LELP_E_FORMAT, "model: beta %g or entropy fraction %g out of range", h->beta,
                           h->entropy_fraction);
     size_t off[LELP__M_N];
-    if (lelp__model_layout(h->d, h->C, h->S, off) != plen)
+    if (lelp__model_layout(h->d, h->C, h->S, off, NULL) != plen)
         return lelp__fail(LELP_E_FORMAT, "model: payload length %zu does not match the shape", plen);
     return LELP_OK;
 }
@@ -122,8 +114,10 @@ static int lelp__model_header(const uint8_t* src, size_t plen, lelp_model* h, ui
 static int lelp__model_payload(const uint8_t* src, size_t size, lelp_model* m)
 {
     const int64_t C = m->C, S = m->S, d = m->d;
-    size_t off[LELP__M_N];
-    lelp__model_layout(d, C, S, off);
+    size_t off[LELP__M_N], end[LELP__M_N];
+    const size_t plen = lelp__model_layout(d, C, S, off, end);
+    int st = lelp__zero_gaps(src, off, end, LELP__M_N, LELP__HEADER_LEN + plen, "model");
+    if (st) return st;
     lelp__reader r = {src, size, off[LELP__M_COUNT]};
     for (int64_t c = 0; c < C; c++) {
         m->count[c] = (int64_t)lelp__get_u64(&r);

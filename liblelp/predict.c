@@ -13,8 +13,11 @@ static int lelp__check_logits(const float* U, const char* name, int64_t n, int64
     if (n < 0 || C < 1 || S < 1)
         return lelp__fail(LELP_E_INVALID_ARG, "%s: n = %lld, C = %lld, S = %lld invalid", what, (long long)n,
                           (long long)C, (long long)S);
-    if (lelp__bytes(n, C, sizeof(float)) == SIZE_MAX || lelp__bytes(n * C, S, sizeof(float)) == SIZE_MAX)
-        return lelp__fail(LELP_E_INVALID_ARG, "%s: n*C*S overflows", what);
+    /* C*S on its own first: with n = 0 the products below would not catch it */
+    if (C > INT32_MAX || lelp__bytes(C, S, sizeof(float)) == SIZE_MAX || lelp__bytes(n, C, sizeof(float)) == SIZE_MAX ||
+        lelp__bytes(n * C, S, sizeof(float)) == SIZE_MAX)
+        return lelp__fail(LELP_E_INVALID_ARG, "%s: C = %lld, S = %lld: C*S or n*C*S overflows", what, (long long)C,
+                          (long long)S);
     return lelp__check_finite_f32(U, n, C * S, name);
 }
 

@@ -220,6 +220,14 @@ int lelp_model_project(const lelp_model* m, const float* H, int64_t n, int64_t d
         float* f = F_out + i * K;
         for (int64_t k = 0; k < K; k++) f[k] = (float)(((double)f[k] - m->b_proj[k]) / m->beta);
     }
+    /* finite rows whose projections overflow float32 (|h| near FLT_MAX, or a
+     * tiny beta): an error, never Inf/NaN out */
+    if (lelp__any_nonfinite(F_out, n * K))
+        for (int64_t i = 0; i < n; i++)
+            if (lelp__any_nonfinite(F_out + i * K, K))
+                return lelp__fail(LELP_E_NUMERICAL,
+                                  "lelp_model_project: the projections of row %lld overflow float32 (beta = %g)",
+                                  (long long)i, m->beta);
     return LELP_OK;
 }
 
@@ -239,6 +247,9 @@ static int lelp__own_class(const lelp_model* m, const float* H, const int32_t* y
             int64_t c = y[i0 + r];
             for (int64_t s = 0; s < S; s++)
                 g[(i0 + r) * S + s] = (double)F[r * K + c * S + s] - m->b_proj[c * S + s];
+            if (lelp__any_nonfinite(F + r * K + c * S, S)) /* finite rows too large for float32 */
+                st = lelp__fail(LELP_E_NUMERICAL, "the projections of row %lld overflow float32",
+                                (long long)(i0 + r));
         }
     }
     lelp__free(&m->mem, F, bytes);

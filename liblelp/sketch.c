@@ -50,9 +50,9 @@ int lelp__sketch_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t ell,
     sk->iwork = lelp__alloc(mem, lelp__bytes(sk->liwork, 1, sizeof(lapack_int)));
     if (!sk->rows || !sk->nrows || !sk->trace || !sk->G || !sk->w || !sk->tmp || !sk->Z ||
         !sk->work || !sk->iwork) {
+        const long long rows = (long long)sk->cap; /* read before the free */
         lelp__sketch_free(mem, sk);
-        return lelp__fail(LELP_E_NOMEM, "sketch: out of memory for %lld x %lld rows per class", (long long)sk->cap,
-                          (long long)d);
+        return lelp__fail(LELP_E_NOMEM, "sketch: out of memory for %lld x %lld rows per class", rows, (long long)d);
     }
     *out = sk;
     return LELP_OK;

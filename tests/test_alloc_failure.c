@@ -156,6 +156,42 @@ loss:
         lelp_compressor_free(cp);
         lelp_compressor_free(cp2);
     }
+    {
+        /* the sketch solver: its buffers come with the first update, a merge
+         * or a load (a failure there once read the freed sketch) */
+        lelp_builder *s1 = NULL, *s2 = NULL, *s3 = NULL;
+        lelp_model* ms = NULL;
+        lelp_allocator* as = NULL;
+        if (ok_or_nomem(lelp_allocator_create(&as, count_alloc, count_free, &cnt), "allocator_create 3", k)) {
+            if (!ok_or_nomem(lelp_builder_create(&s1, D, C, S, as), "sketch create 1", k)) assert_null(s1);
+            if (!ok_or_nomem(lelp_builder_create(&s2, D, C, S, as), "sketch create 2", k)) assert_null(s2);
+        }
+        lelp_allocator_free(as);
+        if (s1 && s2) {
+            assert_int_equal(lelp_builder_set_int(s1, LELP_BUILDER_SOLVER, LELP_SOLVER_SKETCH), LELP_OK);
+            assert_int_equal(lelp_builder_set_int(s2, LELP_BUILDER_SOLVER, LELP_SOLVER_SKETCH), LELP_OK);
+            ok_or_nomem(lelp_builder_update(s1, H, y, N / 2, D), "sketch update 1", k);
+            ok_or_nomem(lelp_builder_update(s2, H + (N / 2) * D, y + N / 2, N / 2, D), "sketch update 2", k);
+            ok_or_nomem(lelp_builder_merge(s1, s2), "sketch merge", k);
+            size_t ss = 0;
+            if (ok_or_nomem(lelp_builder_serialized_size(s1, &ss), "sketch size", k)) {
+                void* sb = malloc(ss);
+                assert_non_null(sb);
+                lelp_allocator* al = NULL;
+                if (ok_or_nomem(lelp_builder_serialize(s1, sb, ss, NULL), "sketch serialize", k) &&
+                    ok_or_nomem(lelp_allocator_create(&al, count_alloc, count_free, &cnt), "allocator_create 4", k) &&
+                    !ok_or_nomem(lelp_builder_load(&s3, sb, ss, al), "sketch load", k))
+                    assert_null(s3);
+                lelp_allocator_free(al);
+                free(sb);
+            }
+            if (!ok_or_nomem(lelp_builder_fit(s1, &ms), "sketch fit", k)) assert_null(ms);
+        }
+        lelp_model_free(ms);
+        lelp_builder_free(s1);
+        lelp_builder_free(s2);
+        lelp_builder_free(s3);
+    }
     /* the loss needs valid targets even if the model part failed */
     for (int i = 0; i < N * C * S; i++) T[i] = 1.0f / (C * S);
     if (ok_or_nomem(lelp_loss_create(&l, C, S, NULL), "loss_create", k)) {

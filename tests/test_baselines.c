@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../liblelp/internal.h" /* the distance kernel is checked directly too */
+#include "envelope.h"
 #include "fixture.h"
 #include "lelp.h"
 
@@ -264,6 +265,16 @@ static void comp_case(const char* name)
         assert_true(st == LELP_E_CHECKSUM || st == LELP_E_FORMAT || st == LELP_E_VERSION || st == LELP_E_TRUNCATED);
         assert_null(bad);
         buf[i] ^= 0x20;
+    }
+    /* a step count past 2^53, correctly sealed: refused (stepping on from
+     * INT64_MAX overflowed) */
+    const uint64_t steps_bad[2] = {(UINT64_C(1) << 53) + 1, (uint64_t)INT64_MAX};
+    for (int i = 0; i < 2; i++) {
+        wr64(buf + 104, steps_bad[i]);
+        reseal(buf, sz);
+        lelp_compressor* bad = NULL;
+        assert_int_equal(lelp_compressor_load(&bad, buf, sz, NULL), LELP_E_FORMAT);
+        assert_null(bad);
     }
     free(buf);
     free(buf2);

@@ -365,6 +365,62 @@ static void fit_through_api(void** state)
     free(U);
 }
 
+/* SPEC 1.1.3: equal eigenvalues keep LAPACK's order. LAPACK's dsyevr,
+ * called here with the solver's arguments, gives the ascending pairs; the
+ * expected answer is those pairs sorted by descending value with a stable
+ * sort. A diagonal matrix ties exactly (no rounding in its reduction). */
+static void ties_keep_lapack_order(void** state)
+{
+    (void)state;
+    const lapack_int d = 6, S = 4;
+    const double diag[6] = {3.0, 7.0, 7.0, 1.0, 7.0, 2.0};
+    double A[36] = {0}, B[36] = {0}, w[4], V[24], wl[6], Z[36];
+    lapack_int m = 0, isuppz[12];
+    for (int i = 0; i < d; i++) A[i * d + i] = B[i * d + i] = diag[i];
+    assert_int_equal(LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'L', d, B, d, 0.0, 0.0, d - S + 1, d,
+                                    LAPACKE_dlamch('S'), &m, wl, Z, d, isuppz),
+                     0);
+    assert_int_equal(m, S);
+    int order[4] = {0, 1, 2, 3}; /* stable descending sort of wl[0..S) */
+    for (int i = 1; i < S; i++)
+        for (int j = i; j > 0 && wl[order[j]] > wl[order[j - 1]]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    EXPECT_OK(lelp__top_eigen_lapack(&plain_mem, A, d, S, w, V, 0));
+    for (int s = 0; s < S; s++) {
+        assert_true(w[s] == wl[order[s]]);
+        for (int i = 0; i < d; i++) assert_true(V[s * d + i] == Z[order[s] * d + i]);
+    }
+    /* through the API: rows +-2 e_i give the covariance 1.6 I exactly, so
+     * the components are LAPACK's eigenvectors of 1.6 I, in its order */
+    float H[18] = {0};
+    int32_t y[6] = {0};
+    for (int i = 0; i < 3; i++) H[(2 * i) * 3 + i] = 2.0f, H[(2 * i + 1) * 3 + i] = -2.0f;
+    double C3[9] = {1.6, 0, 0, 0, 1.6, 0, 0, 0, 1.6}, w3[3], Z3[9], U[9], ev[3];
+    assert_int_equal(LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'L', 3, C3, 3, 0.0, 0.0, 1, 3,
+                                    LAPACKE_dlamch('S'), &m, w3, Z3, 3, isuppz),
+                     0);
+    lelp_builder* b = NULL;
+    lelp_model* mod = NULL;
+    EXPECT_OK(lelp_builder_create(&b, 3, 1, 3, NULL));
+    EXPECT_OK(lelp_builder_set_int(b, LELP_BUILDER_ROTATE, 0));
+    EXPECT_OK(lelp_builder_update(b, H, y, 6, 3));
+    EXPECT_OK(lelp_builder_fit(b, &mod));
+    EXPECT_OK(lelp_model_eigenvalues(mod, ev, 3));
+    EXPECT_OK(lelp_model_components(mod, U, 9));
+    for (int s = 0; s < 3; s++) {
+        assert_true(fabs(ev[s] - 1.6) <= 1e-15);
+        double sign = 0.0; /* the sign rule: the largest entry positive */
+        for (int i = 0; i < 3; i++)
+            if (fabs(Z3[s * 3 + i]) > fabs(sign)) sign = Z3[s * 3 + i];
+        for (int i = 0; i < 3; i++) assert_true(fabs(U[s * 3 + i] - copysign(1.0, sign) * Z3[s * 3 + i]) <= 1e-15);
+    }
+    lelp_model_free(mod);
+    lelp_builder_free(b);
+}
+
 int main(void)
 {
     lelp__mem_init(&plain_mem, NULL);
@@ -372,7 +428,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(geometric),          cmocka_unit_test(power_law),    cmocka_unit_test(tight_gap),
         cmocka_unit_test(degenerate_cluster), cmocka_unit_test(low_rank),     cmocka_unit_test(zero_matrix),
-        cmocka_unit_test(deterministic),      cmocka_unit_test(fit_through_api),
+        cmocka_unit_test(deterministic),      cmocka_unit_test(fit_through_api), cmocka_unit_test(ties_keep_lapack_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -619,6 +621,10 @@ static void test_load_patched_headers(void** state)
         TRY(wr64(p + 40, (uint64_t)(C + 1)), LELP_E_FORMAT);   /* payload length disagrees */
         /* a non-zero reserved byte (model: 88..127, builder: 96..127) */
         TRY(p[120] = 1, LELP_E_FORMAT);
+        /* a 192-byte header (sizes still adding up): no version has one */
+        TRY((wr32(p + 12, 192), wr64(p + 24, rd64(p + 24) - 64)), LELP_E_FORMAT);
+        /* a non-zero byte in the padding after the C counts (16 of 64 bytes) */
+        TRY(p[128 + 8 * C + 5] = 1, LELP_E_FORMAT);
         /* the writer's library version is informative only */
         {
             memcpy(p, src, size);
@@ -702,6 +708,111 @@ static void test_file_io_errors(void** state)
     EXPECT_STATUS(lelp_model_load_path(&m, path, NULL), LELP_E_TRUNCATED);
     assert_null(m);
     remove(path);
+}
+
+/* Where a save writes: never over a file that is not its target (an
+ * existing path.tmp stays), through a symbolic link to the file it names
+ * (the link stays a link), and in place into a FIFO (which stays a FIFO;
+ * renaming over it would have replaced it with a file). */
+static int same_bytes(const char* path, const unsigned char* want, size_t n)
+{
+    unsigned char* got = malloc(n + 1);
+    FILE* f = fopen(path, "rb");
+    size_t k = f ? fread(got, 1, n + 1, f) : 0;
+    if (f) fclose(f);
+    int same = k == n && memcmp(got, want, n) == 0;
+    free(got);
+    return same;
+}
+
+static void test_save_path_targets(void** state)
+{
+    (void)state;
+    char dir[64], path[96], tmp[112], link[96], fifo[96];
+    snprintf(dir, sizeof dir, "/tmp/lelp-test-save-%d", (int)getpid());
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/m.lelp", dir);
+    snprintf(tmp, sizeof tmp, "%s/m.lelp.tmp", dir);
+    snprintf(link, sizeof link, "%s/link.lelp", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    /* a file of the caller's named like the temporary */
+    FILE* f = fopen(tmp, "wb");
+    assert_non_null(f);
+    fputs("keep", f);
+    fclose(f);
+    EXPECT_OK(lelp_model_save_path(F.m, path));
+    assert_true(same_bytes(path, F.model_buf, F.model_size));
+    assert_true(same_bytes(tmp, (const unsigned char*)"keep", 4));
+    /* a link to the model: the file behind it is replaced, the link kept */
+    assert_int_equal(symlink(path, link), 0);
+    EXPECT_OK(lelp_builder_save_path(F.b, link));
+    struct stat sb;
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    lelp_builder* b = NULL;
+    EXPECT_OK(lelp_builder_load_path(&b, path, NULL));
+    lelp_builder_free(b);
+    /* a FIFO (held open for reading, so the writer does not block) */
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    int fd = open(fifo, O_RDWR | O_NONBLOCK);
+    assert_true(fd >= 0);
+    assert_true(F.model_size < 60000); /* fits the pipe's buffer */
+    EXPECT_OK(lelp_model_save_path(F.m, fifo));
+    assert_int_equal(lstat(fifo, &sb), 0);
+    assert_true(S_ISFIFO(sb.st_mode));
+    unsigned char* got = malloc(F.model_size + 1);
+    ssize_t k = read(fd, got, F.model_size + 1);
+    assert_true(k == (ssize_t)F.model_size && memcmp(got, F.model_buf, F.model_size) == 0);
+    free(got);
+    close(fd);
+    /* a directory is refused, saving and loading (it opens, and its
+     * ftell is LONG_MAX: once an 8 EiB allocation, LELP_E_NOMEM) */
+    EXPECT_STATUS(lelp_model_save_path(F.m, dir), LELP_E_IO);
+    lelp_model* m = SENTINEL;
+    EXPECT_STATUS(lelp_model_load_path(&m, dir, NULL), LELP_E_IO);
+    assert_null(m);
+    b = SENTINEL;
+    EXPECT_STATUS(lelp_builder_load_path(&b, dir, NULL), LELP_E_IO);
+    assert_null(b);
+    lelp_compressor* c = SENTINEL;
+    EXPECT_STATUS(lelp_compressor_load_path(&c, dir, NULL), LELP_E_IO);
+    assert_null(c);
+    remove(fifo), remove(link), remove(tmp), remove(path);
+    assert_int_equal(rmdir(dir), 0); /* nothing else was left behind */
+}
+
+/* Finite rows whose projections overflow float32 (|h| near FLT_MAX, or a
+ * subnormal beta) are LELP_E_NUMERICAL naming the row in every batch call,
+ * never Inf/NaN (or an arbitrary assignment) with LELP_OK. */
+static void test_projection_overflow(void** state)
+{
+    (void)state;
+    float H[3 * D], out[3 * CS];
+    int32_t y[3] = {0, 1, 0}, sub[3];
+    double e = 0.0;
+    for (int i = 0; i < 3 * D; i++) H[i] = 0.01f * (float)(i % 5);
+    /* row 2 (class 0) along the signs of class 0's first direction u: its
+     * projection, a sum of same-sign terms, is 3e38 * sum |u_j| > FLT_MAX */
+    double U[CS * D], l1 = 0.0;
+    EXPECT_OK(lelp_model_components(F.m, U, CS * D));
+    for (int j = 0; j < D; j++) H[2 * D + j] = U[j] < 0.0 ? -3e38f : 3e38f, l1 += fabs(U[j]);
+    assert_true(l1 > 1.2);
+    EXPECT_STATUS(lelp_model_project(F.m, H, 3, D, out), LELP_E_NUMERICAL);
+    assert_non_null(strstr(lelp_last_error(), "row 2"));
+    EXPECT_STATUS(lelp_model_assign(F.m, H, y, 3, D, sub), LELP_E_NUMERICAL);
+    assert_non_null(strstr(lelp_last_error(), "row 2"));
+    EXPECT_STATUS(lelp_model_mean_entropy(F.m, H, y, 3, D, 1.0, &e), LELP_E_NUMERICAL);
+    EXPECT_STATUS(lelp_model_estimate_beta(F.m, H, y, 3, D, 0.5, &e), LELP_E_NUMERICAL);
+    EXPECT_STATUS(lelp_model_targets_from_labels(F.m, H, y, 3, D, 0.0, out), LELP_E_NUMERICAL);
+    /* the first two rows alone are fine */
+    EXPECT_OK(lelp_model_project(F.m, H, 2, D, out));
+    EXPECT_OK(lelp_model_assign(F.m, H, y, 2, D, sub));
+    /* a subnormal beta: every projection away from the offsets overflows */
+    lelp_model* tiny = NULL;
+    if (lelp_model_with_beta(F.m, 5e-324, &tiny) == LELP_OK) {
+        EXPECT_STATUS(lelp_model_project(tiny, H, 2, D, out), LELP_E_NUMERICAL);
+        lelp_model_free(tiny);
+    }
 }
 
 static void test_model_query_errors(void** state)
@@ -1024,7 +1135,10 @@ static void test_predict_softmax_errors(void** state)
     EXPECT_STATUS(lelp_predict_log_proba(U, N, C, S, NULL), LELP_E_NULL);
     EXPECT_STATUS(lelp_predict_class(NULL, N, C, S, cls), LELP_E_NULL);
     EXPECT_STATUS(lelp_predict_class(U, N, C, S, NULL), LELP_E_NULL);
-    const int64_t bad[][3] = {{-1, C, S}, {N, 0, S}, {N, C, 0}, {N, -2, S}, {N, C, -2}};
+    /* C*S overflowing int64 with n = 0 (the products with n do not see it),
+     * and more classes than an int32 class index holds */
+    const int64_t bad[][3] = {{-1, C, S},          {N, 0, S},           {N, C, 0}, {N, -2, S}, {N, C, -2},
+                              {0, INT64_C(1) << 40, INT64_C(1) << 40}, {0, INT64_C(1) << 32, 1}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         EXPECT_STATUS(lelp_predict_log_proba(U, bad[i][0], bad[i][1], bad[i][2], lp), LELP_E_INVALID_ARG);
         EXPECT_STATUS(lelp_predict_class(U, bad[i][0], bad[i][1], bad[i][2], cls), LELP_E_INVALID_ARG);
@@ -1087,6 +1201,8 @@ int main(void)
         cmocka_unit_test(test_load_bitflips),
         cmocka_unit_test(test_load_patched_headers),
         cmocka_unit_test(test_file_io_errors),
+        cmocka_unit_test(test_save_path_targets),
+        cmocka_unit_test(test_projection_overflow),
         cmocka_unit_test(test_model_query_errors),
         cmocka_unit_test(test_targets_errors),
         cmocka_unit_test(test_project_assign_errors),

@@ -127,6 +127,43 @@ static void test_params(void** s)
     lelp_builder_free(b);
 }
 
+/* Rows of magnitude 1e19 - 1e20 (the documented input range's top): sums of
+ * their squares overflow float32, so such blocks take the float64 route;
+ * the fit must then equal the float64 builder's up to the float32 blocks'
+ * rounding, not fail with a NaN co-moment or a rank error. */
+static void test_huge_rows_stay_finite(void** s)
+{
+    (void)s;
+    enum { n = 400, d = 6 };
+    static float Hb[n * d];
+    static int32_t yb[n];
+    synth_rng r;
+    synth_rng_seed(&r, 7);
+    for (int i = 0; i < n; i++) {
+        yb[i] = i % C;
+        for (int j = 0; j < d; j++) Hb[i * d + j] = (float)(1e19 * (1.0 + j) * synth_normal(&r) + (i % 3 ? 0.0 : 2e19));
+    }
+    lelp_builder *b64 = NULL, *b32 = NULL;
+    lelp_model *m64 = NULL, *m32 = NULL;
+    for (int k = 0; k < 2; k++) {
+        lelp_builder** b = k ? &b32 : &b64;
+        assert_int_equal(lelp_builder_create(b, d, C, S, NULL), LELP_OK);
+        assert_int_equal(lelp_builder_set_int(*b, LELP_BUILDER_PRECISION, k ? LELP_PRECISION_FLOAT32 : 0), LELP_OK);
+        assert_int_equal(lelp_builder_set_int(*b, LELP_BUILDER_GRAM_FORM, 0), LELP_OK);
+        assert_int_equal(lelp_builder_set_double(*b, LELP_BUILDER_BETA, 1.0), LELP_OK);
+        assert_int_equal(lelp_builder_update(*b, Hb, yb, n, d), LELP_OK);
+    }
+    int st = lelp_builder_fit(b32, &m32);
+    if (st) fail_msg("float32 fit of 1e19-scale rows: %s (%s)", lelp_status_string(st), lelp_last_error());
+    assert_int_equal(lelp_builder_fit(b64, &m64), LELP_OK);
+    double e64[C * S], e32[C * S];
+    assert_int_equal(lelp_model_eigenvalues(m64, e64, C * S), LELP_OK);
+    assert_int_equal(lelp_model_eigenvalues(m32, e32, C * S), LELP_OK);
+    for (int k = 0; k < C * S; k++) assert_true(fabs(e32[k] - e64[k]) <= 1e-5 * e64[k]);
+    lelp_model_free(m64), lelp_model_free(m32);
+    lelp_builder_free(b64), lelp_builder_free(b32);
+}
+
 /* The documented accuracy: co-moments to ~1e-6 relative, so eigenvalues
  * within 1e-5 and vectors within 1e-8 of the float64 path on this well
  * separated spectrum (measured: 1.1e-7 and 9e-16); the means are computed
@@ -282,7 +319,7 @@ static void test_sketch_ignores_it(void** s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_params),
+        cmocka_unit_test(test_params), cmocka_unit_test(test_huge_rows_stay_finite),
         cmocka_unit_test(test_agrees_with_float64),
         cmocka_unit_test(test_batches_merge_and_state),
         cmocka_unit_test(test_rank_rule),

@@ -13,7 +13,7 @@
  * Exit status: 0 success, 1 bad input (one line naming the file and the
  * problem), 2 usage error. Inputs are streamed in batches of --batch rows and
  * outputs written batch by batch, so memory does not grow with the file. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,8 +105,25 @@ static const char* const COMMANDS[][3] = {
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
-/* An output file being written: removed if the command fails. */
-static const char* g_partial;
+/* Outputs: each is written to a temporary file beside its target (created
+ * exclusively, so it never overwrites anything) and renamed over the target
+ * only when the whole command has succeeded. A failed command therefore
+ * leaves every target as it was -- even one that is also an input -- and
+ * removes only its own temporaries. A target that is not a regular file (a
+ * FIFO, /dev/stdout) is written in place and never removed. */
+typedef struct out_file {
+    char target[1024], tmp[1040];
+    int in_place;
+} out_file;
+static out_file g_outs[4];
+static int g_nouts;
+
+static void outs_discard(void)
+{
+    for (int k = 0; k < g_nouts; k++)
+        if (!g_outs[k].in_place) unlink(g_outs[k].tmp);
+    g_nouts = 0;
+}
 
 static int die(int code, const char* fmt, ...)
 {
@@ -115,9 +133,47 @@ static int die(int code, const char* fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
-    if (g_partial) unlink(g_partial);
-    g_partial = NULL;
+    outs_discard();
     return code;
+}
+
+/* The name to write `path`'s content under (see above), or NULL after a
+ * message. A symbolic link is followed: the file it names is replaced. */
+static const char* out_begin(const char* path)
+{
+    out_file* o = &g_outs[g_nouts];
+    struct stat sb;
+    o->in_place = 0;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return die(EXIT_BAD, "%s: is a directory", path), NULL;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        o->in_place = 1;
+        snprintf(o->tmp, sizeof o->tmp, "%s", path);
+    } else {
+        char* real = stat(path, &sb) == 0 ? realpath(path, NULL) : NULL;
+        int long_path = snprintf(o->target, sizeof o->target, "%s", real ? real : path) >= (int)sizeof o->target;
+        free(real);
+        if (long_path) return die(EXIT_BAD, "%s: path too long", path), NULL;
+        int fd = -1;
+        for (int k = 0; k < 100 && fd < 0; k++) {
+            snprintf(o->tmp, sizeof o->tmp, k ? "%s.tmp%d" : "%s.tmp", o->target, k);
+            fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+            if (fd < 0 && errno != EEXIST) break;
+        }
+        if (fd < 0) return die(EXIT_BAD, "%s: cannot create a temporary file beside it (%s)", path, strerror(errno)), NULL;
+        close(fd);
+    }
+    g_nouts++;
+    return o->tmp;
+}
+
+/* Every output into place; 0, or an exit status after a message. */
+static int outs_commit(void)
+{
+    for (int k = 0; k < g_nouts; k++)
+        if (!g_outs[k].in_place && rename(g_outs[k].tmp, g_outs[k].target) != 0)
+            return die(EXIT_BAD, "%s: cannot rename into place (%s)", g_outs[k].target, strerror(errno));
+    g_nouts = 0;
+    return 0;
 }
 
 /* ---- options ------------------------------------------------------------------------- */
@@ -192,7 +248,7 @@ static int parse(int argc, char** argv, int c, opts* o)
             else if (!strcmp(a, "--beta")) {
                 o->have_beta = 1;
                 if (strcmp(v, "auto") || !strcmp(cmd, "label"))
-                    rc = parse_real(cmd, a, v, 0.0, 1e300, 1, &o->beta);
+                    rc = parse_real(cmd, a, v, 0.0, 1e30, 1, &o->beta); /* the library's range */
             }
             if (rc) return rc;
         }
@@ -292,7 +348,9 @@ static int load_model(const char* path, lelp_model** m, int64_t* d, int64_t* C, 
 static int check_labels(const char* file, const int32_t* lab, int64_t n, int64_t row0, int64_t C)
 {
     for (int64_t k = 0; k < n; k++)
-        if (lab[k] < 0 || lab[k] >= C)
+        if (lab[k] < 0)
+            return die(EXIT_BAD, "%s: label %d at row %lld is negative", file, lab[k], (long long)(row0 + k));
+        else if (lab[k] >= C)
             return die(EXIT_BAD, "%s: label %d at row %lld is outside [0, %lld)", file, lab[k], (long long)(row0 + k),
                        (long long)C);
     return 0;
@@ -362,7 +420,7 @@ static int cmd_fit(const opts* o)
         return die(EXIT_BAD, "%s: the fit failed: %s (%s)",
                    st == LELP_E_TOO_FEW_SAMPLES ? o->labels : (st == LELP_E_NONFINITE && o->head ? o->head : o->embeddings),
                    lelp_last_error(), lelp_status_string(st));
-    if ((st = lelp_model_save_path(m, o->out))) return die(EXIT_BAD, "%s: %s", o->out, lelp_last_error());
+    if ((st = lelp_model_save_path(m, o->out))) return die(EXIT_BAD, "%s", lelp_last_error()); /* names the path */
     double beta = 0;
     lelp_model_get_double(m, LELP_MODEL_BETA, &beta);
     fprintf(stderr, "lelp fit: %lld rows, d = %lld, C = %lld, S = %lld, beta = %.6g -> %s (%.1fs)\n", (long long)N,
@@ -411,8 +469,10 @@ static int cmd_label(const opts* o, int assign)
     }
     char err[1100];
     const int64_t N = H.rows, K = assign ? 1 : C * S, B = batch_rows(o, d, K);
-    if (npy_create(&out, o->out, assign ? "<i4" : "<f4", N, assign ? 0 : K, err, sizeof err)) return die(EXIT_BAD, "%s", err);
-    g_partial = o->out;
+    const char* tmp = out_begin(o->out);
+    if (!tmp) return EXIT_BAD;
+    if (npy_create(&out, tmp, assign ? "<i4" : "<f4", N, assign ? 0 : K, err, sizeof err)) return die(EXIT_BAD, "%s", err);
+    snprintf(out.path, sizeof out.path, "%s", o->out); /* messages name the target */
     float* rows = xalloc((size_t)(B * d), sizeof(float), B);
     float* zb = xalloc((size_t)(B * C), sizeof(float), B);
     int32_t* lab = xalloc((size_t)B, sizeof(int32_t), B);
@@ -436,7 +496,7 @@ static int cmd_label(const opts* o, int assign)
         if (npy_write(&out, T, (size_t)(nb * K) * 4, err, sizeof err)) return die(EXIT_BAD, "%s", err);
     }
     if (npy_finish(&out, err, sizeof err)) return die(EXIT_BAD, "%s", err);
-    g_partial = NULL;
+    if ((rc = outs_commit())) return rc;
     free(rows), free(zb), free(lab), free(T);
     npy_close(&H);
     if (o->logits) npy_close(&Z);
@@ -542,14 +602,16 @@ static int cmd_info(const opts* o)
 
 static int write_f64(const char* dir, const char* name, const double* v, int ndim, const int64_t* dims)
 {
-    char path[2048], err[1100];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char path[1024], err[1100];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return die(EXIT_BAD, "%s: path too long", dir);
     size_t count = 1;
     for (int k = 0; k < ndim; k++) count *= (size_t)dims[k];
     npy_file f;
-    if (npy_create_shape(&f, path, "<f8", ndim, dims, err, sizeof err) || npy_write(&f, v, count * 8, err, sizeof err) ||
-        npy_finish(&f, err, sizeof err))
-        return die(EXIT_BAD, "%s", err);
+    const char* tmp = out_begin(path);
+    if (!tmp) return EXIT_BAD;
+    if (npy_create_shape(&f, tmp, "<f8", ndim, dims, err, sizeof err)) return die(EXIT_BAD, "%s", err);
+    snprintf(f.path, sizeof f.path, "%s", path);
+    if (npy_write(&f, v, count * 8, err, sizeof err) || npy_finish(&f, err, sizeof err)) return die(EXIT_BAD, "%s", err);
     return 0;
 }
 
@@ -570,6 +632,7 @@ static int cmd_export(const opts* o)
     if (!rc) lelp_model_means(m, buf, C * d), rc = write_f64(o->out, "means.npy", buf, 2, cd);
     if (!rc) lelp_model_eigenvalues(m, buf, C * S), rc = write_f64(o->out, "eigenvalues.npy", buf, 2, cs);
     if (!rc) lelp_model_offsets(m, buf, C * S), rc = write_f64(o->out, "offsets.npy", buf, 2, cs);
+    if (!rc) rc = outs_commit(); /* all four, or none */
     free(buf);
     lelp_model_free(m);
     return rc;
@@ -696,9 +759,10 @@ static int cmd_report(const opts* o)
     free(rows), free(F);
     double* ratio = xalloc((size_t)(C * S), sizeof(double), C);
     lelp_model_explained_variance_ratio(m, ratio, C * S);
-    FILE* f = fopen(o->out, "w");
+    const char* tmp = out_begin(o->out);
+    if (!tmp) return EXIT_BAD;
+    FILE* f = fopen(tmp, "w");
     if (!f) return die(EXIT_BAD, "%s: cannot create (%s)", o->out, strerror(errno));
-    g_partial = o->out;
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>LELP report: ");
     html_text(f, o->model);
     fprintf(f, "</title><style>body{font-family:sans-serif;margin:2em;max-width:80em}figure{display:inline-block;"
@@ -750,7 +814,7 @@ static int cmd_report(const opts* o)
     }
     fprintf(f, "</body></html>\n");
     if (ferror(f) | (fclose(f) != 0)) return die(EXIT_BAD, "%s: write failed", o->out);
-    g_partial = NULL;
+    if ((rc = outs_commit())) return rc;
     free(lab), free(sub), free(XY), free(ratio), free(occ), free(count);
     npy_close(&H);
     npy_close(&y);

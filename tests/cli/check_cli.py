@@ -289,6 +289,44 @@ def malformed(p, H, y, W, Z, S):
     check(rc == 1 and one_line_naming(err, "T.npy"), f"an unwritable output: exit 1 ({err.strip()})")
 
 
+def outputs_kept(p, H, y, Z):
+    """A failed command leaves every -o target as it was (even one that is
+    also its input, an existing file, a link to a device) and no temporaries;
+    export writes all of its files or none."""
+    def content(name):
+        return open(p(name), "rb").read() if os.path.exists(p(name)) else None
+    bad = H.copy()
+    bad[650, 3] = np.inf
+    np.save(p("Hin.npy"), bad)
+    before = open(p("Hin.npy"), "rb").read()
+    m = ["label", "--model", p("m.lelp"), "--labels", p("y.npy"), "--batch", 100]
+    rc, _, err = run(*m, "--embeddings", p("Hin.npy"), "-o", p("Hin.npy"))
+    check(rc == 1 and content("Hin.npy") == before,
+          f"label -o its own failing input: exit 1, the input intact ({err.strip()})")
+    np.save(p("Hin.npy"), bad)
+    np.save(p("old.npy"), Z)
+    old = open(p("old.npy"), "rb").read()
+    rc, _, err = run(*m, "--embeddings", p("Hin.npy"), "-o", p("old.npy"))
+    check(rc == 1 and content("old.npy") == old, "a failed label keeps the existing output file")
+    np.save(p("Hin.npy"), bad)
+    os.symlink("/dev/null", p("null_link"))
+    rc, _, err = run(*m, "--embeddings", p("Hin.npy"), "-o", p("null_link"))
+    check(rc == 1 and os.path.islink(p("null_link")) and os.path.exists("/dev/null"),
+          f"a failed label into a link to a device keeps the link ({err.strip()})")
+    rc, _, err = run(*m, "--embeddings", p("H.npy"), "-o", p("null_link"))
+    check(rc == 0 and os.path.islink(p("null_link")), "label into a link to a device writes through it")
+    np.save(p("Hin.npy"), H)
+    rc, _, err = run(*m, "--embeddings", p("Hin.npy"), "-o", p("Hin.npy"))
+    check(rc == 0 and np.load(p("Hin.npy")).shape == (H.shape[0], Z.shape[1] * 3),
+          f"label -o its own input replaces it once done ({err.strip()})")
+    os.makedirs(p("exp2/means.npy"))
+    rc, _, err = run("export", p("m.lelp"), "-o", p("exp2"))
+    check(rc == 1 and sorted(os.listdir(p("exp2"))) == ["means.npy"],
+          f"a failed export writes none of its files ({err.strip()}; {sorted(os.listdir(p('exp2')))})")
+    stray = [f for f in os.listdir(os.path.dirname(p("x"))) if ".tmp" in f]
+    check(not stray, f"no temporary files left behind {stray}")
+
+
 def usage(p, S):
     for args in [(), ("fit",), ("fit", "--embeddings", p("H.npy")), ("frobnicate",), ("fit", "--bogus", "1"),
                  ("fit", "--json"), ("info",), ("info", p("m.lelp"), p("m.lelp"), "--extra"), ("export", p("m.lelp")),
@@ -408,6 +446,7 @@ def main():
             report_checks(p, n, C, S)
             malformed(p, H, y, W, Z, S)
             usage(p, S)
+            outputs_kept(p, H, y, Z)
             progress_on_a_terminal(p, S)
             if os.environ.get("LELP_CLI_SKIP_LARGE") != "1":
                 bounded_memory(t)

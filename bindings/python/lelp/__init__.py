@@ -7,6 +7,7 @@ numpy.ascontiguousarray. Status codes become LelpError subclasses carrying the
 library's message. See docs/python.md.
 """
 import ctypes as ct
+import operator
 
 import numpy as np
 
@@ -103,6 +104,18 @@ def _as(arr, dtype, ndim, name, shape=None):
     return np.ascontiguousarray(a, dtype=dtype)
 
 
+def _int(v, name, lo=-2**63, hi=2**63 - 1):
+    """v as a Python int for an int64 (or narrower) C argument: ctypes would
+    silently wrap a value outside the C type, so a seed of 2**64 became 0."""
+    try:
+        i = operator.index(v)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {type(v).__name__}") from None
+    if not lo <= i <= hi:
+        raise ValueError(f"{name} = {i} does not fit the C API's range [{lo}, {hi}]")
+    return i
+
+
 def _as_shape_error(a, shape, name):
     for i, (got, want) in enumerate(zip(a.shape, shape)):
         if want is not None and got != want:
@@ -157,6 +170,22 @@ class _Handle:
     def _as_parameter_(self):
         return self._h
 
+    # A shallow copy would share the C handle and free it twice; handles with a
+    # serialized form copy and pickle through it (an independent handle), the
+    # others refuse.
+    def __copy__(self):
+        if not hasattr(self, "to_bytes"):
+            raise TypeError(f"{type(self).__name__} cannot be copied; create another one")
+        return type(self).from_bytes(self.to_bytes())
+
+    def __deepcopy__(self, memo):
+        return self.__copy__()
+
+    def __reduce__(self):
+        if not hasattr(self, "to_bytes"):
+            raise TypeError(f"{type(self).__name__} cannot be pickled; create another one")
+        return (type(self).from_bytes, (self.to_bytes(),))
+
 
 # ---- builder ------------------------------------------------------------------------------
 class SubspaceBuilder(_Handle):
@@ -164,9 +193,21 @@ class SubspaceBuilder(_Handle):
 
     _free = staticmethod(_L.lelp_builder_free)
 
+    def __copy__(self):
+        return SubspaceBuilder._restore(self.to_bytes(), self.gram_form)
+
+    def __reduce__(self):
+        return (SubspaceBuilder._restore, (self.to_bytes(), self.gram_form))
+
+    @staticmethod
+    def _restore(blob, gram_form):
+        b = SubspaceBuilder.from_bytes(blob)
+        b.gram_form = gram_form  # a setting, not part of the saved state
+        return b
+
     def __init__(self, dim, num_classes, subclasses, seed=0, null_space=True, rotate=True, beta="auto",
                  entropy_fraction=0.5, solver="exact", sketch_size=0, precision="float64", gram_form=True, _ptr_=None):
-        self._dims = (int(dim), int(num_classes), int(subclasses))
+        self._dims = (_int(dim, "dim"), _int(num_classes, "num_classes"), _int(subclasses, "subclasses"))
         if _ptr_ is None:
             h = ct.c_void_p()
             _check(_L.lelp_builder_create(ct.byref(h), *self._dims, None))
@@ -183,8 +224,8 @@ class SubspaceBuilder(_Handle):
             raise ValueError(f"precision must be one of {sorted(_PRECISIONS)}, got {precision!r}")
         _check(_L.lelp_builder_set_int(self, _BUILDER_PRECISION, _PRECISIONS[precision]))
         _check(_L.lelp_builder_set_int(self, _BUILDER_SOLVER, _SOLVERS[solver]))
-        _check(_L.lelp_builder_set_int(self, _BUILDER_SKETCH_SIZE, int(sketch_size)))
-        _check(_L.lelp_builder_set_int(self, _BUILDER_SEED, int(seed)))
+        _check(_L.lelp_builder_set_int(self, _BUILDER_SKETCH_SIZE, _int(sketch_size, "sketch_size")))
+        _check(_L.lelp_builder_set_int(self, _BUILDER_SEED, _int(seed, "seed")))
         _check(_L.lelp_builder_set_int(self, _BUILDER_NULL_SPACE, int(bool(null_space))))
         _check(_L.lelp_builder_set_int(self, _BUILDER_ROTATE, int(bool(rotate))))
         if isinstance(beta, str):
@@ -225,14 +266,14 @@ class SubspaceBuilder(_Handle):
 
     def update(self, H, y):
         """Streams a batch: H (n, d) float32, y (n,) integer labels in [0, C)."""
-        H = _as(H, np.float32, 2, "H")
+        H = _as(H, np.float32, 2, "H")  # a wrong d: ShapeMismatchError from C
         y = _as(y, np.int32, 1, "y", (H.shape[0],))
         _check(_L.lelp_builder_update(self, _ptr(H), _ptr(y), H.shape[0], H.shape[1]))
         return self
 
     def set_head(self, W):
         """The teacher's output head W (C, d)."""
-        W = _as(W, np.float32, 2, "W")
+        W = _as(W, np.float32, 2, "W")  # the shape is checked by C (ShapeMismatchError)
         _check(_L.lelp_builder_set_head(self, _ptr(W), W.shape[0], W.shape[1]))
         return self
 
@@ -244,7 +285,8 @@ class SubspaceBuilder(_Handle):
         return self
 
     def count(self, c):
-        return _out_i64(_L.lelp_builder_count, self, int(c))
+        """Rows streamed so far for class c."""
+        return _out_i64(_L.lelp_builder_count, self, _int(c, "c"))
 
     def fit(self):
         h = ct.c_void_p()
@@ -295,6 +337,7 @@ class Model(_Handle):
     rotate = property(lambda self: bool(self._int(_MODEL_ROTATE)))
     auto_beta = property(lambda self: bool(self._int(_MODEL_AUTO_BETA)))
     entropy_fraction = property(lambda self: self._dbl(_MODEL_FRACTION))
+    solver = property(lambda self: {n: k for k, n in _SOLVERS.items()}[self._int(_MODEL_SOLVER)])
 
     def _array(self, fn, shape):
         out = np.empty(shape, np.float64)
@@ -413,13 +456,14 @@ class Loss(_Handle):
     def __init__(self, num_classes, subclasses=1, tau=1.0, alpha=0.0, reduction="mean", kind="kl",
                  dkd_target_weight=1.0, dkd_nontarget_weight=8.0, aux_temperature=1.0):
         h = ct.c_void_p()
-        _check(_L.lelp_loss_create(ct.byref(h), int(num_classes), int(subclasses), None))
+        C, S = _int(num_classes, "num_classes"), _int(subclasses, "subclasses")
+        _check(_L.lelp_loss_create(ct.byref(h), C, S, None))
         super().__init__(h)
         if reduction not in _REDUCTIONS:
             raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {sorted(_KINDS)}, got {kind!r}")
-        self.C, self.S = int(num_classes), int(subclasses)
+        self.C, self.S = C, S
         _check(_L.lelp_loss_set_double(self, _LOSS_TAU, float(tau)))
         _check(_L.lelp_loss_set_double(self, _LOSS_ALPHA, float(alpha)))
         _check(_L.lelp_loss_set_int(self, _LOSS_REDUCTION, _REDUCTIONS[reduction]))
@@ -452,7 +496,8 @@ class Compressor(_Handle):
 
     def __init__(self, teacher_dim, student_dim, num_classes, loss="mse", optimizer="adam", lr=1e-3,
                  weight_decay=0.0, multilabel=False, seed=0, momentum=0.9, _ptr_=None):
-        self._dims = (int(teacher_dim), int(student_dim), int(num_classes))
+        self._dims = (_int(teacher_dim, "teacher_dim"), _int(student_dim, "student_dim"),
+                      _int(num_classes, "num_classes"))
         if _ptr_ is not None:
             super().__init__(_ptr_)
             return
@@ -461,7 +506,7 @@ class Compressor(_Handle):
         super().__init__(h)
         if loss not in _DISTANCES or optimizer not in _OPTIMIZERS:
             raise ValueError(f"loss in {sorted(_DISTANCES)}, optimizer in {sorted(_OPTIMIZERS)}")
-        _check(_L.lelp_compressor_set_int(self, _COMP_SEED, int(seed)))
+        _check(_L.lelp_compressor_set_int(self, _COMP_SEED, _int(seed, "seed")))
         _check(_L.lelp_compressor_set_int(self, _COMP_DISTANCE, _DISTANCES[loss]))
         _check(_L.lelp_compressor_set_int(self, _COMP_OPTIMIZER, _OPTIMIZERS[optimizer]))
         _check(_L.lelp_compressor_set_int(self, _COMP_MULTILABEL, int(bool(multilabel))))
@@ -471,31 +516,45 @@ class Compressor(_Handle):
 
     def step(self, E, y):
         """One optimizer step; y (n,) int labels or (n, C) 0/1 for multi-label. Returns the head loss."""
-        E = _as(E, np.float32, 2, "E")
+        # the C calls take no widths: every one is checked here
+        E = _as(E, np.float32, 2, "E", (None, self.teacher_dim))
         y = np.asarray(y)
         loss = ct.c_double()
         if y.ndim == 1:
             yy = _as(y, np.int32, 1, "y", (E.shape[0],))
             _check(_L.lelp_compressor_step(self, _ptr(E), _ptr(yy), None, E.shape[0], ct.byref(loss)))
         else:
-            Y = _as(y, np.float32, 2, "y", (E.shape[0], None))
+            Y = _as(y, np.float32, 2, "y", (E.shape[0], self.num_classes))
             _check(_L.lelp_compressor_step(self, _ptr(E), None, _ptr(Y), E.shape[0], ct.byref(loss)))
         return loss.value
 
+    teacher_dim = property(lambda self: self._dims[0])
+    student_dim = property(lambda self: self._dims[1])
+    num_classes = property(lambda self: self._dims[2])
+
     def compress(self, E):
-        E = _as(E, np.float32, 2, "E")
-        k = self._dims[1]
-        out = np.empty((E.shape[0], k), np.float32)
+        """e' = A e + a for each row of E (n, teacher_dim): (n, student_dim) float32."""
+        E = _as(E, np.float32, 2, "E", (None, self.teacher_dim))
+        out = np.empty((E.shape[0], self.student_dim), np.float32)
         _check(_L.lelp_compressor_compress(self, _ptr(E), E.shape[0], _ptr(out)))
         return out
 
     def student_loss(self, F, E):
-        F = _as(F, np.float32, 2, "F")
-        E = _as(E, np.float32, 2, "E", (F.shape[0], None))
-        g = np.empty_like(F)
+        """(value, dL/dF) of the distance between F (n, student_dim) and stopgrad(e')."""
+        F = _as(F, np.float32, 2, "F", (None, self.student_dim))
+        E = _as(E, np.float32, 2, "E", (F.shape[0], self.teacher_dim))
+        g = np.empty(F.shape, np.float32)
         v = ct.c_double()
         _check(_L.lelp_compressor_student_loss(self, _ptr(F), _ptr(E), F.shape[0], ct.byref(v), _ptr(g)))
         return v.value, g
+
+    def weights(self):
+        """Copies of the parameters: (A (k, dt), a (k,), W (C, k), bias (C,)), float32."""
+        dt, k, C = self._dims
+        A, a = np.empty((k, dt), np.float32), np.empty(k, np.float32)
+        W, bias = np.empty((C, k), np.float32), np.empty(C, np.float32)
+        _check(_L.lelp_compressor_weights(self, _ptr(A), _ptr(a), _ptr(W), _ptr(bias)))
+        return A, a, W, bias
 
     def to_bytes(self):
         return _serialize(_L.lelp_compressor_serialized_size, _L.lelp_compressor_serialize, self._h)
@@ -522,16 +581,19 @@ class Compressor(_Handle):
 # ---- free functions ---------------------------------------------------------------------------------
 def predict_log_proba(u, num_classes, subclasses):
     """(n, C) class log-probabilities from (n, C*S) student logits."""
-    u = _as(u, np.float32, 2, "u", (None, int(num_classes) * int(subclasses)))
-    out = np.empty((u.shape[0], int(num_classes)), np.float32)
-    _check(_L.lelp_predict_log_proba(_ptr(u), u.shape[0], int(num_classes), int(subclasses), _ptr(out)))
+    C, S = _int(num_classes, "num_classes"), _int(subclasses, "subclasses")
+    u = _as(u, np.float32, 2, "u", (None, C * S))
+    out = np.empty((u.shape[0], C), np.float32)
+    _check(_L.lelp_predict_log_proba(_ptr(u), u.shape[0], C, S, _ptr(out)))
     return out
 
 
 def predict_class(u, num_classes, subclasses):
-    u = _as(u, np.float32, 2, "u", (None, int(num_classes) * int(subclasses)))
+    """(n,) int32 predicted class (the largest class probability; ties: the lowest class)."""
+    C, S = _int(num_classes, "num_classes"), _int(subclasses, "subclasses")
+    u = _as(u, np.float32, 2, "u", (None, C * S))
     out = np.empty(u.shape[0], np.int32)
-    _check(_L.lelp_predict_class(_ptr(u), u.shape[0], int(num_classes), int(subclasses), _ptr(out)))
+    _check(_L.lelp_predict_class(_ptr(u), u.shape[0], C, S, _ptr(out)))
     return out
 
 

@@ -288,3 +288,58 @@ def test_gram_form_against_numpy():
     b = lelp.SubspaceBuilder(d, 2, S)
     b.gram_form = False
     assert b.gram_form is False
+
+
+def test_compressor_widths_checked_in_python():
+    # the C calls take no widths: a narrow E was read past its end, a narrow F
+    # had its gradient written past the array
+    c = lelp.Compressor(8, 4, 3)
+    E, F = np.ones((5, 8), np.float32), np.ones((5, 4), np.float32)
+    for call in (lambda: c.compress(E[:, :2]), lambda: c.compress(np.ones((5, 16), np.float32)),
+                 lambda: c.student_loss(np.ones((5, 1), np.float32), E),
+                 lambda: c.student_loss(F, E[:, :7]), lambda: c.step(E[:, :2], np.zeros(5, np.int32))):
+        with pytest.raises(ValueError, match="dimension 1"):
+            call()
+    m = lelp.Compressor(8, 4, 3, multilabel=True)
+    with pytest.raises(ValueError, match="dimension 1 must be 3"):
+        m.step(E, np.zeros((5, 2), np.float32))
+    A, a, W, bias = c.weights()
+    assert A.shape == (4, 8) and a.shape == (4,) and W.shape == (3, 4) and bias.shape == (3,)
+    # e' = A e + a, from the copies
+    np.testing.assert_allclose(c.compress(E), E @ A.T + a, rtol=1e-5, atol=1e-6)
+
+
+def test_integers_are_range_checked():
+    for bad in (2**64, 2**63, -2**63 - 1):
+        with pytest.raises(ValueError, match="does not fit"):
+            lelp.SubspaceBuilder(4, 2, 1, seed=bad)
+    with pytest.raises(TypeError, match="integer"):
+        lelp.SubspaceBuilder(4, 2, 1, seed=1.5)
+    b = lelp.SubspaceBuilder(np.int64(4), 2, 1, seed=np.uint32(7))
+    with pytest.raises(ValueError, match="does not fit"):
+        b.count(2**70)
+    with pytest.raises(ValueError, match="does not fit"):
+        lelp.Loss(2**64, 1)
+
+
+def test_copies_are_independent_handles():
+    import copy
+    import pickle
+    b, m, _ = fitted()
+    b.gram_form = False
+    for dup in (copy.copy, copy.deepcopy, lambda x: pickle.loads(pickle.dumps(x))):
+        m2 = dup(m)
+        assert m2._h.value != m._h.value
+        del m2  # frees its own handle only
+        assert np.array_equal(m.components, m.components) and m.beta > 0
+        b2 = dup(b)
+        assert b2._h.value != b._h.value and b2.gram_form is False
+        assert np.array_equal(b2.fit().components, m.components)
+        c = lelp.Compressor(6, 3, 2, seed=5)
+        c2 = dup(c)
+        assert np.array_equal(c2.weights()[0], c.weights()[0])
+    loss = lelp.Loss(3, 3)
+    for dup in (copy.copy, copy.deepcopy, pickle.dumps):
+        with pytest.raises(TypeError, match="Loss"):
+            dup(loss)
+    assert m.solver == "exact"

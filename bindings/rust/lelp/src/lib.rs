@@ -20,6 +20,12 @@
 //! sync::<lelp::Compressor>();
 //! ```
 //!
+//! A handle's sizes are read-only (they size the buffers passed to C):
+//!
+//! ```compile_fail,E0616
+//! fn shrink(m: &mut lelp::Model) { m.s = 1; }
+//! ```
+//!
 //! Every constructor first checks that the linked library is the 0.1 ABI this
 //! crate was written for ([`version`]).
 use lelp_sys as sys;
@@ -317,9 +323,11 @@ impl Builder {
 /// Fitted subspaces (`lelp_model`): immutable, shareable across threads.
 pub struct Model {
     h: *mut sys::lelp_model,
-    pub d: usize,
-    pub c: usize,
-    pub s: usize,
+    // private: they size the buffers handed to C, so safe code must not be
+    // able to change them (read them through dims())
+    d: usize,
+    c: usize,
+    s: usize,
 }
 
 // SAFETY: a fitted model is never written after fit or load; the C library
@@ -344,6 +352,11 @@ impl Model {
         m.c = m.get_int(sys::LELP_MODEL_NUM_CLASSES)? as usize;
         m.s = m.get_int(sys::LELP_MODEL_SUBCLASSES)? as usize;
         Ok(m)
+    }
+
+    /// (d, C, S).
+    pub fn dims(&self) -> (usize, usize, usize) {
+        (self.d, self.c, self.s)
     }
 
     /// An integer query (`sys::LELP_MODEL_*`).

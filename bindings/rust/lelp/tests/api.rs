@@ -450,6 +450,7 @@ fn slices_are_checked_before_any_call() {
     let mut b = Builder::new(d, 2, 3, &BuilderOptions::default()).unwrap();
     b.update(&h, &y).unwrap();
     let m = b.fit().unwrap();
+    assert_eq!(m.dims(), (d, 2, 3));
     let mut t = vec![0f32; 10 * 6];
     let e = m.targets_from_logits(&h[..10 * d], &[0.0; 19], 1.0, &mut t).unwrap_err();
     assert_eq!(e.code, lelp::LELP_E_SHAPE_MISMATCH);
