@@ -18,6 +18,7 @@ static void lelp__builder_release(lelp_builder* b)
     lelp__free(&mem, b->M, lelp__bytes(C, d * d, sizeof(double)));
     lelp__free(&mem, b->nrows, lelp__bytes(C, 1, sizeof(int64_t)));
     lelp__sketch_free(&mem, b->sk);
+    lelp__bsample_free(&mem, b->bs);
     lelp__free(&mem, b->head, lelp__bytes(C, d, sizeof(double)));
     lelp__free(&mem, b->block, lelp__bytes(LELP__BLOCK_ROWS + 1, d, sizeof(double)));
     lelp__free(&mem, b->delta, lelp__bytes(d, 1, sizeof(double)));
@@ -72,6 +73,7 @@ int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
     b->ell_param = 0;
     b->precision = LELP_PRECISION_FLOAT64;
     b->gram_form = 1;
+    b->bsample_param = -1;
     b->count = lelp__calloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
     b->nrows = lelp__calloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
     b->mean = lelp__calloc(&mem, lelp__bytes(C, d, sizeof(double)));
@@ -93,9 +95,26 @@ int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
 /* The statistics are allocated at first use, once the solver is known:
  * C*d*d doubles (exact; plus d*d floats with LELP_PRECISION_FLOAT32) or
  * C*2l*d (sketch). Exact classes start in row form with no rows (gram.c). */
+static int lelp__builder_solver_storage(lelp_builder* b);
+
 int lelp__builder_storage(lelp_builder* b)
 {
     if (b->started) return LELP_OK;
+    const int64_t cap = b->bsample_param < 0 ? lelp__bsample_default(b->d) : b->bsample_param;
+    int st = lelp__bsample_create(&b->mem, b->d, b->C, cap, &b->bs);
+    if (st) return st;
+    if ((st = lelp__builder_solver_storage(b))) {
+        lelp__bsample_free(&b->mem, b->bs);
+        b->bs = NULL;
+        return st;
+    }
+    b->started = 1;
+    return LELP_OK;
+}
+
+/* The solver's part of the storage above. */
+static int lelp__builder_solver_storage(lelp_builder* b)
+{
     if (b->solver == LELP_SOLVER_EXACT) {
         /* not zeroed: every class starts in row form with no rows, and its
          * switch to a co-moment writes the whole matrix, so pages a small
@@ -113,10 +132,8 @@ int lelp__builder_storage(lelp_builder* b)
         }
     } else {
         int64_t ell = b->ell_param ? b->ell_param : lelp__sketch_default_ell(b->d, b->S);
-        int st = lelp__sketch_create(&b->mem, b->d, b->C, ell, &b->sk);
-        if (st) return st;
+        return lelp__sketch_create(&b->mem, b->d, b->C, ell, &b->sk);
     }
-    b->started = 1;
     return LELP_OK;
 }
 
@@ -139,9 +156,10 @@ int lelp_builder_set_int(lelp_builder* b, int param, int64_t value)
     case LELP_BUILDER_SOLVER:
     case LELP_BUILDER_SKETCH_SIZE:
     case LELP_BUILDER_PRECISION:
+    case LELP_BUILDER_BETA_SAMPLE:
         if (b->started)
-            return lelp__fail(LELP_E_STAGE, "lelp_builder_set_int: the solver, sketch size and precision are fixed "
-                              "once data was streamed, merged or loaded");
+            return lelp__fail(LELP_E_STAGE, "lelp_builder_set_int: the solver, sketch size, precision and beta "
+                              "sample are fixed once data was streamed, merged or loaded");
         break;
     default:
         return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
@@ -150,7 +168,7 @@ int lelp_builder_set_int(lelp_builder* b, int param, int64_t value)
     if (param == LELP_BUILDER_SKETCH_SIZE && value != 0 && (value <= b->S || value > 65536))
         return lelp__fail(LELP_E_PARAM_RANGE, "lelp_builder_set_int: sketch size %lld must be 0 (automatic) or in "
                           "[S+1 = %lld, 65536]", (long long)value, (long long)(b->S + 1));
-    if (value < 0)
+    if (value < 0 && param != LELP_BUILDER_BETA_SAMPLE)
         return lelp__fail(LELP_E_PARAM_RANGE, "lelp_builder_set_int: parameter %d = %lld is negative",
                           param, (long long)value);
     if (param != LELP_BUILDER_SEED && param != LELP_BUILDER_SKETCH_SIZE &&
@@ -163,6 +181,7 @@ int lelp_builder_set_int(lelp_builder* b, int param, int64_t value)
     if (param == LELP_BUILDER_SKETCH_SIZE) b->ell_param = value;
     if (param == LELP_BUILDER_PRECISION) b->precision = (int)value;
     if (param == LELP_BUILDER_GRAM_FORM) b->gram_form = (int)value;
+    if (param == LELP_BUILDER_BETA_SAMPLE) b->bsample_param = value;
     return LELP_OK;
 }
 
@@ -192,6 +211,7 @@ int lelp_builder_get_int(const lelp_builder* b, int param, int64_t* value)
     case LELP_BUILDER_SKETCH_SIZE: *value = b->ell_param; return LELP_OK;
     case LELP_BUILDER_PRECISION: *value = b->precision; return LELP_OK;
     case LELP_BUILDER_GRAM_FORM: *value = b->gram_form; return LELP_OK;
+    case LELP_BUILDER_BETA_SAMPLE: *value = b->bsample_param; return LELP_OK;
     default:
         return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
                           "lelp_builder_get_int: %d is not an integer builder parameter", param);
@@ -302,6 +322,7 @@ int lelp_builder_update(lelp_builder* b, const float* H, const int32_t* labels, 
             return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_update: class %lld would exceed 2^53 examples", (long long)c);
     for (int64_t c = 0; c < b->C; c++)
         if (b->batch_count[c] > 0) lelp__builder_add_class(b, H, labels, n, (int32_t)c);
+    if (b->bs) lelp__bsample_add_rows(b->bs, H, labels, n);
     return LELP_OK;
 }
 
@@ -343,6 +364,15 @@ int lelp_builder_merge(lelp_builder* dst, const lelp_builder* src)
         if (src->count[c] > LELP__MAX_COUNT - dst->count[c])
             return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_merge: class %lld would exceed 2^53 examples", (long long)c);
     if ((st = lelp__builder_storage(dst))) return st;
+    /* a sample is only a sample of all the rows if every part kept one of
+     * the same size: otherwise the automatic beta falls back to the
+     * Gaussian model (a state saved before the sample existed, or shards
+     * set differently) */
+    if (dst->bs && (!src->bs || src->bs->cap != dst->bs->cap)) {
+        lelp__bsample_free(&dst->mem, dst->bs);
+        dst->bs = NULL;
+    }
+    if (dst->bs) lelp__bsample_merge(dst->bs, src->bs);
     for (int64_t c = 0; c < dst->C; c++) {
         if (dst->solver == LELP_SOLVER_EXACT)
             lelp__builder_merge_exact(dst, src, c);

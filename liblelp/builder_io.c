@@ -6,10 +6,13 @@
 
 #include "internal.h"
 
-/* LELP__B_FORM (flag bit 4) comes last, so states without it keep their layout. */
+/* LELP__B_FORM (flag bit 4) and the beta sample (flag bit 5, format
+ * version 3) come last, so states without them keep their layout. */
 enum { LELP__B_COUNT, LELP__B_MEAN, LELP__B_M, LELP__B_TRACE, LELP__B_NROWS, LELP__B_SKETCH, LELP__B_HEAD, LELP__B_FORM,
-       LELP__B_N };
+       LELP__B_SNUM, LELP__B_SKEY, LELP__B_SROW, LELP__B_N };
 #define LELP__FLAG_ROW_FORM 16u
+#define LELP__FLAG_BETA_SAMPLE 32u
+#define LELP__MAX_BSAMPLE INT64_C(1048576)
 
 /* Array offsets for a state of the given shape; exact states carry the
  * packed co-moments (a class in row form: its r x d rows, then zeros) and,
@@ -17,7 +20,7 @@ enum { LELP__B_COUNT, LELP__B_MEAN, LELP__B_M, LELP__B_TRACE, LELP__B_NROWS, LEL
  * traces, row counts and 2l x d rows per class. Returns the payload length or
  * SIZE_MAX on overflow. */
 static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, int solver, int64_t ell, int row_form,
-                                   size_t off[LELP__B_N], size_t* end)
+                                   int64_t scap, int64_t srows, size_t off[LELP__B_N], size_t* end)
 {
     size_t tri = lelp__bytes(d, d + 1, 1);
     if (tri != SIZE_MAX) tri /= 2;
@@ -31,12 +34,23 @@ static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, int solve
         exact ? 0 : lelp__bytes(C * 2 * ell, d, 8),
         has_head ? lelp__bytes(C, d, 8) : 0,
         row_form ? lelp__bytes(C, 1, 8) : 0,
+        scap ? lelp__bytes(C, 1, 8) : 0,
+        lelp__bytes(srows, 1, 8),
+        lelp__bytes(srows, d, 4),
     };
     return lelp__layout(sizes, LELP__B_N, off, end);
 }
 
 /* Flag bit 4 is written only when some class holds rows, so states that
  * older readers understand stay readable by them. */
+/* Rows held by the beta sample, all classes (header offset 104). */
+static int64_t lelp__builder_srows(const lelp_builder* b)
+{
+    int64_t n = 0;
+    for (int64_t c = 0; b->bs && c < b->C; c++) n += b->bs->n[c];
+    return n;
+}
+
 static int lelp__builder_row_form(const lelp_builder* b)
 {
     if (b->solver != LELP_SOLVER_EXACT || !b->M) return 0;
@@ -59,7 +73,8 @@ int lelp_builder_serialized_size(const lelp_builder* b, size_t* size)
     if (!size) return lelp__fail(LELP_E_NULL, "lelp_builder_serialized_size: size is NULL");
     size_t off[LELP__B_N];
     *size = LELP__HEADER_LEN + lelp__builder_layout(b->d, b->C, b->has_head, b->solver, lelp__builder_ell(b),
-                                                       lelp__builder_row_form(b), off, NULL) + 4;
+                                                       lelp__builder_row_form(b), b->bs ? b->bs->cap : 0,
+                                                       lelp__builder_srows(b), off, NULL) + 4;
     return LELP_OK;
 }
 
@@ -74,7 +89,9 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
     const int64_t d = b->d, C = b->C;
     size_t off[LELP__B_N];
     const int row_form = lelp__builder_row_form(b);
-    size_t plen = lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), row_form, off, NULL);
+    const int64_t scap = b->bs ? b->bs->cap : 0;
+    size_t plen = lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), row_form, scap,
+                                       lelp__builder_srows(b), off, NULL);
     lelp__writer w = {dst, 0};
     memcpy(w.p, "LELPBLDR", 8);
     w.pos = 8;
@@ -82,7 +99,7 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
     lelp__put_u32(&w, LELP__HEADER_LEN);
     lelp__put_u32(&w, (uint32_t)LELP_VERSION_NUMBER);
     lelp__put_u32(&w, (uint32_t)(b->null_space | (b->rotate << 1) | (b->has_head << 2) | (b->precision << 3)) |
-                          (row_form ? LELP__FLAG_ROW_FORM : 0u));
+                          (row_form ? LELP__FLAG_ROW_FORM : 0u) | (scap ? LELP__FLAG_BETA_SAMPLE : 0u));
     lelp__put_u64(&w, (uint64_t)plen);
     lelp__put_u64(&w, (uint64_t)d);
     lelp__put_u64(&w, (uint64_t)C);
@@ -92,6 +109,8 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
     lelp__put_f64(&w, b->entropy_fraction);
     lelp__put_u64(&w, (uint64_t)b->solver);
     lelp__put_u64(&w, (uint64_t)lelp__builder_ell(b));
+    lelp__put_u64(&w, (uint64_t)scap);
+    lelp__put_u64(&w, (uint64_t)lelp__builder_srows(b));
     lelp__put_pad(&w, off[LELP__B_COUNT]);
     for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, (uint64_t)b->count[c]);
     lelp__put_pad(&w, off[LELP__B_MEAN]);
@@ -132,6 +151,17 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
         lelp__put_pad(&w, off[LELP__B_FORM]);
         for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, (uint64_t)b->nrows[c]);
     }
+    if (scap) { /* the kept rows of each class in (key, bytes) order, classes one after another */
+        const lelp__bsample* s = b->bs;
+        lelp__put_pad(&w, off[LELP__B_SNUM]);
+        for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, (uint64_t)s->n[c]);
+        lelp__put_pad(&w, off[LELP__B_SKEY]);
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t i = 0; i < s->n[c]; i++) lelp__put_u64(&w, s->key[c * scap + i]);
+        lelp__put_pad(&w, off[LELP__B_SROW]);
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t i = 0; i < s->n[c]; i++) lelp__put_f32s(&w, lelp__bsample_row(s, c, i), (size_t)d);
+    }
     lelp__put_pad(&w, LELP__HEADER_LEN + plen);
     lelp__put_u32(&w, lelp__crc32(w.p, w.pos));
     if (written) *written = w.pos;
@@ -143,7 +173,7 @@ typedef struct lelp__builder_hdr {
     uint32_t flags;
     uint64_t seed;
     double beta, fraction;
-    int64_t solver, ell;
+    int64_t solver, ell, scap, srows;
 } lelp__builder_hdr;
 
 static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_hdr* h)
@@ -159,9 +189,15 @@ static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_h
     h->fraction = lelp__get_f64(&r);
     h->solver = (int64_t)lelp__get_u64(&r);
     h->ell = (int64_t)lelp__get_u64(&r);
+    h->scap = (int64_t)lelp__get_u64(&r); /* these two: zero before format version 3 (reserved) */
+    h->srows = (int64_t)lelp__get_u64(&r);
     for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
         if (src[i] != 0) return lelp__fail(LELP_E_FORMAT, "builder state: reserved header byte %zu is not zero", i);
-    if (h->flags > 31u) return lelp__fail(LELP_E_FORMAT, "builder state: unknown flags 0x%x", (unsigned)h->flags);
+    if (h->flags > 63u) return lelp__fail(LELP_E_FORMAT, "builder state: unknown flags 0x%x", (unsigned)h->flags);
+    if (h->scap < 0 || h->scap > LELP__MAX_BSAMPLE || (h->scap > 0) != ((h->flags & LELP__FLAG_BETA_SAMPLE) != 0) ||
+        h->srows < 0 || h->srows > h->scap * h->C)
+        return lelp__fail(LELP_E_FORMAT, "builder state: beta sample of %lld rows with flags 0x%x",
+                          (long long)h->scap, (unsigned)h->flags);
     if (h->d < 1 || h->d > 65536 || h->C < 1 || h->C > 1048576 || h->S < 1 || h->S > h->d ||
         h->C * h->S > 16777216 || h->seed > (uint64_t)INT64_MAX)
         return lelp__fail(LELP_E_FORMAT, "builder state: impossible shape d = %lld, C = %lld, S = %lld",
@@ -177,7 +213,7 @@ static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_h
         return lelp__fail(LELP_E_FORMAT, "builder state: row-form flag on a sketch state");
     size_t off[LELP__B_N];
     if (lelp__builder_layout(h->d, h->C, (int)((h->flags >> 2) & 1u), (int)h->solver, h->ell,
-                             (h->flags & LELP__FLAG_ROW_FORM) != 0, off, NULL) != plen)
+                             (h->flags & LELP__FLAG_ROW_FORM) != 0, h->scap, h->srows, off, NULL) != plen)
         return lelp__fail(LELP_E_FORMAT, "builder state: payload length %zu does not match the shape", plen);
     return LELP_OK;
 }
@@ -234,11 +270,52 @@ static int lelp__builder_exact_payload(const uint8_t* src, size_t size, const si
     return LELP_OK;
 }
 
-static int lelp__builder_payload(const uint8_t* src, size_t size, int row_form, lelp_builder* b)
+/* The beta sample: n_c = min(count_c, K) rows per class, each key the hash
+ * of its row, in canonical (key, bytes) order. */
+static int lelp__builder_sample_payload(const uint8_t* src, size_t size, const size_t off[LELP__B_N],
+                                        int64_t srows, lelp_builder* b)
+{
+    lelp__bsample* s = b->bs;
+    const int64_t C = b->C, d = b->d, K = s->cap;
+    lelp__reader r = {src, size, off[LELP__B_SNUM]};
+    int64_t total = 0;
+    for (int64_t c = 0; c < C; c++) {
+        s->n[c] = (int64_t)lelp__get_u64(&r);
+        if (s->n[c] != (b->count[c] < K ? b->count[c] : K))
+            return lelp__fail(LELP_E_FORMAT, "builder state: class %lld keeps %lld sample rows for %lld examples",
+                              (long long)c, (long long)s->n[c], (long long)b->count[c]);
+        total += s->n[c];
+    }
+    if (total != srows)
+        return lelp__fail(LELP_E_FORMAT, "builder state: the beta sample holds %lld rows, the header says %lld",
+                          (long long)total, (long long)srows);
+    r.pos = off[LELP__B_SKEY];
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t i = 0; i < s->n[c]; i++) s->key[c * K + i] = lelp__get_u64(&r);
+    r.pos = off[LELP__B_SROW];
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t i = 0; i < s->n[c]; i++) {
+            s->slot[c * K + i] = i;
+            float* h = s->rows + (c * K + i) * d;
+            lelp__get_f32s(&r, h, (size_t)d);
+            const uint64_t key = s->key[c * K + i];
+            int ok = 1;
+            for (int64_t j = 0; j < d && ok; j++) ok = isfinite(h[j]);
+            ok = ok && key == lelp__row_key(h, d) &&
+                 (i == 0 || !lelp__bsample_before(key, h, s->key[c * K + i - 1], h - d, d));
+            if (!ok)
+                return lelp__fail(LELP_E_FORMAT, "builder state: beta sample row %lld of class %lld is invalid",
+                                  (long long)i, (long long)c);
+        }
+    return LELP_OK;
+}
+
+static int lelp__builder_payload(const uint8_t* src, size_t size, int row_form, int64_t srows, lelp_builder* b)
 {
     const int64_t d = b->d, C = b->C;
     size_t off[LELP__B_N], end[LELP__B_N];
-    const size_t plen = lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), row_form, off, end);
+    const size_t plen = lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), row_form,
+                                             b->bs ? b->bs->cap : 0, srows, off, end);
     int st0 = lelp__zero_gaps(src, off, end, LELP__B_N, LELP__HEADER_LEN + plen, "builder state");
     if (st0) return st0;
     lelp__reader r = {src, size, off[LELP__B_COUNT]};
@@ -279,6 +356,7 @@ static int lelp__builder_payload(const uint8_t* src, size_t size, int row_form, 
         r.pos = off[LELP__B_HEAD];
         lelp__get_f64s(&r, b->head, (size_t)(C * d));
     }
+    if (b->bs && (st0 = lelp__builder_sample_payload(src, size, off, srows, b))) return st0;
     /* both are float32 inputs or averages of them: anything beyond FLT_MAX
      * is not a state the library wrote (and would overflow the co-moments) */
     for (int64_t i = 0; i < C * d; i++)
@@ -308,7 +386,8 @@ int lelp_builder_load(lelp_builder** out, const void* src, size_t size, const le
     b->entropy_fraction = h.fraction;
     b->solver = (int)h.solver;
     b->ell_param = h.ell;
-    if ((st = lelp__builder_storage(b)) || (st = lelp__builder_payload(src, size, (h.flags & LELP__FLAG_ROW_FORM) != 0, b))) {
+    b->bsample_param = h.scap; /* 0: a state without a sample (or saved before it existed) */
+    if ((st = lelp__builder_storage(b)) || (st = lelp__builder_payload(src, size, (h.flags & LELP__FLAG_ROW_FORM) != 0, h.srows, b))) {
         lelp_builder_free(b);
         return st;
     }

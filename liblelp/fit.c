@@ -131,6 +131,12 @@ static int lelp__fit_beta(const lelp_builder* b, lelp_model* m)
         return LELP_OK;
     }
     m->auto_beta = 1;
+    if (b->bs) {
+        int st = lelp__sample_beta(&b->mem, m, b->bs, &m->beta);
+        /* kept rows whose projections cannot reach the target entropy (all
+         * tied, say): the Gaussian model of the statistics instead */
+        if (st != LELP_E_NUMERICAL) return st;
+    }
     return lelp__auto_beta(&b->mem, m, &m->beta);
 }
 

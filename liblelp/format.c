@@ -87,6 +87,23 @@ void lelp__put_pad(lelp__writer* w, size_t to)
 }
 
 /* Readers are only called after the envelope proved the bytes are there. */
+void lelp__put_f32s(lelp__writer* w, const float* v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, v + i, sizeof u);
+        lelp__put_u32(w, u);
+    }
+}
+
+void lelp__get_f32s(lelp__reader* r, float* v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = lelp__get_u32(r);
+        memcpy(v + i, &u, sizeof u);
+    }
+}
+
 uint32_t lelp__get_u32(lelp__reader* r)
 {
     uint32_t v = 0;

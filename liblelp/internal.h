@@ -55,6 +55,25 @@ typedef struct lelp__sketch {
     int64_t liwork;
 } lelp__sketch;
 
+/* beta_sample.c: the builder's bounded sample of rows per class for the
+ * automatic beta, in ascending (key, bytes) order */
+typedef struct lelp__bsample {
+    int64_t cap, d, C;
+    int64_t* n;     /* C: rows kept, min(count, cap) */
+    uint64_t* key;  /* C x cap, ascending within a class */
+    int64_t* slot;  /* C x cap: where row i of class c lives among the class's cap slots */
+    float* rows;    /* C x cap x d */
+} lelp__bsample;
+int64_t lelp__bsample_default(int64_t d);
+uint64_t lelp__row_key(const float* h, int64_t d);
+int lelp__bsample_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t cap, lelp__bsample** out);
+void lelp__bsample_free(const lelp__mem* mem, lelp__bsample* s);
+const float* lelp__bsample_row(const lelp__bsample* s, int64_t c, int64_t i);
+int lelp__bsample_before(uint64_t ka, const float* a, uint64_t kb, const float* b, int64_t d);
+void lelp__bsample_add(lelp__bsample* s, int64_t c, const float* h, uint64_t key);
+void lelp__bsample_add_rows(lelp__bsample* s, const float* H, const int32_t* y, int64_t n);
+void lelp__bsample_merge(lelp__bsample* dst, const lelp__bsample* src);
+
 struct lelp_builder {
     uint64_t magic;
     const void* self;
@@ -76,6 +95,8 @@ struct lelp_builder {
     int64_t* nrows;          /* exact, C: rows kept in row form (gram.c), -1 once M holds the co-moment */
     int gram_form;           /* LELP_BUILDER_GRAM_FORM */
     lelp__sketch* sk;        /* sketch solver state */
+    int64_t bsample_param;   /* LELP_BUILDER_BETA_SAMPLE as set (-1 = automatic) */
+    lelp__bsample* bs;       /* rows kept for the automatic beta; NULL = none */
     int has_head;
     double* head;            /* C x d */
     /* scratch for update, kept between calls */
@@ -317,6 +338,7 @@ int lelp__beta_solve(const double* g, const double* weight, int64_t m, int64_t S
 double lelp__mean_entropy(const double* g, const double* weight, int64_t m, int64_t S,
                           double beta);
 int lelp__auto_beta(const lelp__mem* mem, const lelp_model* m, double* beta);
+int lelp__sample_beta(const lelp__mem* mem, const lelp_model* m, const lelp__bsample* bs, double* beta);
 
 /* ---- model (model.c) ---------------------------------------------------- */
 int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S,
@@ -344,11 +366,13 @@ void lelp__put_u32(lelp__writer* w, uint32_t v);
 void lelp__put_u64(lelp__writer* w, uint64_t v);
 void lelp__put_f64(lelp__writer* w, double v);
 void lelp__put_f64s(lelp__writer* w, const double* v, size_t n);
+void lelp__put_f32s(lelp__writer* w, const float* v, size_t n);
 void lelp__put_pad(lelp__writer* w, size_t to);
 uint32_t lelp__get_u32(lelp__reader* r);
 uint64_t lelp__get_u64(lelp__reader* r);
 double lelp__get_f64(lelp__reader* r);
 void lelp__get_f64s(lelp__reader* r, double* v, size_t n);
+void lelp__get_f32s(lelp__reader* r, float* v, size_t n);
 size_t lelp__align64(size_t n);
 size_t lelp__layout(const size_t* sizes, int n, size_t* off, size_t* end);
 int lelp__zero_gaps(const uint8_t* src, const size_t* off, const size_t* end, int n, size_t payload_end,
@@ -360,7 +384,7 @@ int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic,
 /* Format versions, per kind: models 1; builder states 2 (adds the solver;
  * version 1 states, exact only, are still read). */
 #define LELP__MODEL_FORMAT_VERSION 1u
-#define LELP__BUILDER_FORMAT_VERSION 2u
+#define LELP__BUILDER_FORMAT_VERSION 3u
 #define LELP__HEADER_LEN 128u
 
 /* ---- files (file_io.c) -------------------------------------------------- */

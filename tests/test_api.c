@@ -172,6 +172,7 @@ static void test_param_bounds(void** state)
         {LELP_BUILDER_SKETCH_SIZE, 0.0, 65536.0},
         {LELP_BUILDER_PRECISION, 0.0, 1.0},
         {LELP_BUILDER_GRAM_FORM, 0.0, 1.0},
+        {LELP_BUILDER_BETA_SAMPLE, -1.0, 1048576.0},
         {LELP_LOSS_TAU, 0.01, 100.0},
         {LELP_LOSS_ALPHA, 0.0, 1.0},
         {LELP_LOSS_REDUCTION, 0.0, 1.0},
@@ -191,7 +192,7 @@ static void test_param_bounds(void** state)
     /* read-only model keys and unknown ids */
     const int bad[] = {LELP_MODEL_DIM,       LELP_MODEL_NUM_CLASSES, LELP_MODEL_SUBCLASSES, LELP_MODEL_SEED,
                        LELP_MODEL_BETA,      LELP_MODEL_NULL_SPACE,  LELP_MODEL_ROTATE,     LELP_MODEL_HEAD_RANK,
-                       LELP_MODEL_ENTROPY_FRACTION, LELP_MODEL_AUTO_BETA, LELP_MODEL_SOLVER, 0, -1, 100, 110, 200, 300, 308, 999};
+                       LELP_MODEL_ENTROPY_FRACTION, LELP_MODEL_AUTO_BETA, LELP_MODEL_SOLVER, 0, -1, 100, 111, 200, 300, 308, 999};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         double lo, hi;
         EXPECT_STATUS(lelp_param_bounds(bad[i], &lo, &hi), LELP_E_PARAM_UNSUPPORTED);
@@ -218,6 +219,10 @@ static void test_defaults(void** state)
     assert_true(dv == 0.0);
     EXPECT_OK(lelp_builder_get_double(b, LELP_BUILDER_ENTROPY_FRACTION, &dv));
     assert_true(dv == 0.5);
+    EXPECT_OK(lelp_builder_get_int(b, LELP_BUILDER_BETA_SAMPLE, &iv));
+    assert_int_equal(iv, -1); /* automatic */
+    EXPECT_STATUS(lelp_builder_set_int(b, LELP_BUILDER_BETA_SAMPLE, -2), LELP_E_PARAM_RANGE);
+    EXPECT_STATUS(lelp_builder_set_int(b, LELP_BUILDER_BETA_SAMPLE, 1048577), LELP_E_PARAM_RANGE);
     for (int64_t c = 0; c < 3; c++) {
         iv = -1;
         EXPECT_OK(lelp_builder_count(b, c, &iv));

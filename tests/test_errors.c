@@ -589,7 +589,7 @@ static void test_load_patched_headers(void** state)
         size_t size = sizes[kind];
         unsigned char* p = malloc(size);
         const unsigned char* src = srcs[kind];
-        const uint32_t current = kind == 0 ? 1u : 2u; /* docs/format.md: models 1, builder states 2 */
+        const uint32_t current = kind == 0 ? 1u : 3u; /* docs/format.md: models 1, builder states 3 */
         assert_int_equal(rd32(src + 8), current);
         assert_int_equal(rd32(src + 12) + rd64(src + 24) + 4, size);
 #define TRY(patch, want)                                                                     \
@@ -619,7 +619,7 @@ static void test_load_patched_headers(void** state)
         TRY(wr64(p + 40, 0), LELP_E_FORMAT);                   /* C = 0 */
         TRY(wr64(p + 48, (uint64_t)(D + 1)), LELP_E_FORMAT);   /* S > d */
         TRY(wr64(p + 40, (uint64_t)(C + 1)), LELP_E_FORMAT);   /* payload length disagrees */
-        /* a non-zero reserved byte (model: 88..127, builder: 96..127) */
+        /* a non-zero reserved byte (model: 88..127, builder: 112..127) */
         TRY(p[120] = 1, LELP_E_FORMAT);
         /* a 192-byte header (sizes still adding up): no version has one */
         TRY((wr32(p + 12, 192), wr64(p + 24, rd64(p + 24) - 64)), LELP_E_FORMAT);

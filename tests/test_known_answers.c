@@ -155,6 +155,26 @@ static void fit_case(const char* name)
     double beta = 0.0;
     CHECK_OK(lelp_model_get_double(m, LELP_MODEL_BETA, &beta));
     near_rel("beta", beta, NEED_F64(fx, "beta", 1)[0], TOL_BETA);
+    if (sc[0] == 0.0) {
+        /* without the sample of rows: the Gaussian model's beta (same
+         * statistics, so the same components) */
+        lelp_builder* bg = NULL;
+        lelp_model* mg = NULL;
+        double bgv = 0.0;
+        CHECK_OK(lelp_builder_create(&bg, d, C, S, NULL));
+        CHECK_OK(lelp_builder_set_int(bg, LELP_BUILDER_NULL_SPACE, params[1]));
+        CHECK_OK(lelp_builder_set_int(bg, LELP_BUILDER_ROTATE, params[2]));
+        CHECK_OK(lelp_builder_set_int(bg, LELP_BUILDER_SEED, params[3]));
+        CHECK_OK(lelp_builder_set_double(bg, LELP_BUILDER_ENTROPY_FRACTION, sc[1]));
+        CHECK_OK(lelp_builder_set_int(bg, LELP_BUILDER_BETA_SAMPLE, 0));
+        CHECK_OK(lelp_builder_update(bg, H, y, n, d));
+        if (use_head) CHECK_OK(lelp_builder_set_head(bg, W, C, d));
+        CHECK_OK(lelp_builder_fit(bg, &mg));
+        CHECK_OK(lelp_model_get_double(mg, LELP_MODEL_BETA, &bgv));
+        near_rel("beta (Gaussian model)", bgv, NEED_F64(fx, "beta_gaussian", 1)[0], TOL_BETA);
+        lelp_model_free(mg);
+        lelp_builder_free(bg);
+    }
 
     /* The same statistics fitted without rotation: V_c (sign rule exact), and
      * R_c = V_c^T U_c against the reference's Haar rotation of (seed, c). */

@@ -134,7 +134,25 @@ def beta_solve(g, w, target, beta0):
     return math.sqrt(lo * hi)
 
 
+def data_beta(components, means, H, y, fraction):
+    """SPEC 1.2's automatic beta: the mean within-class entropy of softmax_s(f)
+    over the fitting data equals fraction * log S. (liblelp keeps a bounded
+    sample of each class's rows for this; a class of at most 256 rows -- the
+    smallest automatic sample -- is kept whole, so on such data the two agree.)"""
+    C, S, d = components.shape
+    if S == 1:
+        return 1.0
+    H = H.astype(np.float64)
+    g = np.einsum("nsd,nd->ns", components[y], H - means[y])
+    w = np.full(len(H), 1.0 / len(H))
+    lmax = max(float(np.linalg.eigvalsh(np.cov((H[y == c] - means[c]) @ components[c].T, rowvar=False,
+                                                ddof=1).reshape(S, S)).max()) for c in range(C))
+    return beta_solve(g, w, fraction * math.log(S), math.sqrt(lmax))
+
+
 def auto_beta(counts, eig, seed, rotate, fraction, K=4096):
+    """The Gaussian model of each class's statistics: liblelp's automatic beta
+    with LELP_BUILDER_BETA_SAMPLE = 0 (method.md s5)."""
     C, S = eig.shape
     if S == 1:
         return 1.0
@@ -173,7 +191,8 @@ def fit(H, y, C, S, W=None, null_space=True, rotate=True, seed=0, beta=0.0, frac
         out["offsets"].append(U.T @ mu)
     out = {k: np.array(v) for k, v in out.items()}
     out["head_rank"] = Q.shape[1]
-    out["beta"] = beta if beta > 0 else auto_beta(out["counts"], out["eig"], seed, rotate, fraction)
+    out["beta"] = beta if beta > 0 else data_beta(out["components"], out["means"], H, y, fraction)
+    out["beta_gaussian"] = beta if beta > 0 else auto_beta(out["counts"], out["eig"], seed, rotate, fraction)
     return out
 
 

@@ -32,6 +32,7 @@ _SOLVERS = {"exact": 0, "sketch": 1}
 _PRECISIONS = {"float64": 0, "float32": 1}
 _BUILDER_PRECISION = 108
 _BUILDER_GRAM_FORM = 109
+_BUILDER_BETA_SAMPLE = 110
 _DISTANCES = {"mse": 0, "cosine": 1, "dcor": 2}
 _OPTIMIZERS = {"sgd": 0, "adam": 1}
 
@@ -206,7 +207,8 @@ class SubspaceBuilder(_Handle):
         return b
 
     def __init__(self, dim, num_classes, subclasses, seed=0, null_space=True, rotate=True, beta="auto",
-                 entropy_fraction=0.5, solver="exact", sketch_size=0, precision="float64", gram_form=True, _ptr_=None):
+                 entropy_fraction=0.5, solver="exact", sketch_size=0, precision="float64", gram_form=True,
+                 beta_sample=-1, _ptr_=None):
         self._dims = (_int(dim, "dim"), _int(num_classes, "num_classes"), _int(subclasses, "subclasses"))
         if _ptr_ is None:
             h = ct.c_void_p()
@@ -214,6 +216,7 @@ class SubspaceBuilder(_Handle):
             super().__init__(h)
             self._set(seed, null_space, rotate, beta, entropy_fraction, solver, sketch_size, precision)
             self.gram_form = gram_form
+            _check(_L.lelp_builder_set_int(self, _BUILDER_BETA_SAMPLE, _int(beta_sample, "beta_sample")))
         else:
             super().__init__(_ptr_)
 
@@ -246,6 +249,12 @@ class SubspaceBuilder(_Handle):
         """"float64" or "float32": how the exact solver multiplies each block."""
         v = _out_i64(_L.lelp_builder_get_int, self, _BUILDER_PRECISION)
         return {n: k for k, n in _PRECISIONS.items()}[v]
+
+    @property
+    def beta_sample(self):
+        """Rows per class kept for the automatic beta: -1 automatic, 0 none
+        (the Gaussian model), k rows (docs/api.md LELP_BUILDER_BETA_SAMPLE)."""
+        return _out_i64(_L.lelp_builder_get_int, self, _BUILDER_BETA_SAMPLE)
 
     @property
     def gram_form(self):

@@ -343,3 +343,19 @@ def test_copies_are_independent_handles():
         with pytest.raises(TypeError, match="Loss"):
             dup(loss)
     assert m.solver == "exact"
+
+
+def test_automatic_beta_is_solved_on_the_fitting_data():
+    # SPEC 1.2: the mean within-class entropy over the fitting data is
+    # fraction * log S at the automatic beta (classes kept whole by the sample)
+    H, y, W, Z = data(n=600)
+    b = lelp.SubspaceBuilder(dim=10, num_classes=3, subclasses=3, seed=4, entropy_fraction=0.3)
+    assert b.beta_sample == -1
+    for i in range(0, 600, 128):
+        b.update(H[i:i + 128], y[i:i + 128])
+    m = b.fit()
+    assert abs(m.mean_entropy(H, y) - 0.3 * np.log(3)) < 1e-6
+    # LELP_BUILDER_BETA_SAMPLE = 0: the Gaussian model of the statistics instead
+    g = lelp.SubspaceBuilder(dim=10, num_classes=3, subclasses=3, seed=4, entropy_fraction=0.3, beta_sample=0)
+    g.update(H, y)
+    assert g.beta_sample == 0 and g.fit().beta != m.beta

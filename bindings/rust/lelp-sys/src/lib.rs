@@ -78,6 +78,7 @@ pub const LELP_BUILDER_SOLVER: c_int = 106;
 pub const LELP_BUILDER_SKETCH_SIZE: c_int = 107;
 pub const LELP_BUILDER_PRECISION: c_int = 108;
 pub const LELP_BUILDER_GRAM_FORM: c_int = 109;
+pub const LELP_BUILDER_BETA_SAMPLE: c_int = 110;
 pub const LELP_MODEL_DIM: c_int = 201;
 pub const LELP_MODEL_NUM_CLASSES: c_int = 202;
 pub const LELP_MODEL_SUBCLASSES: c_int = 203;

@@ -168,12 +168,16 @@ pub struct BuilderOptions {
     /// `true` (default) = `LELP_BUILDER_GRAM_FORM`: the exact solver keeps a
     /// class with at most d/2 rows as rows and fits it from their Gram matrix.
     pub gram_form: bool,
+    /// `LELP_BUILDER_BETA_SAMPLE`: rows per class kept for the automatic
+    /// beta. `None` (default) = automatic (at most 16 MiB per class),
+    /// `Some(0)` = none (the Gaussian model), `Some(k)` = k rows.
+    pub beta_sample: Option<usize>,
 }
 
 impl Default for BuilderOptions {
     fn default() -> Self {
         BuilderOptions { seed: 0, null_space: true, rotate: true, beta: None, entropy_fraction: 0.5,
-                         solver: Solver::Exact, float32_products: false, gram_form: true }
+                         solver: Solver::Exact, float32_products: false, gram_form: true, beta_sample: None }
     }
 }
 
@@ -215,6 +219,8 @@ impl Builder {
             let precision = if opts.float32_products { sys::LELP_PRECISION_FLOAT32 } else { sys::LELP_PRECISION_FLOAT64 };
             check(sys::lelp_builder_set_int(b.h, sys::LELP_BUILDER_PRECISION, precision))?;
             check(sys::lelp_builder_set_int(b.h, sys::LELP_BUILDER_GRAM_FORM, opts.gram_form as i64))?;
+            let sample = opts.beta_sample.map_or(-1, |k| i64::try_from(k).unwrap_or(i64::MAX));
+            check(sys::lelp_builder_set_int(b.h, sys::LELP_BUILDER_BETA_SAMPLE, sample))?;
             check(sys::lelp_builder_set_int(b.h, sys::LELP_BUILDER_SEED, opts.seed as i64))?;
             check(sys::lelp_builder_set_int(b.h, sys::LELP_BUILDER_NULL_SPACE, opts.null_space as i64))?;
             check(sys::lelp_builder_set_int(b.h, sys::LELP_BUILDER_ROTATE, opts.rotate as i64))?;

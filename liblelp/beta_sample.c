@@ -1,0 +1,139 @@
+/* beta_sample.c -- a bounded sample of each class's rows, kept by the
+ * builder for the automatic beta (SPEC 1.2: the mean within-class entropy
+ * "over the fitting data").
+ *
+ * Why: the builder keeps no rows, and a Gaussian model of a class's fitted
+ * statistics misses the entropy of classes that are not Gaussian (clusters,
+ * heavy tails: beta off by a factor of 0.7 to 4 in an audit's sweep). Each
+ * row gets a 64-bit key, a hash of its float32 bits, and each class keeps
+ * the K rows of smallest (key, bytes). That set depends only on the multiset
+ * of rows streamed -- not on batch sizes, order, or how shards were merged --
+ * so the fitted beta has the same bits whichever route the data took, and a
+ * class of at most K rows is kept whole (beta is then exactly the SPEC's).
+ * The keys of distinct rows are pseudo-random, so a larger class gets a
+ * uniform sample of K of its rows. Rows live in fixed slots; the keys and
+ * their slots are kept in ascending order, so an insertion moves 16 bytes
+ * per kept row, never a row. */
+#include <string.h>
+
+#include "internal.h"
+
+int64_t lelp__bsample_default(int64_t d)
+{
+    /* at most 16 MiB of rows per class: all of a class up to 4096 rows at
+     * d <= 1024, 256 rows at d = 16384 */
+    int64_t k = (INT64_C(1) << 22) / d;
+    return k > 4096 ? 4096 : (k < 256 ? 256 : k);
+}
+
+/* Eight independent multiply-xorshift lanes (the chain of one lane would be
+ * bound by the multiply's latency), folded and finished with SplitMix64's
+ * mixer. Not cryptographic: a key only has to look random. */
+uint64_t lelp__row_key(const float* h, int64_t d)
+{
+    uint64_t x[8];
+    for (int l = 0; l < 8; l++) x[l] = UINT64_C(0x9E3779B97F4A7C15) * (uint64_t)(l + 1) ^ (uint64_t)d;
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8)
+        for (int l = 0; l < 8; l++) {
+            uint32_t w;
+            memcpy(&w, h + j + l, sizeof w);
+            x[l] = (x[l] ^ w) * UINT64_C(0xff51afd7ed558ccd);
+            x[l] ^= x[l] >> 31;
+        }
+    for (int l = 0; j < d; j++, l++) {
+        uint32_t w;
+        memcpy(&w, h + j, sizeof w);
+        x[l] = (x[l] ^ w) * UINT64_C(0xff51afd7ed558ccd);
+        x[l] ^= x[l] >> 31;
+    }
+    uint64_t z = 0;
+    for (int l = 0; l < 8; l++) z = (z ^ x[l]) * UINT64_C(0xc4ceb9fe1a85ec53) + (uint64_t)l;
+    z ^= z >> 30;
+    z *= UINT64_C(0xbf58476d1ce4e5b9);
+    z ^= z >> 27;
+    z *= UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+int lelp__bsample_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t cap, lelp__bsample** out)
+{
+    *out = NULL;
+    if (cap <= 0) return LELP_OK;
+    lelp__bsample* s = lelp__calloc(mem, sizeof *s);
+    if (!s) return lelp__fail(LELP_E_NOMEM, "builder: out of memory for the beta sample");
+    s->cap = cap;
+    s->d = d;
+    s->C = C;
+    s->n = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(int64_t)));
+    s->key = lelp__calloc(mem, lelp__bytes(C, cap, sizeof(uint64_t)));
+    s->slot = lelp__calloc(mem, lelp__bytes(C, cap, sizeof(int64_t)));
+    s->rows = lelp__alloc(mem, lelp__bytes(C * cap, d, sizeof(float)));
+    if (!s->n || !s->key || !s->slot || !s->rows) {
+        lelp__bsample_free(mem, s);
+        return lelp__fail(LELP_E_NOMEM, "builder: out of memory for a beta sample of %lld x %lld rows per class",
+                          (long long)cap, (long long)d);
+    }
+    *out = s;
+    return LELP_OK;
+}
+
+void lelp__bsample_free(const lelp__mem* mem, lelp__bsample* s)
+{
+    if (!s) return;
+    lelp__free(mem, s->n, lelp__bytes(s->C, 1, sizeof(int64_t)));
+    lelp__free(mem, s->key, lelp__bytes(s->C, s->cap, sizeof(uint64_t)));
+    lelp__free(mem, s->slot, lelp__bytes(s->C, s->cap, sizeof(int64_t)));
+    lelp__free(mem, s->rows, lelp__bytes(s->C * s->cap, s->d, sizeof(float)));
+    lelp__free(mem, s, sizeof *s);
+}
+
+const float* lelp__bsample_row(const lelp__bsample* s, int64_t c, int64_t i)
+{
+    return s->rows + (c * s->cap + s->slot[c * s->cap + i]) * s->d;
+}
+
+/* (ka, a) < (kb, b): keys first, then the row bytes (equal keys of distinct
+ * rows are a hash collision; equal rows are interchangeable) */
+int lelp__bsample_before(uint64_t ka, const float* a, uint64_t kb, const float* b, int64_t d)
+{
+    if (ka != kb) return ka < kb;
+    return memcmp(a, b, (size_t)d * sizeof(float)) < 0;
+}
+
+void lelp__bsample_add(lelp__bsample* s, int64_t c, const float* h, uint64_t key)
+{
+    const int64_t cap = s->cap, d = s->d, n = s->n[c];
+    uint64_t* K = s->key + c * cap;
+    int64_t* slot = s->slot + c * cap;
+    if (n == cap && !lelp__bsample_before(key, h, K[n - 1], lelp__bsample_row(s, c, n - 1), d)) return;
+    int64_t lo = 0, hi = n;
+    while (lo < hi) { /* the first kept row not before the new one */
+        int64_t mid = lo + (hi - lo) / 2;
+        if (lelp__bsample_before(K[mid], lelp__bsample_row(s, c, mid), key, h, d)) lo = mid + 1;
+        else hi = mid;
+    }
+    const int64_t free_slot = n < cap ? n : slot[n - 1]; /* not full: slots 0..n-1 are taken */
+    const int64_t moved = (n < cap ? n : n - 1) - lo;
+    memmove(K + lo + 1, K + lo, (size_t)moved * sizeof *K);
+    memmove(slot + lo + 1, slot + lo, (size_t)moved * sizeof *slot);
+    K[lo] = key;
+    slot[lo] = free_slot;
+    memcpy(s->rows + (c * cap + free_slot) * d, h, (size_t)d * sizeof(float));
+    if (n < cap) s->n[c] = n + 1;
+}
+
+void lelp__bsample_add_rows(lelp__bsample* s, const float* H, const int32_t* y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const float* h = H + i * s->d;
+        lelp__bsample_add(s, y[i], h, lelp__row_key(h, s->d));
+    }
+}
+
+void lelp__bsample_merge(lelp__bsample* dst, const lelp__bsample* src)
+{
+    for (int64_t c = 0; c < dst->C; c++)
+        for (int64_t i = 0; i < src->n[c]; i++)
+            lelp__bsample_add(dst, c, lelp__bsample_row(src, c, i), src->key[c * src->cap + i]);
+}

@@ -1,0 +1,249 @@
+/* test_beta_sample.c -- the automatic beta on the builder's sample of rows
+ * (LELP_BUILDER_BETA_SAMPLE, docs/method.md section 5).
+ *
+ * Data: per class, three clusters with heavy-tailed (Student-t, 3 degrees of
+ * freedom) spread -- far from the Gaussian model the fallback assumes.
+ * Checked:
+ * - a class kept whole: the fitted beta's mean within-class entropy over the
+ *   fitting data, measured by lelp_model_mean_entropy, is fraction * log S
+ *   (1e-6: that call projects in float32);
+ * - a sampled class (K = 64 of 600 rows): beta equals lelp_model_estimate_beta
+ *   on exactly the K rows of smallest (key, bytes) per class, picked here
+ *   from the keys independently of the library's insertion code (1e-6), and
+ *   the entropy over all the data is within 0.05 log S of the target;
+ * - the same kept rows (keys compared through the builder's internals)
+ *   whatever the batching, row order, shard merge tree or a save/load in the
+ *   middle, so beta differs only by the statistics' rounding (1e-9);
+ * - shards with samples of different sizes fall back to the Gaussian model
+ *   (the beta of LELP_BUILDER_BETA_SAMPLE = 0). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../liblelp/internal.h" /* lelp__row_key: the hash that orders the sample */
+#include "expect.h"
+#include "lelp.h"
+#include "synth.h"
+
+enum { D = 12, C = 2, S = 4, N = 1200, K = 64 };
+
+static float H[N * D];
+static int32_t Y[N];
+
+static void make_data(void)
+{
+    synth_rng r;
+    synth_rng_seed(&r, 0xB5AD4ECEDA1CE2A9ULL);
+    double centre[C][3][D];
+    for (int c = 0; c < C; c++)
+        for (int k = 0; k < 3; k++)
+            for (int j = 0; j < D; j++) centre[c][k][j] = 4.0 * synth_normal(&r);
+    for (int i = 0; i < N; i++) {
+        const int c = i % C, k = (int)(synth_rng_u64(&r) % 3);
+        Y[i] = c;
+        /* Student-t(3): normal / sqrt(chi2_3 / 3) */
+        double chi = 0.0;
+        for (int t = 0; t < 3; t++) {
+            double z = synth_normal(&r);
+            chi += z * z;
+        }
+        const double scale = 1.0 / sqrt(chi / 3.0);
+        for (int j = 0; j < D; j++)
+            H[i * D + j] = (float)(centre[c][k][j] + scale * synth_normal(&r) * (1.0 + 0.2 * (double)j));
+    }
+}
+
+static lelp_builder* make(int64_t sample)
+{
+    lelp_builder* b = NULL;
+    EXPECT_OK(lelp_builder_create(&b, D, C, S, NULL));
+    EXPECT_OK(lelp_builder_set_int(b, LELP_BUILDER_SEED, 5));
+    if (sample != -1) EXPECT_OK(lelp_builder_set_int(b, LELP_BUILDER_BETA_SAMPLE, sample));
+    return b;
+}
+
+static double fit_beta(const lelp_builder* b, lelp_model** keep)
+{
+    lelp_model* m = NULL;
+    EXPECT_OK(lelp_builder_fit(b, &m));
+    double beta = 0.0;
+    EXPECT_OK(lelp_model_get_double(m, LELP_MODEL_BETA, &beta));
+    if (keep) *keep = m;
+    else lelp_model_free(m);
+    return beta;
+}
+
+/* rows [lo, hi) in batches of `batch`, visiting them through perm (or in order) */
+static void stream(lelp_builder* b, const int* perm, int lo, int hi, int batch)
+{
+    static float Hb[N * D];
+    static int32_t yb[N];
+    for (int i = lo; i < hi; i += batch) {
+        int nb = hi - i < batch ? hi - i : batch;
+        for (int r = 0; r < nb; r++) {
+            int src = perm ? perm[i + r] : i + r;
+            memcpy(Hb + r * D, H + src * D, sizeof(float) * D);
+            yb[r] = Y[src];
+        }
+        EXPECT_OK(lelp_builder_update(b, Hb, yb, nb, D));
+    }
+}
+
+static void whole_classes_meet_the_spec(void** state)
+{
+    (void)state;
+    lelp_builder* b = make(-1); /* automatic: 4096 rows per class at d = 12, more than N / C */
+    stream(b, NULL, 0, N, 100);
+    lelp_model* m = NULL;
+    const double beta = fit_beta(b, &m);
+    double h = 0.0;
+    EXPECT_OK(lelp_model_mean_entropy(m, H, Y, N, D, beta, &h));
+    if (!(fabs(h - 0.5 * log((double)S)) <= 1e-6))
+        fail_msg("entropy over the data at the automatic beta: %.9f, want %.9f", h, 0.5 * log((double)S));
+    /* the Gaussian model misses it on this data (why the sample exists) */
+    lelp_builder* g = make(0);
+    stream(g, NULL, 0, N, 100);
+    double hg = 0.0;
+    EXPECT_OK(lelp_model_mean_entropy(m, H, Y, N, D, fit_beta(g, NULL), &hg));
+    assert_true(fabs(hg - 0.5 * log((double)S)) > 0.01);
+    lelp_model_free(m);
+    lelp_builder_free(b);
+    lelp_builder_free(g);
+}
+
+static uint64_t g_keys[N];
+static int cmp_rows(const void* pa, const void* pb)
+{
+    const int a = *(const int*)pa, b = *(const int*)pb;
+    if (g_keys[a] != g_keys[b]) return g_keys[a] < g_keys[b] ? -1 : 1;
+    return memcmp(H + a * D, H + b * D, sizeof(float) * D);
+}
+
+static void sampled_classes_use_the_smallest_keys(void** state)
+{
+    (void)state;
+    lelp_builder* b = make(K);
+    stream(b, NULL, 0, N, 77);
+    lelp_model* m = NULL;
+    const double beta = fit_beta(b, &m);
+    /* the K rows of smallest (key, bytes) per class, chosen here */
+    static float Hk[C * K * D];
+    static int32_t yk[C * K];
+    int idx[N];
+    for (int i = 0; i < N; i++) g_keys[i] = lelp__row_key(H + i * D, D);
+    for (int c = 0; c < C; c++) {
+        int n = 0;
+        for (int i = 0; i < N; i++)
+            if (Y[i] == c) idx[n++] = i;
+        qsort(idx, (size_t)n, sizeof idx[0], cmp_rows);
+        for (int k = 0; k < K; k++) {
+            memcpy(Hk + (c * K + k) * D, H + idx[k] * D, sizeof(float) * D);
+            yk[c * K + k] = c;
+        }
+    }
+    double want = 0.0;
+    EXPECT_OK(lelp_model_estimate_beta(m, Hk, yk, C * K, D, 0.5, &want));
+    if (!(fabs(beta - want) <= 1e-6 * want)) fail_msg("beta %.12g, on the K smallest keys %.12g", beta, want);
+    double h = 0.0;
+    EXPECT_OK(lelp_model_mean_entropy(m, H, Y, N, D, beta, &h));
+    assert_true(fabs(h - 0.5 * log((double)S)) <= 0.05 * log((double)S));
+    lelp_model_free(m);
+    lelp_builder_free(b);
+}
+
+/* the same rows kept, in the same order */
+static void same_sample(const lelp_builder* a, const lelp_builder* b)
+{
+    assert_non_null(a->bs);
+    assert_non_null(b->bs);
+    for (int c = 0; c < C; c++) {
+        assert_int_equal(a->bs->n[c], b->bs->n[c]);
+        assert_memory_equal(a->bs->key + c * K, b->bs->key + c * K, sizeof(uint64_t) * (size_t)a->bs->n[c]);
+        for (int64_t i = 0; i < a->bs->n[c]; i++)
+            assert_memory_equal(lelp__bsample_row(a->bs, c, i), lelp__bsample_row(b->bs, c, i), sizeof(float) * D);
+    }
+}
+
+static void any_route_keeps_the_same_rows(void** state)
+{
+    (void)state;
+    lelp_builder* ref = make(K);
+    stream(ref, NULL, 0, N, N);
+    const double want = fit_beta(ref, NULL);
+    /* other batch sizes, a reversed and a shuffled order */
+    int perm[N];
+    for (int i = 0; i < N; i++) perm[i] = N - 1 - i;
+    for (int batch = 1; batch <= 500; batch *= 7) {
+        lelp_builder* b = make(K);
+        stream(b, batch % 2 ? perm : NULL, 0, N, batch);
+        same_sample(b, ref);
+        assert_true(fabs(fit_beta(b, NULL) - want) <= 1e-9 * want);
+        lelp_builder_free(b);
+    }
+    synth_rng r;
+    synth_rng_seed(&r, 3);
+    for (int i = N - 1; i > 0; i--) {
+        int j = (int)(synth_rng_u64(&r) % (uint64_t)(i + 1)), t = perm[i];
+        perm[i] = perm[j], perm[j] = t;
+    }
+    /* four shards merged as ((0 + 3) + (2 + 1)), one saved and reloaded */
+    lelp_builder* sh[4];
+    for (int k = 0; k < 4; k++) {
+        sh[k] = make(K);
+        stream(sh[k], perm, N * k / 4, N * (k + 1) / 4, 50);
+    }
+    size_t size = 0;
+    EXPECT_OK(lelp_builder_serialized_size(sh[2], &size));
+    void* buf = malloc(size);
+    EXPECT_OK(lelp_builder_serialize(sh[2], buf, size, NULL));
+    lelp_builder* again = NULL;
+    EXPECT_OK(lelp_builder_load(&again, buf, size, NULL));
+    free(buf);
+    EXPECT_OK(lelp_builder_merge(sh[0], sh[3]));
+    EXPECT_OK(lelp_builder_merge(again, sh[1]));
+    EXPECT_OK(lelp_builder_merge(sh[0], again));
+    same_sample(sh[0], ref);
+    assert_true(fabs(fit_beta(sh[0], NULL) - want) <= 1e-9 * want);
+    for (int k = 0; k < 4; k++) lelp_builder_free(sh[k]);
+    lelp_builder_free(again);
+    lelp_builder_free(ref);
+}
+
+static void mixed_samples_fall_back(void** state)
+{
+    (void)state;
+    lelp_builder *a = make(K), *b = make(2 * K), *g = make(0);
+    stream(a, NULL, 0, N / 2, 100);
+    stream(b, NULL, N / 2, N, 100);
+    stream(g, NULL, 0, N, 100);
+    EXPECT_OK(lelp_builder_merge(a, b));
+    const double got = fit_beta(a, NULL), want = fit_beta(g, NULL);
+    /* the same Gaussian model; the statistics agree to rounding only */
+    assert_true(fabs(got - want) <= 1e-9 * want);
+    int64_t v = 0;
+    EXPECT_OK(lelp_builder_get_int(a, LELP_BUILDER_BETA_SAMPLE, &v));
+    assert_int_equal(v, K); /* the setting stays as set */
+    EXPECT_STATUS(lelp_builder_set_int(a, LELP_BUILDER_BETA_SAMPLE, 8), LELP_E_STAGE);
+    lelp_builder_free(a);
+    lelp_builder_free(b);
+    lelp_builder_free(g);
+}
+
+int main(void)
+{
+    make_data();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(whole_classes_meet_the_spec),
+        cmocka_unit_test(sampled_classes_use_the_smallest_keys),
+        cmocka_unit_test(any_route_keeps_the_same_rows),
+        cmocka_unit_test(mixed_samples_fall_back),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
