@@ -148,8 +148,9 @@ static int lelp__finish_targets(const lelp_model* m, float* T, const double* P, 
         bad = lelp__shift_groups(F, r * C, S);
     }
     if (bad >= 0)
-        return lelp__fail(LELP_E_NUMERICAL, "targets: projection overflow at row %lld (beta = %g too small)",
-                          (long long)(row0 + bad / C), m->beta);
+        return lelp__fail(LELP_E_NUMERICAL,
+                          "targets: the projections of row %lld overflow (|h| too large for float32, or beta = %g "
+                          "too small)", (long long)(row0 + bad / C), m->beta);
     lelp__vexp(F, r * K);
     for (int64_t g = 0; g < r * C; g++) {
         const double* e = F + g * S;
