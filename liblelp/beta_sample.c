@@ -13,7 +13,7 @@
  * The keys of distinct rows are pseudo-random, so a larger class gets a
  * uniform sample of K of its rows. Rows live in fixed slots; the keys and
  * their slots are kept in ascending order, so an insertion moves 16 bytes
- * per kept row, never a row. */
+ * per kept row, never a row. Each class's storage grows with its rows. */
 #include <string.h>
 
 #include "internal.h"
@@ -66,31 +66,75 @@ int lelp__bsample_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t cap
     s->d = d;
     s->C = C;
     s->n = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(int64_t)));
-    s->key = lelp__calloc(mem, lelp__bytes(C, cap, sizeof(uint64_t)));
-    s->slot = lelp__calloc(mem, lelp__bytes(C, cap, sizeof(int64_t)));
-    s->rows = lelp__alloc(mem, lelp__bytes(C * cap, d, sizeof(float)));
-    if (!s->n || !s->key || !s->slot || !s->rows) {
+    s->room = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(int64_t)));
+    s->key = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(uint64_t*)));
+    s->slot = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(int64_t*)));
+    s->rows = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(float*)));
+    if (!s->n || !s->room || !s->key || !s->slot || !s->rows) {
         lelp__bsample_free(mem, s);
-        return lelp__fail(LELP_E_NOMEM, "builder: out of memory for a beta sample of %lld x %lld rows per class",
-                          (long long)cap, (long long)d);
+        return lelp__fail(LELP_E_NOMEM, "builder: out of memory for the beta sample of %lld classes", (long long)C);
     }
     *out = s;
     return LELP_OK;
 }
 
+static void lelp__bsample_release(const lelp__mem* mem, const lelp__bsample* s, int64_t room, uint64_t* key,
+                                  int64_t* slot, float* rows)
+{
+    lelp__free(mem, key, lelp__bytes(room, 1, sizeof(uint64_t)));
+    lelp__free(mem, slot, lelp__bytes(room, 1, sizeof(int64_t)));
+    lelp__free(mem, rows, lelp__bytes(room, s->d, sizeof(float)));
+}
+
 void lelp__bsample_free(const lelp__mem* mem, lelp__bsample* s)
 {
     if (!s) return;
+    for (int64_t c = 0; s->room && s->key && s->slot && s->rows && c < s->C; c++)
+        lelp__bsample_release(mem, s, s->room[c], s->key[c], s->slot[c], s->rows[c]);
     lelp__free(mem, s->n, lelp__bytes(s->C, 1, sizeof(int64_t)));
-    lelp__free(mem, s->key, lelp__bytes(s->C, s->cap, sizeof(uint64_t)));
-    lelp__free(mem, s->slot, lelp__bytes(s->C, s->cap, sizeof(int64_t)));
-    lelp__free(mem, s->rows, lelp__bytes(s->C * s->cap, s->d, sizeof(float)));
+    lelp__free(mem, s->room, lelp__bytes(s->C, 1, sizeof(int64_t)));
+    lelp__free(mem, s->key, lelp__bytes(s->C, 1, sizeof(uint64_t*)));
+    lelp__free(mem, s->slot, lelp__bytes(s->C, 1, sizeof(int64_t*)));
+    lelp__free(mem, s->rows, lelp__bytes(s->C, 1, sizeof(float*)));
     lelp__free(mem, s, sizeof *s);
+}
+
+/* Room for min(need, cap) rows of class c, grown geometrically. Storage
+ * follows the rows that arrive -- a state that declares a large capacity
+ * costs nothing until rows fill it -- and callers reserve before they change
+ * anything, so a failed allocation leaves the sample as it was. */
+int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int64_t need)
+{
+    if (need > s->cap) need = s->cap;
+    if (need <= s->room[c]) return LELP_OK;
+    int64_t room = s->room[c] < 8 ? 8 : s->room[c];
+    while (room < need) room = room > s->cap / 2 ? s->cap : 2 * room;
+    if (room > s->cap) room = s->cap;
+    uint64_t* key = lelp__alloc(mem, lelp__bytes(room, 1, sizeof(uint64_t)));
+    int64_t* slot = lelp__alloc(mem, lelp__bytes(room, 1, sizeof(int64_t)));
+    float* rows = lelp__alloc(mem, lelp__bytes(room, s->d, sizeof(float)));
+    if (!key || !slot || !rows) {
+        lelp__bsample_release(mem, s, room, key, slot, rows);
+        return lelp__fail(LELP_E_NOMEM, "builder: out of memory for %lld beta-sample rows of class %lld",
+                          (long long)room, (long long)c);
+    }
+    const int64_t n = s->n[c]; /* below the old room: its slots are 0 .. n-1 */
+    if (n) {
+        memcpy(key, s->key[c], (size_t)n * sizeof *key);
+        memcpy(slot, s->slot[c], (size_t)n * sizeof *slot);
+        memcpy(rows, s->rows[c], (size_t)(n * s->d) * sizeof *rows);
+    }
+    lelp__bsample_release(mem, s, s->room[c], s->key[c], s->slot[c], s->rows[c]);
+    s->key[c] = key;
+    s->slot[c] = slot;
+    s->rows[c] = rows;
+    s->room[c] = room;
+    return LELP_OK;
 }
 
 const float* lelp__bsample_row(const lelp__bsample* s, int64_t c, int64_t i)
 {
-    return s->rows + (c * s->cap + s->slot[c * s->cap + i]) * s->d;
+    return s->rows[c] + s->slot[c][i] * s->d;
 }
 
 /* (ka, a) < (kb, b): keys first, then the row bytes (equal keys of distinct
@@ -101,11 +145,12 @@ int lelp__bsample_before(uint64_t ka, const float* a, uint64_t kb, const float* 
     return memcmp(a, b, (size_t)d * sizeof(float)) < 0;
 }
 
+/* Needs room for min(n + 1, cap) rows (lelp__bsample_reserve). */
 void lelp__bsample_add(lelp__bsample* s, int64_t c, const float* h, uint64_t key)
 {
     const int64_t cap = s->cap, d = s->d, n = s->n[c];
-    uint64_t* K = s->key + c * cap;
-    int64_t* slot = s->slot + c * cap;
+    uint64_t* K = s->key[c];
+    int64_t* slot = s->slot[c];
     if (n == cap && !lelp__bsample_before(key, h, K[n - 1], lelp__bsample_row(s, c, n - 1), d)) return;
     int64_t lo = 0, hi = n;
     while (lo < hi) { /* the first kept row not before the new one */
@@ -119,7 +164,7 @@ void lelp__bsample_add(lelp__bsample* s, int64_t c, const float* h, uint64_t key
     memmove(slot + lo + 1, slot + lo, (size_t)moved * sizeof *slot);
     K[lo] = key;
     slot[lo] = free_slot;
-    memcpy(s->rows + (c * cap + free_slot) * d, h, (size_t)d * sizeof(float));
+    memcpy(s->rows[c] + free_slot * d, h, (size_t)d * sizeof(float));
     if (n < cap) s->n[c] = n + 1;
 }
 
@@ -135,5 +180,5 @@ void lelp__bsample_merge(lelp__bsample* dst, const lelp__bsample* src)
 {
     for (int64_t c = 0; c < dst->C; c++)
         for (int64_t i = 0; i < src->n[c]; i++)
-            lelp__bsample_add(dst, c, lelp__bsample_row(src, c, i), src->key[c * src->cap + i]);
+            lelp__bsample_add(dst, c, lelp__bsample_row(src, c, i), src->key[c][i]);
 }

@@ -157,7 +157,7 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
         for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, (uint64_t)s->n[c]);
         lelp__put_pad(&w, off[LELP__B_SKEY]);
         for (int64_t c = 0; c < C; c++)
-            for (int64_t i = 0; i < s->n[c]; i++) lelp__put_u64(&w, s->key[c * scap + i]);
+            for (int64_t i = 0; i < s->n[c]; i++) lelp__put_u64(&w, s->key[c][i]);
         lelp__put_pad(&w, off[LELP__B_SROW]);
         for (int64_t c = 0; c < C; c++)
             for (int64_t i = 0; i < s->n[c]; i++) lelp__put_f32s(&w, lelp__bsample_row(s, c, i), (size_t)d);
@@ -289,20 +289,27 @@ static int lelp__builder_sample_payload(const uint8_t* src, size_t size, const s
     if (total != srows)
         return lelp__fail(LELP_E_FORMAT, "builder state: the beta sample holds %lld rows, the header says %lld",
                           (long long)total, (long long)srows);
+    for (int64_t c = 0; c < C; c++) { /* storage for the rows the buffer holds, once they are known to be there */
+        const int64_t n = s->n[c];
+        s->n[c] = 0;
+        int st = lelp__bsample_reserve(&b->mem, s, c, n);
+        if (st) return st;
+        s->n[c] = n;
+    }
     r.pos = off[LELP__B_SKEY];
     for (int64_t c = 0; c < C; c++)
-        for (int64_t i = 0; i < s->n[c]; i++) s->key[c * K + i] = lelp__get_u64(&r);
+        for (int64_t i = 0; i < s->n[c]; i++) s->key[c][i] = lelp__get_u64(&r);
     r.pos = off[LELP__B_SROW];
     for (int64_t c = 0; c < C; c++)
         for (int64_t i = 0; i < s->n[c]; i++) {
-            s->slot[c * K + i] = i;
-            float* h = s->rows + (c * K + i) * d;
+            s->slot[c][i] = i;
+            float* h = s->rows[c] + i * d;
             lelp__get_f32s(&r, h, (size_t)d);
-            const uint64_t key = s->key[c * K + i];
+            const uint64_t key = s->key[c][i];
             int ok = 1;
             for (int64_t j = 0; j < d && ok; j++) ok = isfinite(h[j]);
             ok = ok && key == lelp__row_key(h, d) &&
-                 (i == 0 || !lelp__bsample_before(key, h, s->key[c * K + i - 1], h - d, d));
+                 (i == 0 || !lelp__bsample_before(key, h, s->key[c][i - 1], h - d, d));
             if (!ok)
                 return lelp__fail(LELP_E_FORMAT, "builder state: beta sample row %lld of class %lld is invalid",
                                   (long long)i, (long long)c);

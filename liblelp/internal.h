@@ -59,15 +59,17 @@ typedef struct lelp__sketch {
  * automatic beta, in ascending (key, bytes) order */
 typedef struct lelp__bsample {
     int64_t cap, d, C;
-    int64_t* n;     /* C: rows kept, min(count, cap) */
-    uint64_t* key;  /* C x cap, ascending within a class */
-    int64_t* slot;  /* C x cap: where row i of class c lives among the class's cap slots */
-    float* rows;    /* C x cap x d */
+    int64_t* n;      /* C: rows kept, min(count, cap) */
+    int64_t* room;   /* C: rows class c has storage for (<= cap, grown as rows arrive) */
+    uint64_t** key;  /* C arrays of room: ascending */
+    int64_t** slot;  /* C arrays of room: where kept row i lives in rows[c] */
+    float** rows;    /* C arrays of room x d */
 } lelp__bsample;
 int64_t lelp__bsample_default(int64_t d);
 uint64_t lelp__row_key(const float* h, int64_t d);
 int lelp__bsample_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t cap, lelp__bsample** out);
 void lelp__bsample_free(const lelp__mem* mem, lelp__bsample* s);
+int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int64_t need);
 const float* lelp__bsample_row(const lelp__bsample* s, int64_t c, int64_t i);
 int lelp__bsample_before(uint64_t ka, const float* a, uint64_t kb, const float* b, int64_t d);
 void lelp__bsample_add(lelp__bsample* s, int64_t c, const float* h, uint64_t key);
