@@ -89,8 +89,9 @@ int lelp__beta_solve(const double* g, const double* weight, int64_t m, int64_t S
 }
 
 /* On the builder's sample of rows (beta_sample.c), the SPEC's definition:
- * g = U_c^T (h - mu_c) for every kept row of class c, weighted n_c / (N k_c)
- * so each class counts by its share of the fitting data. */
+ * g = U_c^T (h - mu_c) for every kept row of class c, weighted by its
+ * multiplicity m_i as (n_c / N) m_i / sum_kept m, so each class counts by its
+ * share of the fitting data and each distinct row by its copies. */
 int lelp__sample_beta(const lelp__mem* mem, const lelp_model* m, const lelp__bsample* bs, double* beta)
 {
     const int64_t C = m->C, S = m->S, d = m->d;
@@ -118,19 +119,22 @@ int lelp__sample_beta(const lelp__mem* mem, const lelp_model* m, const lelp__bsa
         goto done;
     }
     int64_t k = 0;
-    for (int64_t c = 0; c < C; c++)
+    for (int64_t c = 0; c < C; c++) {
+        double copies = 0.0;
+        for (int64_t i = 0; i < bs->n[c]; i++) copies += (double)bs->mult[c][i];
         for (int64_t i0 = 0; i0 < bs->n[c]; i0 += blk) {
             const int64_t nb = bs->n[c] - i0 < blk ? bs->n[c] - i0 : blk;
             for (int64_t r = 0; r < nb; r++) {
                 const float* h = lelp__bsample_row(bs, c, i0 + r);
                 for (int64_t j = 0; j < d; j++) x[r * d + j] = (double)h[j] - m->mean[c * d + j];
-                w[k + r] = (double)m->count[c] / (total * (double)bs->n[c]);
+                w[k + r] = (double)m->count[c] / total * ((double)bs->mult[c][i0 + r] / copies);
             }
             /* g (nb x S, row-major) = X U_c^T */
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)S, (int)d, 1.0, x, (int)d,
                         m->U + c * S * d, (int)d, 0.0, g + k * S, (int)S);
             k += nb;
         }
+    }
     st = lelp__beta_solve(g, w, rows, S, m->entropy_fraction * log((double)S), sqrt(lmax), beta);
 done:
     lelp__free(mem, g, g_bytes);

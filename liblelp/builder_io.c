@@ -9,7 +9,7 @@
 /* LELP__B_FORM (flag bit 4) and the beta sample (flag bit 5, format
  * version 3) come last, so states without them keep their layout. */
 enum { LELP__B_COUNT, LELP__B_MEAN, LELP__B_M, LELP__B_TRACE, LELP__B_NROWS, LELP__B_SKETCH, LELP__B_HEAD, LELP__B_FORM,
-       LELP__B_SNUM, LELP__B_SKEY, LELP__B_SROW, LELP__B_N };
+       LELP__B_SNUM, LELP__B_SKEY, LELP__B_SMUL, LELP__B_SROW, LELP__B_N };
 #define LELP__FLAG_ROW_FORM 16u
 #define LELP__FLAG_BETA_SAMPLE 32u
 #define LELP__MAX_BSAMPLE INT64_C(1048576)
@@ -36,6 +36,7 @@ static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, int solve
         row_form ? lelp__bytes(C, 1, 8) : 0,
         scap ? lelp__bytes(C, 1, 8) : 0,
         lelp__bytes(srows, 1, 8),
+        lelp__bytes(srows, 1, 8),
         lelp__bytes(srows, d, 4),
     };
     return lelp__layout(sizes, LELP__B_N, off, end);
@@ -43,6 +44,15 @@ static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, int solve
 
 /* Flag bit 4 is written only when some class holds rows, so states that
  * older readers understand stay readable by them. */
+/* The beta sample's capacity K (header offset 96): also for a builder that
+ * has not seen data yet, so an empty shard saved and reloaded still keeps a
+ * sample (merging it must not drop the others'). 0 = none. */
+static int64_t lelp__builder_scap(const lelp_builder* b)
+{
+    if (b->started) return b->bs ? b->bs->cap : 0;
+    return b->bsample_param < 0 ? lelp__bsample_default(b->d) : b->bsample_param;
+}
+
 /* Rows held by the beta sample, all classes (header offset 104). */
 static int64_t lelp__builder_srows(const lelp_builder* b)
 {
@@ -73,7 +83,7 @@ int lelp_builder_serialized_size(const lelp_builder* b, size_t* size)
     if (!size) return lelp__fail(LELP_E_NULL, "lelp_builder_serialized_size: size is NULL");
     size_t off[LELP__B_N];
     *size = LELP__HEADER_LEN + lelp__builder_layout(b->d, b->C, b->has_head, b->solver, lelp__builder_ell(b),
-                                                       lelp__builder_row_form(b), b->bs ? b->bs->cap : 0,
+                                                       lelp__builder_row_form(b), lelp__builder_scap(b),
                                                        lelp__builder_srows(b), off, NULL) + 4;
     return LELP_OK;
 }
@@ -89,7 +99,7 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
     const int64_t d = b->d, C = b->C;
     size_t off[LELP__B_N];
     const int row_form = lelp__builder_row_form(b);
-    const int64_t scap = b->bs ? b->bs->cap : 0;
+    const int64_t scap = lelp__builder_scap(b);
     size_t plen = lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), row_form, scap,
                                        lelp__builder_srows(b), off, NULL);
     lelp__writer w = {dst, 0};
@@ -152,14 +162,17 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
         for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, (uint64_t)b->nrows[c]);
     }
     if (scap) { /* the kept rows of each class in (key, bytes) order, classes one after another */
-        const lelp__bsample* s = b->bs;
+        const lelp__bsample* s = b->bs; /* NULL before any data: no rows */
         lelp__put_pad(&w, off[LELP__B_SNUM]);
-        for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, (uint64_t)s->n[c]);
+        for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, s ? (uint64_t)s->n[c] : 0);
         lelp__put_pad(&w, off[LELP__B_SKEY]);
-        for (int64_t c = 0; c < C; c++)
+        for (int64_t c = 0; s && c < C; c++)
             for (int64_t i = 0; i < s->n[c]; i++) lelp__put_u64(&w, s->key[c][i]);
+        lelp__put_pad(&w, off[LELP__B_SMUL]);
+        for (int64_t c = 0; s && c < C; c++)
+            for (int64_t i = 0; i < s->n[c]; i++) lelp__put_u64(&w, (uint64_t)s->mult[c][i]);
         lelp__put_pad(&w, off[LELP__B_SROW]);
-        for (int64_t c = 0; c < C; c++)
+        for (int64_t c = 0; s && c < C; c++)
             for (int64_t i = 0; i < s->n[c]; i++) lelp__put_f32s(&w, lelp__bsample_row(s, c, i), (size_t)d);
     }
     lelp__put_pad(&w, LELP__HEADER_LEN + plen);
@@ -178,6 +191,8 @@ typedef struct lelp__builder_hdr {
 
 static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_hdr* h)
 {
+    const uint32_t version = (uint32_t)src[8] | (uint32_t)src[9] << 8 | (uint32_t)src[10] << 16 |
+                             (uint32_t)src[11] << 24; /* checked by the envelope */
     lelp__reader r = {src, LELP__HEADER_LEN, 20};
     h->flags = lelp__get_u32(&r);
     r.pos = 32;
@@ -193,15 +208,18 @@ static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_h
     h->srows = (int64_t)lelp__get_u64(&r);
     for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
         if (src[i] != 0) return lelp__fail(LELP_E_FORMAT, "builder state: reserved header byte %zu is not zero", i);
-    if (h->flags > 63u) return lelp__fail(LELP_E_FORMAT, "builder state: unknown flags 0x%x", (unsigned)h->flags);
-    if (h->scap < 0 || h->scap > LELP__MAX_BSAMPLE || (h->scap > 0) != ((h->flags & LELP__FLAG_BETA_SAMPLE) != 0) ||
-        h->srows < 0 || h->srows > h->scap * h->C)
-        return lelp__fail(LELP_E_FORMAT, "builder state: beta sample of %lld rows with flags 0x%x",
-                          (long long)h->scap, (unsigned)h->flags);
+    /* flag bit 5 and the sample fields exist from format version 3 on */
+    if (h->flags > (version >= 3 ? 63u : 31u))
+        return lelp__fail(LELP_E_FORMAT, "builder state: unknown flags 0x%x", (unsigned)h->flags);
     if (h->d < 1 || h->d > 65536 || h->C < 1 || h->C > 1048576 || h->S < 1 || h->S > h->d ||
         h->C * h->S > 16777216 || h->seed > (uint64_t)INT64_MAX)
         return lelp__fail(LELP_E_FORMAT, "builder state: impossible shape d = %lld, C = %lld, S = %lld",
                           (long long)h->d, (long long)h->C, (long long)h->S);
+    /* C is bounded above, so scap * C cannot overflow */
+    if (h->scap < 0 || h->scap > LELP__MAX_BSAMPLE || (h->scap > 0) != ((h->flags & LELP__FLAG_BETA_SAMPLE) != 0) ||
+        h->srows < 0 || h->srows > h->scap * h->C)
+        return lelp__fail(LELP_E_FORMAT, "builder state: beta sample of %lld rows with flags 0x%x",
+                          (long long)h->scap, (unsigned)h->flags);
     if (!(h->beta >= 0.0 && h->beta <= 1e30) || !(h->fraction >= 0.01 && h->fraction <= 0.99))
         return lelp__fail(LELP_E_FORMAT, "builder state: beta %g or entropy fraction %g out of range", h->beta,
                           h->fraction);
@@ -270,8 +288,10 @@ static int lelp__builder_exact_payload(const uint8_t* src, size_t size, const si
     return LELP_OK;
 }
 
-/* The beta sample: n_c = min(count_c, K) rows per class, each key the hash
- * of its row, in canonical (key, bytes) order. */
+/* The beta sample: k_c <= min(count_c, K) distinct rows per class, each key
+ * the hash of its row, in strictly ascending (key, bytes) order, with
+ * multiplicities m >= 1 that add up to count_c while the class is not full
+ * (k_c < K) and to at most count_c once it is. */
 static int lelp__builder_sample_payload(const uint8_t* src, size_t size, const size_t off[LELP__B_N],
                                         int64_t srows, lelp_builder* b)
 {
@@ -281,7 +301,7 @@ static int lelp__builder_sample_payload(const uint8_t* src, size_t size, const s
     int64_t total = 0;
     for (int64_t c = 0; c < C; c++) {
         s->n[c] = (int64_t)lelp__get_u64(&r);
-        if (s->n[c] != (b->count[c] < K ? b->count[c] : K))
+        if (s->n[c] < 0 || s->n[c] > (b->count[c] < K ? b->count[c] : K) || (b->count[c] > 0 && s->n[c] == 0))
             return lelp__fail(LELP_E_FORMAT, "builder state: class %lld keeps %lld sample rows for %lld examples",
                               (long long)c, (long long)s->n[c], (long long)b->count[c]);
         total += s->n[c];
@@ -299,6 +319,21 @@ static int lelp__builder_sample_payload(const uint8_t* src, size_t size, const s
     r.pos = off[LELP__B_SKEY];
     for (int64_t c = 0; c < C; c++)
         for (int64_t i = 0; i < s->n[c]; i++) s->key[c][i] = lelp__get_u64(&r);
+    r.pos = off[LELP__B_SMUL];
+    for (int64_t c = 0; c < C; c++) {
+        int64_t copies = 0;
+        for (int64_t i = 0; i < s->n[c]; i++) {
+            const uint64_t m = lelp__get_u64(&r);
+            if (m < 1 || m > (uint64_t)(b->count[c] - copies))
+                return lelp__fail(LELP_E_FORMAT, "builder state: beta sample row %lld of class %lld stands for %llu "
+                                  "rows", (long long)i, (long long)c, (unsigned long long)m);
+            s->mult[c][i] = (int64_t)m;
+            copies += (int64_t)m;
+        }
+        if (s->n[c] < K && copies != b->count[c])
+            return lelp__fail(LELP_E_FORMAT, "builder state: the beta sample of class %lld holds %lld of its %lld "
+                              "rows but is not full", (long long)c, (long long)copies, (long long)b->count[c]);
+    }
     r.pos = off[LELP__B_SROW];
     for (int64_t c = 0; c < C; c++)
         for (int64_t i = 0; i < s->n[c]; i++) {
@@ -309,7 +344,7 @@ static int lelp__builder_sample_payload(const uint8_t* src, size_t size, const s
             int ok = 1;
             for (int64_t j = 0; j < d && ok; j++) ok = isfinite(h[j]);
             ok = ok && key == lelp__row_key(h, d) &&
-                 (i == 0 || !lelp__bsample_before(key, h, s->key[c][i - 1], h - d, d));
+                 (i == 0 || lelp__bsample_before(s->key[c][i - 1], h - d, key, h, d));
             if (!ok)
                 return lelp__fail(LELP_E_FORMAT, "builder state: beta sample row %lld of class %lld is invalid",
                                   (long long)i, (long long)c);

@@ -63,6 +63,7 @@ typedef struct lelp__bsample {
     int64_t* room;   /* C: rows class c has storage for (<= cap, grown as rows arrive) */
     uint64_t** key;  /* C arrays of room: ascending */
     int64_t** slot;  /* C arrays of room: where kept row i lives in rows[c] */
+    int64_t** mult;  /* C arrays of room: how many streamed rows equal kept row i */
     float** rows;    /* C arrays of room x d */
 } lelp__bsample;
 int64_t lelp__bsample_default(int64_t d);
@@ -72,7 +73,7 @@ void lelp__bsample_free(const lelp__mem* mem, lelp__bsample* s);
 int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int64_t need);
 const float* lelp__bsample_row(const lelp__bsample* s, int64_t c, int64_t i);
 int lelp__bsample_before(uint64_t ka, const float* a, uint64_t kb, const float* b, int64_t d);
-void lelp__bsample_add(lelp__bsample* s, int64_t c, const float* h, uint64_t key);
+void lelp__bsample_add(lelp__bsample* s, int64_t c, const float* h, uint64_t key, int64_t mult);
 void lelp__bsample_add_rows(lelp__bsample* s, const float* H, const int32_t* y, int64_t n);
 void lelp__bsample_merge(lelp__bsample* dst, const lelp__bsample* src);
 

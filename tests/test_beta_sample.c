@@ -283,6 +283,62 @@ static void storage_follows_the_rows(void** state)
     lelp_allocator_free(a);
 }
 
+/* Identical rows are one entry with a multiplicity: 10 distinct rows per
+ * class, each streamed 120 times (1 200 rows, K = 16) are all kept, with
+ * their counts, so beta is the SPEC's exactly -- keeping copies as separate
+ * rows would have filled the sample with one or two of the values. */
+static void duplicates_are_counted(void** state)
+{
+    (void)state;
+    enum { distinct = 10, copies = 120, n = C * distinct * copies };
+    static float Hd[n * D];
+    static int32_t yd[n];
+    for (int i = 0; i < n; i++) {
+        const int src = (i % (C * distinct)); /* rows of H cycle: row src has class src % C */
+        memcpy(Hd + i * D, H + src * D, sizeof(float) * D);
+        yd[i] = Y[src];
+    }
+    lelp_builder* b = make(16);
+    for (int i = 0; i < n; i += 250) {
+        int nb = n - i < 250 ? n - i : 250;
+        EXPECT_OK(lelp_builder_update(b, Hd + i * D, yd + i, nb, D));
+    }
+    for (int c = 0; c < C; c++) {
+        assert_int_equal(b->bs->n[c], distinct);
+        for (int64_t k = 0; k < distinct; k++) assert_int_equal(b->bs->mult[c][k], copies);
+    }
+    lelp_model* m = NULL;
+    const double beta = fit_beta(b, &m);
+    double h = 0.0;
+    EXPECT_OK(lelp_model_mean_entropy(m, Hd, yd, n, D, beta, &h));
+    if (!(fabs(h - 0.5 * log((double)S)) <= 1e-6)) fail_msg("entropy %.9f at beta %.9g", h, beta);
+    lelp_model_free(m);
+    lelp_builder_free(b);
+}
+
+/* A shard that saw no rows, saved and reloaded, merges like the live empty
+ * shard: it keeps the sample (it once saved capacity 0, and the merge then
+ * dropped the others' samples). */
+static void empty_saved_shard_keeps_the_sample(void** state)
+{
+    (void)state;
+    lelp_builder *a = make(K), *e = make(K), *again = NULL;
+    stream(a, NULL, 0, N, 100);
+    const double want = fit_beta(a, NULL);
+    size_t size = 0;
+    EXPECT_OK(lelp_builder_serialized_size(e, &size));
+    void* buf = malloc(size);
+    EXPECT_OK(lelp_builder_serialize(e, buf, size, NULL));
+    EXPECT_OK(lelp_builder_load(&again, buf, size, NULL));
+    free(buf);
+    EXPECT_OK(lelp_builder_merge(a, again));
+    assert_non_null(a->bs);
+    assert_true(fit_beta(a, NULL) == want);
+    lelp_builder_free(a);
+    lelp_builder_free(e);
+    lelp_builder_free(again);
+}
+
 int main(void)
 {
     make_data();
@@ -292,6 +348,8 @@ int main(void)
         cmocka_unit_test(any_route_keeps_the_same_rows),
         cmocka_unit_test(mixed_samples_fall_back),
         cmocka_unit_test(storage_follows_the_rows),
+        cmocka_unit_test(duplicates_are_counted),
+        cmocka_unit_test(empty_saved_shard_keeps_the_sample),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

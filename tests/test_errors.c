@@ -656,6 +656,8 @@ static void test_load_patched_headers(void** state)
             TRY(wr64(p + 56, (uint64_t)1 << 63), LELP_E_FORMAT);            /* seed > 2^63-1 */
             TRY(wr64(p + 80, 7), LELP_E_FORMAT);                            /* unknown solver */
             TRY(wr64(p + 88, 5), LELP_E_FORMAT);                            /* sketch size on an exact state */
+            assert_true(rd32(p + 20) & 32u); /* the fixture keeps a beta sample (flag bit 5) */
+            TRY(wr32(p + 8, 2), LELP_E_FORMAT);                             /* which version 2 has not */
         }
 #undef TRY
         free(p);
