@@ -183,8 +183,8 @@ enum lelp_param {
     /* builder (int): rows per class kept for the automatic beta, which is
      * then solved on the entropy of those rows (SPEC 1.2: over the fitting
      * data; a class of at most this many rows is kept whole). -1 (default) =
-     * automatic: at most 16 MiB per class, min(4096, max(256, 2^22 / d))
-     * rows; 0 = none (the Gaussian model of each class's statistics, the
+     * automatic: min(4096, max(256, 2^22 / d)) rows, 16 MiB per class up
+     * to d = 16384 (plus as many candidates while a call runs); 0 = none (the Gaussian model of each class's statistics, the
      * behaviour before 2026-11-28); k in [1, 1048576] = k rows. Which rows
      * are kept depends only on the rows streamed, not on batching, order or
      * merges (docs/method.md section 5). Fixed once data was streamed,

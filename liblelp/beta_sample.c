@@ -67,13 +67,19 @@ int lelp__bsample_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t cap
     s->cap = cap;
     s->d = d;
     s->C = C;
-    s->n = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(int64_t)));
-    s->room = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(int64_t)));
-    s->key = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(uint64_t*)));
-    s->slot = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(int64_t*)));
-    s->mult = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(int64_t*)));
-    s->rows = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(float*)));
-    if (!s->n || !s->room || !s->key || !s->slot || !s->mult || !s->rows) {
+    const size_t ci = lelp__bytes(C, 1, sizeof(int64_t)), cp = lelp__bytes(C, 1, sizeof(void*));
+    s->n = lelp__calloc(mem, ci);
+    s->nsorted = lelp__calloc(mem, ci);
+    s->used = lelp__calloc(mem, ci);
+    s->nfree = lelp__calloc(mem, ci);
+    s->room = lelp__calloc(mem, ci);
+    s->key = lelp__calloc(mem, cp);
+    s->slot = lelp__calloc(mem, cp);
+    s->mult = lelp__calloc(mem, cp);
+    s->freeslot = lelp__calloc(mem, cp);
+    s->rows = lelp__calloc(mem, cp);
+    if (!s->n || !s->nsorted || !s->used || !s->nfree || !s->room || !s->key || !s->slot || !s->mult ||
+        !s->freeslot || !s->rows) {
         lelp__bsample_free(mem, s);
         return lelp__fail(LELP_E_NOMEM, "builder: out of memory for the beta sample of %lld classes", (long long)C);
     }
@@ -82,59 +88,88 @@ int lelp__bsample_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t cap
 }
 
 static void lelp__bsample_release(const lelp__mem* mem, const lelp__bsample* s, int64_t room, uint64_t* key,
-                                  int64_t* slot, int64_t* mult, float* rows)
+                                  int64_t* slot, int64_t* mult, int64_t* freeslot, float* rows)
 {
     lelp__free(mem, key, lelp__bytes(room, 1, sizeof(uint64_t)));
     lelp__free(mem, slot, lelp__bytes(room, 1, sizeof(int64_t)));
     lelp__free(mem, mult, lelp__bytes(room, 1, sizeof(int64_t)));
+    lelp__free(mem, freeslot, lelp__bytes(room, 1, sizeof(int64_t)));
     lelp__free(mem, rows, lelp__bytes(room, s->d, sizeof(float)));
 }
 
 void lelp__bsample_free(const lelp__mem* mem, lelp__bsample* s)
 {
     if (!s) return;
-    for (int64_t c = 0; s->room && s->key && s->slot && s->mult && s->rows && c < s->C; c++)
-        lelp__bsample_release(mem, s, s->room[c], s->key[c], s->slot[c], s->mult[c], s->rows[c]);
-    lelp__free(mem, s->n, lelp__bytes(s->C, 1, sizeof(int64_t)));
-    lelp__free(mem, s->room, lelp__bytes(s->C, 1, sizeof(int64_t)));
-    lelp__free(mem, s->key, lelp__bytes(s->C, 1, sizeof(uint64_t*)));
-    lelp__free(mem, s->slot, lelp__bytes(s->C, 1, sizeof(int64_t*)));
-    lelp__free(mem, s->mult, lelp__bytes(s->C, 1, sizeof(int64_t*)));
-    lelp__free(mem, s->rows, lelp__bytes(s->C, 1, sizeof(float*)));
+    if (s->room && s->key && s->slot && s->mult && s->freeslot && s->rows)
+        for (int64_t c = 0; c < s->C; c++)
+            lelp__bsample_release(mem, s, s->room[c], s->key[c], s->slot[c], s->mult[c], s->freeslot[c], s->rows[c]);
+    lelp__free(mem, s->tmp_key, lelp__bytes(s->tmp_room, 1, sizeof(uint64_t)));
+    lelp__free(mem, s->tmp_slot, lelp__bytes(s->tmp_room, 1, sizeof(int64_t)));
+    lelp__free(mem, s->tmp_mult, lelp__bytes(s->tmp_room, 1, sizeof(int64_t)));
+    const size_t ci = lelp__bytes(s->C, 1, sizeof(int64_t)), cp = lelp__bytes(s->C, 1, sizeof(void*));
+    lelp__free(mem, s->n, ci);
+    lelp__free(mem, s->nsorted, ci);
+    lelp__free(mem, s->used, ci);
+    lelp__free(mem, s->nfree, ci);
+    lelp__free(mem, s->room, ci);
+    lelp__free(mem, s->key, cp);
+    lelp__free(mem, s->slot, cp);
+    lelp__free(mem, s->mult, cp);
+    lelp__free(mem, s->freeslot, cp);
+    lelp__free(mem, s->rows, cp);
     lelp__free(mem, s, sizeof *s);
 }
 
-/* Room for min(need, cap) rows of class c, grown geometrically. Storage
- * follows the rows that arrive -- a state that declares a large capacity
- * costs nothing until rows fill it -- and callers reserve before they change
- * anything, so a failed allocation leaves the sample as it was. */
+/* Room for min(need, 2K) entries of class c -- the K kept rows and up to K
+ * candidates waiting for the next normalization -- grown geometrically.
+ * Storage follows the rows that arrive (a state that declares a large
+ * capacity costs nothing until rows fill it), and callers reserve before
+ * they change anything, so a failed allocation leaves the sample as it was. */
 int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int64_t need)
 {
-    if (need > s->cap) need = s->cap;
+    const int64_t most = s->cap > INT64_MAX / 2 ? INT64_MAX : 2 * s->cap;
+    if (need > most) need = most;
     if (need <= s->room[c]) return LELP_OK;
     int64_t room = s->room[c] < 8 ? 8 : s->room[c];
-    while (room < need) room = room > s->cap / 2 ? s->cap : 2 * room;
-    if (room > s->cap) room = s->cap;
+    while (room < need) room = room > most / 2 ? most : 2 * room;
+    if (room > s->tmp_room) { /* the merge's scratch: as many entries as the largest class's room */
+        uint64_t* tk = lelp__alloc(mem, lelp__bytes(room, 1, sizeof(uint64_t)));
+        int64_t* ts = lelp__alloc(mem, lelp__bytes(room, 1, sizeof(int64_t)));
+        int64_t* tm = lelp__alloc(mem, lelp__bytes(room, 1, sizeof(int64_t)));
+        if (!tk || !ts || !tm) {
+            lelp__free(mem, tk, lelp__bytes(room, 1, sizeof(uint64_t)));
+            lelp__free(mem, ts, lelp__bytes(room, 1, sizeof(int64_t)));
+            lelp__free(mem, tm, lelp__bytes(room, 1, sizeof(int64_t)));
+            return lelp__fail(LELP_E_NOMEM, "builder: out of memory for the beta sample's scratch");
+        }
+        lelp__free(mem, s->tmp_key, lelp__bytes(s->tmp_room, 1, sizeof(uint64_t)));
+        lelp__free(mem, s->tmp_slot, lelp__bytes(s->tmp_room, 1, sizeof(int64_t)));
+        lelp__free(mem, s->tmp_mult, lelp__bytes(s->tmp_room, 1, sizeof(int64_t)));
+        s->tmp_key = tk, s->tmp_slot = ts, s->tmp_mult = tm, s->tmp_room = room;
+    }
     uint64_t* key = lelp__alloc(mem, lelp__bytes(room, 1, sizeof(uint64_t)));
     int64_t* slot = lelp__alloc(mem, lelp__bytes(room, 1, sizeof(int64_t)));
     int64_t* mult = lelp__alloc(mem, lelp__bytes(room, 1, sizeof(int64_t)));
+    int64_t* freeslot = lelp__alloc(mem, lelp__bytes(room, 1, sizeof(int64_t)));
     float* rows = lelp__alloc(mem, lelp__bytes(room, s->d, sizeof(float)));
-    if (!key || !slot || !mult || !rows) {
-        lelp__bsample_release(mem, s, room, key, slot, mult, rows);
+    if (!key || !slot || !mult || !freeslot || !rows) {
+        lelp__bsample_release(mem, s, room, key, slot, mult, freeslot, rows);
         return lelp__fail(LELP_E_NOMEM, "builder: out of memory for %lld beta-sample rows of class %lld",
                           (long long)room, (long long)c);
     }
-    const int64_t n = s->n[c]; /* below the old room: its slots are 0 .. n-1 */
+    const int64_t n = s->n[c], nf = s->nfree[c], used = s->used[c];
     if (n) {
         memcpy(key, s->key[c], (size_t)n * sizeof *key);
         memcpy(slot, s->slot[c], (size_t)n * sizeof *slot);
         memcpy(mult, s->mult[c], (size_t)n * sizeof *mult);
-        memcpy(rows, s->rows[c], (size_t)(n * s->d) * sizeof *rows);
     }
-    lelp__bsample_release(mem, s, s->room[c], s->key[c], s->slot[c], s->mult[c], s->rows[c]);
+    if (nf) memcpy(freeslot, s->freeslot[c], (size_t)nf * sizeof *freeslot);
+    if (used) memcpy(rows, s->rows[c], (size_t)(used * s->d) * sizeof *rows);
+    lelp__bsample_release(mem, s, s->room[c], s->key[c], s->slot[c], s->mult[c], s->freeslot[c], s->rows[c]);
     s->key[c] = key;
     s->slot[c] = slot;
     s->mult[c] = mult;
+    s->freeslot[c] = freeslot;
     s->rows[c] = rows;
     s->room[c] = room;
     return LELP_OK;
@@ -153,35 +188,102 @@ int lelp__bsample_before(uint64_t ka, const float* a, uint64_t kb, const float* 
     return memcmp(a, b, (size_t)d * sizeof(float)) < 0;
 }
 
-/* `mult` rows equal to h, of class c. Needs room for min(n + 1, cap) rows
- * (lelp__bsample_reserve). */
-void lelp__bsample_add(lelp__bsample* s, int64_t c, const float* h, uint64_t key, int64_t mult)
+static int lelp__entry_before(const lelp__bsample* s, int64_t c, int64_t i, int64_t j)
 {
-    const int64_t cap = s->cap, d = s->d, n = s->n[c];
+    return lelp__bsample_before(s->key[c][i], lelp__bsample_row(s, c, i), s->key[c][j], lelp__bsample_row(s, c, j),
+                                s->d);
+}
+
+static void lelp__entry_swap(lelp__bsample* s, int64_t c, int64_t i, int64_t j)
+{
+    uint64_t k = s->key[c][i];
+    s->key[c][i] = s->key[c][j], s->key[c][j] = k;
+    int64_t t = s->slot[c][i];
+    s->slot[c][i] = s->slot[c][j], s->slot[c][j] = t;
+    t = s->mult[c][i];
+    s->mult[c][i] = s->mult[c][j], s->mult[c][j] = t;
+}
+
+/* Heapsort of entries [lo, hi) of class c: in place, no allocation. */
+static void lelp__entries_sort(lelp__bsample* s, int64_t c, int64_t lo, int64_t hi)
+{
+    const int64_t m = hi - lo;
+    if (m < 2) return;
+    for (int64_t start = m / 2 - 1;; start--) {
+        for (int64_t root = start;;) { /* sift down within [0, m) */
+            int64_t child = 2 * root + 1;
+            if (child >= m) break;
+            if (child + 1 < m && lelp__entry_before(s, c, lo + child, lo + child + 1)) child++;
+            if (!lelp__entry_before(s, c, lo + root, lo + child)) break;
+            lelp__entry_swap(s, c, lo + root, lo + child);
+            root = child;
+        }
+        if (start <= 0) break;
+    }
+    for (int64_t end = m - 1; end > 0; end--) {
+        lelp__entry_swap(s, c, lo, lo + end);
+        for (int64_t root = 0;;) {
+            int64_t child = 2 * root + 1;
+            if (child >= end) break;
+            if (child + 1 < end && lelp__entry_before(s, c, lo + child, lo + child + 1)) child++;
+            if (!lelp__entry_before(s, c, lo + root, lo + child)) break;
+            lelp__entry_swap(s, c, lo + root, lo + child);
+            root = child;
+        }
+    }
+}
+
+/* The kept rows of class c back to canonical form: the waiting candidates
+ * [nsorted, n) sorted, merged with the sorted kept rows [0, nsorted) through
+ * the scratch, copies of one row folded into one entry, only the K first
+ * kept, and the slots of the rest freed. O(m log m + n) for m candidates. */
+static void lelp__bsample_normalize(lelp__bsample* s, int64_t c)
+{
+    const int64_t n = s->n[c], ns = s->nsorted[c], d = s->d;
+    if (ns == n) return;
+    lelp__entries_sort(s, c, ns, n);
     uint64_t* K = s->key[c];
     int64_t* slot = s->slot[c];
-    if (n == cap && key > K[n - 1]) return; /* the common case once full: past the last key */
-    int64_t lo = 0, hi = n;
-    while (lo < hi) { /* the first kept row not before the new one */
-        int64_t mid = lo + (hi - lo) / 2;
-        if (lelp__bsample_before(K[mid], lelp__bsample_row(s, c, mid), key, h, d)) lo = mid + 1;
-        else hi = mid;
+    int64_t* mult = s->mult[c];
+    int64_t i = 0, j = ns, w = 0;
+    while (i < ns || j < n) {
+        const int64_t e = j >= n || (i < ns && !lelp__entry_before(s, c, j, i)) ? i++ : j++;
+        if (w > 0 && s->tmp_key[w - 1] == K[e] &&
+            memcmp(s->rows[c] + s->tmp_slot[w - 1] * d, s->rows[c] + slot[e] * d, (size_t)d * sizeof(float)) == 0) {
+            s->tmp_mult[w - 1] += mult[e]; /* a copy of the previous row */
+            s->freeslot[c][s->nfree[c]++] = slot[e];
+        } else if (w == s->cap) { /* past the K smallest */
+            s->freeslot[c][s->nfree[c]++] = slot[e];
+        } else {
+            s->tmp_key[w] = K[e];
+            s->tmp_slot[w] = slot[e];
+            s->tmp_mult[w] = mult[e];
+            w++;
+        }
     }
-    if (lo < n && K[lo] == key && memcmp(lelp__bsample_row(s, c, lo), h, (size_t)d * sizeof(float)) == 0) {
-        s->mult[c][lo] += mult; /* a copy of a kept row */
-        return;
+    memcpy(K, s->tmp_key, (size_t)w * sizeof *K);
+    memcpy(slot, s->tmp_slot, (size_t)w * sizeof *slot);
+    memcpy(mult, s->tmp_mult, (size_t)w * sizeof *mult);
+    s->n[c] = s->nsorted[c] = w;
+}
+
+/* `mult` rows equal to h, of class c: a candidate, unless the class already
+ * keeps K rows that all come before it. Needs room for one more entry (or
+ * 2K, lelp__bsample_reserve). */
+void lelp__bsample_add(lelp__bsample* s, int64_t c, const float* h, uint64_t key, int64_t mult)
+{
+    const int64_t cap = s->cap, d = s->d;
+    if (s->nsorted[c] == cap && key > s->key[c][cap - 1]) return; /* the common case once full */
+    if (s->n[c] == s->room[c]) {
+        lelp__bsample_normalize(s, c);
+        if (s->nsorted[c] == cap && key > s->key[c][cap - 1]) return;
     }
-    if (lo == cap) return; /* full, and after every kept row */
-    const int64_t free_slot = n < cap ? n : slot[n - 1]; /* not full: slots 0..n-1 are taken */
-    const int64_t moved = (n < cap ? n : n - 1) - lo;
-    memmove(K + lo + 1, K + lo, (size_t)moved * sizeof *K);
-    memmove(slot + lo + 1, slot + lo, (size_t)moved * sizeof *slot);
-    memmove(s->mult[c] + lo + 1, s->mult[c] + lo, (size_t)moved * sizeof(int64_t));
-    K[lo] = key;
-    slot[lo] = free_slot;
-    s->mult[c][lo] = mult;
-    memcpy(s->rows[c] + free_slot * d, h, (size_t)d * sizeof(float));
-    if (n < cap) s->n[c] = n + 1;
+    const int64_t e = s->n[c]++;
+    const int64_t sl = s->nfree[c] ? s->freeslot[c][--s->nfree[c]] : s->used[c]++;
+    s->key[c][e] = key;
+    s->slot[c][e] = sl;
+    s->mult[c][e] = mult;
+    memcpy(s->rows[c] + sl * d, h, (size_t)d * sizeof(float));
 }
 
 void lelp__bsample_add_rows(lelp__bsample* s, const float* H, const int32_t* y, int64_t n)
@@ -190,11 +292,20 @@ void lelp__bsample_add_rows(lelp__bsample* s, const float* H, const int32_t* y, 
         const float* h = H + i * s->d;
         lelp__bsample_add(s, y[i], h, lelp__row_key(h, s->d), 1);
     }
+    for (int64_t c = 0; c < s->C; c++) lelp__bsample_normalize(s, c);
 }
 
 void lelp__bsample_merge(lelp__bsample* dst, const lelp__bsample* src)
 {
-    for (int64_t c = 0; c < dst->C; c++)
+    for (int64_t c = 0; c < dst->C; c++) {
         for (int64_t i = 0; i < src->n[c]; i++)
             lelp__bsample_add(dst, c, lelp__bsample_row(src, c, i), src->key[c][i], src->mult[c][i]);
+        lelp__bsample_normalize(dst, c);
+    }
+}
+
+void lelp__bsample_loaded(lelp__bsample* s, int64_t c)
+{
+    s->nsorted[c] = s->used[c] = s->n[c];
+    s->nfree[c] = 0;
 }

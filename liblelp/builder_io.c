@@ -349,6 +349,7 @@ static int lelp__builder_sample_payload(const uint8_t* src, size_t size, const s
                 return lelp__fail(LELP_E_FORMAT, "builder state: beta sample row %lld of class %lld is invalid",
                                   (long long)i, (long long)c);
         }
+    for (int64_t c = 0; c < C; c++) lelp__bsample_loaded(s, c);
     return LELP_OK;
 }
 

@@ -59,12 +59,18 @@ typedef struct lelp__sketch {
  * automatic beta, in ascending (key, bytes) order */
 typedef struct lelp__bsample {
     int64_t cap, d, C;
-    int64_t* n;      /* C: rows kept, min(count, cap) */
-    int64_t* room;   /* C: rows class c has storage for (<= cap, grown as rows arrive) */
-    uint64_t** key;  /* C arrays of room: ascending */
-    int64_t** slot;  /* C arrays of room: where kept row i lives in rows[c] */
-    int64_t** mult;  /* C arrays of room: how many streamed rows equal kept row i */
-    float** rows;    /* C arrays of room x d */
+    int64_t* n;          /* C: entries; after every call (normalized) = the distinct rows kept, <= cap */
+    int64_t* nsorted;    /* C: entries [0, nsorted) sorted, distinct, <= cap; the rest wait */
+    int64_t* room;       /* C: entries class c has storage for (<= 2 cap, grown as rows arrive) */
+    int64_t* used;       /* C: row slots ever used */
+    int64_t* nfree;      /* C: freed row slots, on freeslot[c] */
+    uint64_t** key;      /* C arrays of room: ascending over [0, nsorted) */
+    int64_t** slot;      /* C arrays of room: where entry i's row lives in rows[c] */
+    int64_t** mult;      /* C arrays of room: how many streamed rows equal entry i's */
+    int64_t** freeslot;  /* C arrays of room */
+    float** rows;        /* C arrays of room x d */
+    uint64_t* tmp_key;   /* the normalization's scratch: tmp_room entries */
+    int64_t *tmp_slot, *tmp_mult, tmp_room;
 } lelp__bsample;
 int64_t lelp__bsample_default(int64_t d);
 uint64_t lelp__row_key(const float* h, int64_t d);
@@ -76,6 +82,7 @@ int lelp__bsample_before(uint64_t ka, const float* a, uint64_t kb, const float* 
 void lelp__bsample_add(lelp__bsample* s, int64_t c, const float* h, uint64_t key, int64_t mult);
 void lelp__bsample_add_rows(lelp__bsample* s, const float* H, const int32_t* y, int64_t n);
 void lelp__bsample_merge(lelp__bsample* dst, const lelp__bsample* src);
+void lelp__bsample_loaded(lelp__bsample* s, int64_t c);
 
 struct lelp_builder {
     uint64_t magic;
