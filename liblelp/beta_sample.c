@@ -204,32 +204,27 @@ static void lelp__entry_swap(lelp__bsample* s, int64_t c, int64_t i, int64_t j)
     s->mult[c][i] = s->mult[c][j], s->mult[c][j] = t;
 }
 
+/* Sift entry lo + root down the max-heap of entries [lo, lo + end). */
+static void lelp__entries_sift(lelp__bsample* s, int64_t c, int64_t lo, int64_t root, int64_t end)
+{
+    for (;;) {
+        int64_t child = 2 * root + 1;
+        if (child >= end) return;
+        if (child + 1 < end && lelp__entry_before(s, c, lo + child, lo + child + 1)) child++;
+        if (!lelp__entry_before(s, c, lo + root, lo + child)) return;
+        lelp__entry_swap(s, c, lo + root, lo + child);
+        root = child;
+    }
+}
+
 /* Heapsort of entries [lo, hi) of class c: in place, no allocation. */
 static void lelp__entries_sort(lelp__bsample* s, int64_t c, int64_t lo, int64_t hi)
 {
     const int64_t m = hi - lo;
-    if (m < 2) return;
-    for (int64_t start = m / 2 - 1;; start--) {
-        for (int64_t root = start;;) { /* sift down within [0, m) */
-            int64_t child = 2 * root + 1;
-            if (child >= m) break;
-            if (child + 1 < m && lelp__entry_before(s, c, lo + child, lo + child + 1)) child++;
-            if (!lelp__entry_before(s, c, lo + root, lo + child)) break;
-            lelp__entry_swap(s, c, lo + root, lo + child);
-            root = child;
-        }
-        if (start <= 0) break;
-    }
+    for (int64_t start = m / 2 - 1; start >= 0; start--) lelp__entries_sift(s, c, lo, start, m);
     for (int64_t end = m - 1; end > 0; end--) {
         lelp__entry_swap(s, c, lo, lo + end);
-        for (int64_t root = 0;;) {
-            int64_t child = 2 * root + 1;
-            if (child >= end) break;
-            if (child + 1 < end && lelp__entry_before(s, c, lo + child, lo + child + 1)) child++;
-            if (!lelp__entry_before(s, c, lo + root, lo + child)) break;
-            lelp__entry_swap(s, c, lo + root, lo + child);
-            root = child;
-        }
+        lelp__entries_sift(s, c, lo, 0, end);
     }
 }
 
