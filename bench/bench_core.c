@@ -1,7 +1,7 @@
 /* bench_core.c -- times liblelp's steps on generated data and prints one JSON
  * object per figure on stdout (bench/run.py collects them and runs the
  * peers on the same arrays). Usage:
- *   bench_core fit      N d C S reps data.f32 labels.i32 [solver ell model.lelp precision gram shards]
+ *   bench_core fit      N d C S reps data.f32 labels.i32 [solver ell model.lelp precision gram shards beta_sample]
  *                       shards > 1: the host's parallel route (docs/api.md, Threads): one
  *                       builder per thread on a contiguous share of the rows, one BLAS
  *                       thread each; then merged into the first and fitted on `shards`
@@ -163,6 +163,7 @@ static int bench_fit(int argc, char** argv)
     int precision = argc > 12 ? atoi(argv[12]) : LELP_PRECISION_FLOAT64;
     int gram = argc > 13 ? atoi(argv[13]) : 1;
     int shards = argc > 14 ? atoi(argv[14]) : 1;
+    int64_t bsample = argc > 15 ? atoll(argv[15]) : -1; /* LELP_BUILDER_BETA_SAMPLE */
     if (shards < 1 || shards > 64) return 2;
     const int blas_threads = shards; /* the host's thread budget */
     double t[64], tf[64];
@@ -177,6 +178,7 @@ static int bench_fit(int argc, char** argv)
             die(lelp_builder_set_int(bs[k], LELP_BUILDER_ROTATE, 0), "rotate");
             die(lelp_builder_set_int(bs[k], LELP_BUILDER_PRECISION, precision), "precision");
             die(lelp_builder_set_int(bs[k], LELP_BUILDER_GRAM_FORM, gram), "gram form");
+            die(lelp_builder_set_int(bs[k], LELP_BUILDER_BETA_SAMPLE, bsample), "beta sample");
         }
         lelp_builder* b = bs[0];
         double t0 = now();

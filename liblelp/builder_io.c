@@ -149,7 +149,7 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
         lelp__put_pad(&w, off[LELP__B_SKETCH]);
         for (int64_t c = 0; c < C; c++) { /* the rows in use, then zeros (the shrink leaves old rows past them) */
             const size_t start = w.pos;
-            lelp__put_f64s(&w, b->sk->rows + c * b->sk->cap * d, (size_t)(b->sk->nrows[c] * d));
+            lelp__put_f64s(&w, b->sk->B[c], (size_t)(b->sk->nrows[c] * d));
             lelp__put_pad(&w, start + (size_t)(b->sk->cap * d) * 8);
         }
     } /* a sketch builder that never saw data: the zero padding below is its empty sketch */
@@ -312,7 +312,7 @@ static int lelp__builder_sample_payload(const uint8_t* src, size_t size, const s
     for (int64_t c = 0; c < C; c++) { /* storage for the rows the buffer holds, once they are known to be there */
         const int64_t n = s->n[c];
         s->n[c] = 0;
-        int st = lelp__bsample_reserve(&b->mem, s, c, n);
+        int st = lelp__bsample_reserve(&b->mem, s, c, n, n);
         if (st) return st;
         s->n[c] = n;
     }
@@ -337,14 +337,13 @@ static int lelp__builder_sample_payload(const uint8_t* src, size_t size, const s
     r.pos = off[LELP__B_SROW];
     for (int64_t c = 0; c < C; c++)
         for (int64_t i = 0; i < s->n[c]; i++) {
-            s->slot[c][i] = i;
-            float* h = s->rows[c] + i * d;
+            float* h = lelp__bsample_load_row(s, c, i);
             lelp__get_f32s(&r, h, (size_t)d);
             const uint64_t key = s->key[c][i];
             int ok = 1;
             for (int64_t j = 0; j < d && ok; j++) ok = isfinite(h[j]);
             ok = ok && key == lelp__row_key(h, d) &&
-                 (i == 0 || lelp__bsample_before(s->key[c][i - 1], h - d, key, h, d));
+                 (i == 0 || lelp__bsample_before(s->key[c][i - 1], s->row[c][i - 1], key, h, d));
             if (!ok)
                 return lelp__fail(LELP_E_FORMAT, "builder state: beta sample row %lld of class %lld is invalid",
                                   (long long)i, (long long)c);
@@ -383,7 +382,7 @@ static int lelp__builder_payload(const uint8_t* src, size_t size, int row_form, 
                 return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has an invalid sketch", (long long)c);
         }
         r.pos = off[LELP__B_SKETCH];
-        lelp__get_f64s(&r, sk->rows, (size_t)(C * sk->cap * d));
+        lelp__get_f64s(&r, sk->rows, (size_t)(C * sk->cap * d)); /* a new sketch: B[c] = rows + c cap d */
         for (int64_t i = 0; i < C * sk->cap * d; i++)
             if (!isfinite(sk->rows[i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite sketch row");
         /* fewer than 2 examples: every centred row, and so the sketch, is zero */

@@ -41,13 +41,15 @@ struct lelp_allocator {
 /* Frequent Directions state of all classes (sketch.c). */
 typedef struct lelp__sketch {
     int64_t ell, cap, d, C;  /* cap = 2 * ell rows per class */
-    double* rows;            /* C x cap x d, row-major */
+    double* rows;            /* C x cap x d, row-major: the buffers' storage */
+    double** B;              /* C: class c's buffer (cap x d), one of rows' C or the spare */
     int64_t* nrows;          /* C */
     double* trace;           /* C: exact trace of each class's co-moment matrix */
     /* scratch for a shrink, allocated up front so updates never allocate */
     double* G;               /* cap x cap */
     double* w;               /* cap */
-    double* tmp;             /* ell x d */
+    double* spare;           /* cap x d: a shrink writes its rows here and trades it for the class's buffer */
+    double* spare0;          /* the spare's own allocation (the buffers move between classes) */
     double* Z;               /* cap x ell: the kept eigenvectors */
     double* work;
     int64_t lwork;
@@ -59,28 +61,33 @@ typedef struct lelp__sketch {
  * automatic beta, in ascending (key, bytes) order */
 typedef struct lelp__bsample {
     int64_t cap, d, C;
-    int64_t* n;          /* C: entries; after every call (normalized) = the distinct rows kept, <= cap */
-    int64_t* nsorted;    /* C: entries [0, nsorted) sorted, distinct, <= cap; the rest wait */
-    int64_t* room;       /* C: entries class c has storage for (<= 2 cap, grown as rows arrive) */
-    int64_t* used;       /* C: row slots ever used */
-    int64_t* nfree;      /* C: freed row slots, on freeslot[c] */
-    uint64_t** key;      /* C arrays of room: ascending over [0, nsorted) */
-    int64_t** slot;      /* C arrays of room: where entry i's row lives in rows[c] */
-    int64_t** mult;      /* C arrays of room: how many streamed rows equal entry i's */
-    int64_t** freeslot;  /* C arrays of room */
-    float** rows;        /* C arrays of room x d */
-    uint64_t* tmp_key;   /* the normalization's scratch: tmp_room entries */
+    int64_t chunk;            /* rows of a class's first storage chunk (beta_sample.c) */
+    int64_t* n;               /* C: entries; after every call (normalized) = the distinct rows kept, <= cap */
+    int64_t* nsorted;         /* C: entries [0, nsorted) sorted, distinct, kept, <= cap; the rest wait */
+    int64_t* room;            /* C: entries the arrays hold (<= 2 cap, grown as rows arrive) */
+    int64_t* slots;           /* C: row slots allocated (whole chunks, <= cap) */
+    int64_t* used;            /* C: row slots ever used */
+    int64_t* nfree;           /* C: freed row slots, on freeslot[c] */
+    uint64_t** key;           /* C arrays of room: ascending over [0, nsorted) */
+    const float*** row;       /* C arrays of room: entry i's row (a slot, or the caller's row while it waits) */
+    int64_t** slot;           /* C arrays of room: entry i's slot, -1 while it waits */
+    int64_t** mult;           /* C arrays of room: how many streamed rows equal entry i's */
+    int64_t** freeslot;       /* C arrays of slots[c] */
+    float** chunks;           /* C x 64 chunk pointers (class c's from c * 64) */
+    uint64_t* tmp_key;        /* the normalization's scratch: tmp_room entries */
+    const float** tmp_row;
     int64_t *tmp_slot, *tmp_mult, tmp_room;
 } lelp__bsample;
 int64_t lelp__bsample_default(int64_t d);
 uint64_t lelp__row_key(const float* h, int64_t d);
 int lelp__bsample_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t cap, lelp__bsample** out);
 void lelp__bsample_free(const lelp__mem* mem, lelp__bsample* s);
-int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int64_t need);
+int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int64_t entries, int64_t rows);
 const float* lelp__bsample_row(const lelp__bsample* s, int64_t c, int64_t i);
+float* lelp__bsample_load_row(lelp__bsample* s, int64_t c, int64_t i);
 int lelp__bsample_before(uint64_t ka, const float* a, uint64_t kb, const float* b, int64_t d);
 void lelp__bsample_add(lelp__bsample* s, int64_t c, const float* h, uint64_t key, int64_t mult);
-void lelp__bsample_add_rows(lelp__bsample* s, const float* H, const int32_t* y, int64_t n);
+void lelp__bsample_flush(lelp__bsample* s);
 void lelp__bsample_merge(lelp__bsample* dst, const lelp__bsample* src);
 void lelp__bsample_loaded(lelp__bsample* s, int64_t c);
 

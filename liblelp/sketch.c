@@ -33,7 +33,8 @@ int lelp__sketch_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t ell,
     sk->trace = lelp__calloc(mem, lelp__bytes(C, 1, sizeof(double)));
     sk->G = lelp__alloc(mem, lelp__bytes(sk->cap, sk->cap, sizeof(double)));
     sk->w = lelp__alloc(mem, lelp__bytes(sk->cap, 1, sizeof(double)));
-    sk->tmp = lelp__alloc(mem, lelp__bytes(ell, d, sizeof(double)));
+    sk->B = lelp__alloc(mem, lelp__bytes(C, 1, sizeof(double*)));
+    sk->spare = sk->spare0 = lelp__alloc(mem, lelp__bytes(sk->cap, d, sizeof(double)));
     sk->Z = lelp__alloc(mem, lelp__bytes(sk->cap, ell, sizeof(double)));
     double query = 0.0;
     lapack_int iquery = 0, info = -1;
@@ -48,12 +49,13 @@ int lelp__sketch_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t ell,
     sk->liwork = info == 0 ? (int64_t)iquery : 1;
     sk->work = lelp__alloc(mem, lelp__bytes(sk->lwork, 1, sizeof(double)));
     sk->iwork = lelp__alloc(mem, lelp__bytes(sk->liwork, 1, sizeof(lapack_int)));
-    if (!sk->rows || !sk->nrows || !sk->trace || !sk->G || !sk->w || !sk->tmp || !sk->Z ||
+    if (!sk->rows || !sk->nrows || !sk->trace || !sk->G || !sk->w || !sk->B || !sk->spare || !sk->Z ||
         !sk->work || !sk->iwork) {
         const long long rows = (long long)sk->cap; /* read before the free */
         lelp__sketch_free(mem, sk);
         return lelp__fail(LELP_E_NOMEM, "sketch: out of memory for %lld x %lld rows per class", rows, (long long)d);
     }
+    for (int64_t c = 0; c < C; c++) sk->B[c] = sk->rows + c * sk->cap * d;
     *out = sk;
     return LELP_OK;
 }
@@ -66,7 +68,8 @@ void lelp__sketch_free(const lelp__mem* mem, lelp__sketch* sk)
     lelp__free(mem, sk->trace, lelp__bytes(sk->C, 1, sizeof(double)));
     lelp__free(mem, sk->G, lelp__bytes(sk->cap, sk->cap, sizeof(double)));
     lelp__free(mem, sk->w, lelp__bytes(sk->cap, 1, sizeof(double)));
-    lelp__free(mem, sk->tmp, lelp__bytes(sk->ell, sk->d, sizeof(double)));
+    lelp__free(mem, sk->B, lelp__bytes(sk->C, 1, sizeof(double*)));
+    lelp__free(mem, sk->spare0, lelp__bytes(sk->cap, sk->d, sizeof(double)));
     lelp__free(mem, sk->Z, lelp__bytes(sk->cap, sk->ell, sizeof(double)));
     lelp__free(mem, sk->work, lelp__bytes(sk->lwork, 1, sizeof(double)));
     lelp__free(mem, sk->iwork, lelp__bytes(sk->liwork, 1, sizeof(lapack_int)));
@@ -104,7 +107,7 @@ static lapack_int lelp__sketch_gram_eigen(lelp__sketch* sk, const double* B, int
 static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
 {
     const int64_t d = sk->d, cap = sk->cap, ell = sk->ell, keep = ell - 1;
-    double* B = sk->rows + c * cap * d;
+    double* B = sk->B[c];
     double* V = NULL;
     lapack_int info = lelp__sketch_gram_eigen(sk, B, keep, &V);
     if (info != 0) {
@@ -117,9 +120,10 @@ static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
     /* w ascending: w[cap-l] is the l-th largest (delta), the last l-1 are
      * kept. Each kept eigenvector v_i (a column of V) is scaled by
      * sqrt((s2_i - delta) / s2_i) first, so the new rows are one product
-     * V^T B, copied back over B's head. Rows past the kept ones are left as
-     * they are: nothing reads a row at or past nrows (the state writer puts
-     * zeros there). */
+     * V^T B, written to the spare buffer, which becomes the class's buffer
+     * (B the spare: no copy back). Rows past the kept ones are not
+     * initialised: nothing reads a row at or past nrows (the state writer
+     * puts zeros there). */
     const int64_t first = cap - keep;
     const double delta = sk->w[cap - ell] > 0.0 ? sk->w[cap - ell] : 0.0;
     for (int64_t i = 0; i < keep; i++) {
@@ -127,18 +131,18 @@ static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
         for (int64_t j = 0; j < cap; j++) V[i * cap + j] *= f;
     }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)keep, (int)d, (int)cap, 1.0, V, (int)cap, B, (int)d,
-                0.0, sk->tmp, (int)d);
-    memcpy(B, sk->tmp, (size_t)(keep * d) * sizeof(double));
+                0.0, sk->spare, (int)d);
+    sk->B[c] = sk->spare;
+    sk->spare = B;
     sk->nrows[c] = keep;
 }
 
 void lelp__sketch_append(lelp__sketch* sk, int64_t c, const double* rows, int64_t nr, double scale)
 {
     const int64_t d = sk->d;
-    double* B = sk->rows + c * sk->cap * d;
     for (int64_t r = 0; r < nr; r++) {
         if (sk->nrows[c] == sk->cap) lelp__sketch_shrink(sk, c);
-        double* dst = B + sk->nrows[c] * d;
+        double* dst = sk->B[c] + sk->nrows[c] * d; /* a shrink moves the buffer */
         const double* src = rows + r * d;
         for (int64_t j = 0; j < d; j++) dst[j] = scale * src[j];
         sk->nrows[c]++;
@@ -169,11 +173,10 @@ void lelp__sketch_add_block(lelp__sketch* sk, double* mean, int64_t* count, int6
                             const int64_t* rows, int64_t nb, const double* bm, double* delta)
 {
     const int64_t d = sk->d;
-    double* B = sk->rows + c * sk->cap * d;
     double tr = 0.0;
     for (int64_t r = 0; r < nb; r++) {
         if (sk->nrows[c] == sk->cap) lelp__sketch_shrink(sk, c);
-        double* dst = B + sk->nrows[c] * d;
+        double* dst = sk->B[c] + sk->nrows[c] * d; /* a shrink moves the buffer */
         const float* h = H + rows[r] * d;
         for (int64_t j = 0; j < d; j++) dst[j] = (double)h[j] - bm[j];
         tr += lelp__sumsq(dst, d);
@@ -186,7 +189,7 @@ void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t
                         const double* mean_b, int64_t count_b, double* delta)
 {
     if (count_b == 0) return;
-    lelp__sketch_append(dst, c, src->rows + c * src->cap * dst->d, src->nrows[c], 1.0);
+    lelp__sketch_append(dst, c, src->B[c], src->nrows[c], 1.0);
     sketch_shift(dst, mean, count, c, mean_b, count_b, src->trace[c], delta);
 }
 
@@ -195,6 +198,6 @@ void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t
 int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, int64_t count, const double* Q,
                        int64_t rh, int64_t S, double* lam, double* V, double* trace, double* trace0)
 {
-    return lelp__gram_eigen(mem, sk->rows + c * sk->cap * sk->d, sk->nrows[c], sk->d, 0, sk->trace[c], count, Q, rh, S,
+    return lelp__gram_eigen(mem, sk->B[c], sk->nrows[c], sk->d, 0, sk->trace[c], count, Q, rh, S,
                             lam, V, trace, trace0, c);
 }
