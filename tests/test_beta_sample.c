@@ -283,6 +283,45 @@ static void storage_follows_the_rows(void** state)
     lelp_allocator_free(a);
 }
 
+/* The sample holds K rows, not more: rows an update considers wait by
+ * reference into the caller's batch, and only those that make the K
+ * smallest are copied. 2 000 distinct rows of d = 256 in batches of 500,
+ * K = 64: the live bytes with the sample, less those without it, stay
+ * within K rows plus the entries' bookkeeping (72 bytes for each of up to
+ * 2K entries, and a growing array's old copy) -- a sample that copied its
+ * candidates held up to 2K rows. */
+static void sample_holds_k_rows(void** state)
+{
+    (void)state;
+    enum { DW = 256, NW = 2000, KW = 64, BATCH = 500 };
+    float* Hw = malloc(sizeof(float) * NW * DW);
+    int32_t* yw = calloc(NW, sizeof(int32_t));
+    assert_non_null(Hw);
+    assert_non_null(yw);
+    synth_rng r;
+    synth_rng_seed(&r, 0x5EEDF00DULL);
+    for (int i = 0; i < NW * DW; i++) Hw[i] = (float)synth_normal(&r);
+    long long peak[2];
+    for (int on = 0; on < 2; on++) {
+        counter cnt = {0, 0};
+        lelp_allocator* a = NULL;
+        EXPECT_OK(lelp_allocator_create(&a, count_alloc, count_free, &cnt));
+        lelp_builder* b = NULL;
+        EXPECT_OK(lelp_builder_create(&b, DW, 1, 2, a));
+        EXPECT_OK(lelp_builder_set_int(b, LELP_BUILDER_BETA_SAMPLE, on ? KW : 0));
+        for (int i = 0; i < NW; i += BATCH) EXPECT_OK(lelp_builder_update(b, Hw + (size_t)i * DW, yw + i, BATCH, DW));
+        peak[on] = cnt.peak;
+        lelp_builder_free(b);
+        lelp_allocator_free(a); /* the allocator lives in its own memory */
+        if (cnt.live != 0) fail_msg("sample %d: %lld bytes live after the frees", on, cnt.live);
+    }
+    const long long bound = (long long)KW * DW * 4 + 2LL * KW * (72 + 32) + 4096;
+    if (!(peak[1] - peak[0] <= bound))
+        fail_msg("the sample's peak is %lld bytes, more than %lld (K rows and bookkeeping)", peak[1] - peak[0], bound);
+    free(Hw);
+    free(yw);
+}
+
 /* Identical rows are one entry with a multiplicity: 10 distinct rows per
  * class, each streamed 120 times (1 200 rows, K = 16) are all kept, with
  * their counts, so beta is the SPEC's exactly -- keeping copies as separate
@@ -348,6 +387,7 @@ int main(void)
         cmocka_unit_test(any_route_keeps_the_same_rows),
         cmocka_unit_test(mixed_samples_fall_back),
         cmocka_unit_test(storage_follows_the_rows),
+        cmocka_unit_test(sample_holds_k_rows),
         cmocka_unit_test(duplicates_are_counted),
         cmocka_unit_test(empty_saved_shard_keeps_the_sample),
     };
