@@ -50,6 +50,7 @@ typedef struct lelp__sketch {
     double* w;               /* cap */
     double* spare;           /* cap x d: a shrink writes its rows here and trades it for the class's buffer */
     double* spare0;          /* the spare's own allocation (the buffers move between classes) */
+    double* panel;           /* lelp__rows_combine_work(cap) doubles */
     double* Z;               /* cap x ell: the kept eigenvectors */
     double* work;
     int64_t lwork;
@@ -248,6 +249,13 @@ int lelp__distance_loss(const lelp__mem* mem, int kind, const float* F, const do
 #else
 #define LELP__CLONES
 #endif
+
+/* small_gemm.c: the shrink's new rows for small buffers, fixed summation
+ * order: T = V^T B, row i of T = sum_j V[i*ldv + j] B_j (B row-major n x d,
+ * T row-major m x d), work: lelp__rows_combine_work(n) doubles. */
+int64_t lelp__rows_combine_work(int64_t n);
+void lelp__rows_combine(const double* V, int64_t ldv, int64_t m, const double* B, int64_t n, int64_t d, double* T,
+                        double* work);
 
 /* vexp.c: in-place exp (inputs clamped to [-708, 709]) and log (inputs
  * normal, > 0) over arrays; vectorized, same bits on every x86-64. */
