@@ -1,35 +1,24 @@
 /* beta.c -- the subclass temperature at which the mean within-class entropy
  * of softmax_s(g / beta) equals a target (docs/method.md section 5). */
 #include <cblas.h>
+#include <float.h>
 #include <math.h>
 
 #include "internal.h"
 
 /* Weighted mean entropy of softmax(g/beta) and its derivative with respect
  * to log beta, which is the weighted mean variance of g/beta under the
- * softmax (so the mean entropy is non-decreasing in beta). */
+ * softmax (so the mean entropy is non-decreasing in beta). Defined for every
+ * beta > 0 and finite g (softmax.c). */
 static double lelp__entropy_slope(const double* g, const double* weight, int64_t m, int64_t S, double beta,
                                   double* slope)
 {
     double h = 0.0, v = 0.0;
     const double inv = 1.0 / beta;
     for (int64_t k = 0; k < m; k++) {
-        const double* x = g + k * S;
-        double mx = -INFINITY;
-        for (int64_t s = 0; s < S; s++) mx = x[s] * inv > mx ? x[s] * inv : mx;
-        double z = 0.0, e1 = 0.0, e2 = 0.0;
-        for (int64_t s = 0; s < S; s++) {
-            double t = x[s] * inv - mx;
-            double e = exp(t);
-            z += e;
-            e1 += e * t;
-            e2 += e * t * t;
-        }
-        e1 /= z;
-        e2 /= z;
-        double hk = log(z) - e1;
-        h += weight[k] * (hk > 0.0 ? hk : 0.0);
-        v += weight[k] * (e2 - e1 * e1);
+        double var = 0.0;
+        h += weight[k] * lelp__softmax_entropy(g + k * S, S, inv, &var);
+        v += weight[k] * var;
     }
     if (slope) *slope = v;
     return h;
@@ -84,7 +73,11 @@ int lelp__beta_solve(const double* g, const double* weight, int64_t m, int64_t S
         }
         t = next;
     }
-    *beta = hi / lo - 1.0 > 1e-12 ? exp(t) : sqrt(lo * hi);
+    const double p = lo * hi; /* the geometric mean, without the product's underflow or overflow */
+    const double b = hi / lo - 1.0 > 1e-12 ? exp(t) : p >= DBL_MIN && p <= DBL_MAX ? sqrt(p) : sqrt(lo) * sqrt(hi);
+    if (!(b >= DBL_MIN) || !(b <= DBL_MAX)) /* a root past the normal range is no usable temperature */
+        return lelp__fail(LELP_E_NUMERICAL, "beta search: the entropy target %g is met only at beta = %g", target, b);
+    *beta = b;
     return LELP_OK;
 }
 

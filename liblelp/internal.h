@@ -225,7 +225,7 @@ int lelp__check_batch(const float* H, int64_t n, int64_t d, int64_t want_d);
 double lelp__lse_f32(const float* x, int64_t n, double scale);
 double lelp__lse_f64(const double* x, int64_t n);
 /* Entropy (nats) of softmax(x * scale). */
-double lelp__softmax_entropy(const double* x, int64_t n, double scale);
+double lelp__softmax_entropy(const double* x, int64_t n, double scale, double* var);
 
 /* aux_loss.c: Subclass Distillation's auxiliary loss over a batch (mean);
  * writes gscale * d(mean)/dU into grad (n x K floats) when grad != NULL. */

@@ -308,7 +308,7 @@ int lelp_model_mean_entropy(const lelp_model* m, const float* H, const int32_t* 
     if (st) return st;
     if (n == 0) return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_mean_entropy: empty batch");
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) sum += lelp__softmax_entropy(g + i * m->S, m->S, 1.0 / beta);
+    for (int64_t i = 0; i < n; i++) sum += lelp__softmax_entropy(g + i * m->S, m->S, 1.0 / beta, NULL);
     *entropy = sum / (double)n;
     lelp__free(&m->mem, g, gbytes);
     return LELP_OK;

@@ -16,6 +16,7 @@
  *   middle, so beta differs only by the statistics' rounding (1e-9);
  * - shards with samples of different sizes fall back to the Gaussian model
  *   (the beta of LELP_BUILDER_BETA_SAMPLE = 0). */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -322,6 +323,80 @@ static void sample_holds_k_rows(void** state)
     free(yw);
 }
 
+/* Kept rows whose projections tie (most of the weight on rows with g_1 =
+ * g_2, so the entropy never drops to the target) and whose spread is huge
+ * (|g| ~ 1e29, so g / beta overflowed as the search halved beta): the
+ * search must report the target unreachable -- and the fit fall back to the
+ * Gaussian model -- instead of ending at beta = 0 with LELP_OK (a model its
+ * own loader refused). The rows are a roundtrip fuzzer's find (fuzz/corpus/
+ * roundtrip/26dc5e63...). */
+static void tied_huge_projections_fall_back(void** state)
+{
+    (void)state;
+    enum { DT = 7, NT = 9 };
+    const float Ht[NT * DT] = {
+        -0x1.1b851ep+3f, 0x1.2d1eb8p+3f,  0x1.b851ecp-2f,  -0x1.18p+3f,     0x1.acccccp+1f,  0x1.acccccp+1f,  0x1.acccccp+1f,
+        0x1.acccccp+1f,  0x1.acccccp+1f,  0x1.acccccp+1f,  0x1.acccccp+1f,  0x1.acccccp+1f,  0x1.acccccp+1f,  0x1.acccccp+1f,
+        0x1.acccccp+1f,  -0x1.fd70a4p+0f, -0x1.2ae148p+3f, -0x1.8p+2f,      0x1.08p+3f,      -0x1.8a3d7p+0f,  0x1p+3f,
+        0x1.0f0a3ep+3f,  0x1.e8e6e4p-73f, 0x1.2428f6p+3f,  0x1.e1e1ep-60f,  -0x1.e1e1ep+98f, 0x1.13d70ap+3f,  -0x1.6b851ep-1f,
+        -0x1.e1e1ep+98f, -0x1.e1e1ep+98f, -0x1.1eb852p+1f, 0x1.751eb8p+2f,  0x1.8e8e8cp-31f, 0.0f, 0.0f,
+        0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+        0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+        0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+        0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+    };
+    const int32_t yt[NT] = {0};
+    lelp_builder* b = NULL;
+    EXPECT_OK(lelp_builder_create(&b, DT, 1, 2, NULL));
+    EXPECT_OK(lelp_builder_set_int(b, LELP_BUILDER_ROTATE, 0));
+    EXPECT_OK(lelp_builder_update(b, Ht, yt, NT, DT));
+    lelp_model* m = NULL;
+    EXPECT_OK(lelp_builder_fit(b, &m));
+    double beta = 0.0;
+    EXPECT_OK(lelp_model_get_double(m, LELP_MODEL_BETA, &beta));
+    assert_true(beta >= DBL_MIN && beta <= DBL_MAX);
+    size_t size = 0;
+    EXPECT_OK(lelp_model_serialized_size(m, &size));
+    void* buf = malloc(size);
+    assert_non_null(buf);
+    EXPECT_OK(lelp_model_serialize(m, buf, size, NULL));
+    lelp_model* again = NULL;
+    EXPECT_OK(lelp_model_load(&again, buf, size, NULL));
+    lelp_model_free(again);
+    free(buf);
+    lelp_model_free(m);
+    lelp_builder_free(b);
+}
+
+/* The entropy is defined for every beta > 0. Projections of ~1e10 at
+ * beta = 1e-300 overflow g / beta; the old kernel then computed inf - inf
+ * and clamped the NaN to an entropy of 0 -- also for rows whose two
+ * projections tie, whose entropy is log 2 at any beta. Here the data are
+ * symmetric (mean exactly 0, covariance exactly diagonal, so the components
+ * are the axes up to sign) and two of the eight rows tie: the mean entropy
+ * is log(2) / 4 at beta = 1e-300, and log 2 at beta = 1e300. */
+static void entropy_at_extreme_beta_is_finite(void** state)
+{
+    (void)state;
+    enum { DE = 2, NE = 8 };
+    const float He[NE * DE] = {5e9f, 5e9f, -5e9f, -5e9f, 5e9f, -5e9f, -5e9f, 5e9f,
+                               4e10f, 0.0f, -4e10f, 0.0f, 0.0f, 1e10f, 0.0f, -1e10f};
+    const int32_t ye[NE] = {0};
+    lelp_builder* b = NULL;
+    EXPECT_OK(lelp_builder_create(&b, DE, 1, 2, NULL));
+    EXPECT_OK(lelp_builder_set_int(b, LELP_BUILDER_ROTATE, 0));
+    EXPECT_OK(lelp_builder_update(b, He, ye, NE, DE));
+    lelp_model* m = NULL;
+    EXPECT_OK(lelp_builder_fit(b, &m));
+    double h = -1.0;
+    EXPECT_OK(lelp_model_mean_entropy(m, He, ye, NE, DE, 1e-300, &h));
+    if (!(fabs(h - log(2.0) / 4.0) <= 1e-12)) fail_msg("mean entropy %.17g at beta = 1e-300, want log(2)/4", h);
+    EXPECT_OK(lelp_model_mean_entropy(m, He, ye, NE, DE, 1e300, &h));
+    assert_true(fabs(h - log(2.0)) <= 1e-12);
+    lelp_model_free(m);
+    lelp_builder_free(b);
+}
+
 /* Identical rows are one entry with a multiplicity: 10 distinct rows per
  * class, each streamed 120 times (1 200 rows, K = 16) are all kept, with
  * their counts, so beta is the SPEC's exactly -- keeping copies as separate
@@ -388,6 +463,8 @@ int main(void)
         cmocka_unit_test(mixed_samples_fall_back),
         cmocka_unit_test(storage_follows_the_rows),
         cmocka_unit_test(sample_holds_k_rows),
+        cmocka_unit_test(tied_huge_projections_fall_back),
+        cmocka_unit_test(entropy_at_extreme_beta_is_finite),
         cmocka_unit_test(duplicates_are_counted),
         cmocka_unit_test(empty_saved_shard_keeps_the_sample),
     };
