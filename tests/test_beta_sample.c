@@ -323,6 +323,19 @@ static void sample_holds_k_rows(void** state)
     free(yw);
 }
 
+/* One class, S = 2, no rotation: the model of rows H (n x d). */
+static lelp_model* fit_one_class(const float* H, const int32_t* y, int64_t n, int64_t d)
+{
+    lelp_builder* b = NULL;
+    EXPECT_OK(lelp_builder_create(&b, d, 1, 2, NULL));
+    EXPECT_OK(lelp_builder_set_int(b, LELP_BUILDER_ROTATE, 0));
+    EXPECT_OK(lelp_builder_update(b, H, y, n, d));
+    lelp_model* m = NULL;
+    EXPECT_OK(lelp_builder_fit(b, &m));
+    lelp_builder_free(b);
+    return m;
+}
+
 /* Kept rows whose projections tie (most of the weight on rows with g_1 =
  * g_2, so the entropy never drops to the target) and whose spread is huge
  * (|g| ~ 1e29, so g / beta overflowed as the search halved beta): the
@@ -346,12 +359,7 @@ static void tied_huge_projections_fall_back(void** state)
         0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
     };
     const int32_t yt[NT] = {0};
-    lelp_builder* b = NULL;
-    EXPECT_OK(lelp_builder_create(&b, DT, 1, 2, NULL));
-    EXPECT_OK(lelp_builder_set_int(b, LELP_BUILDER_ROTATE, 0));
-    EXPECT_OK(lelp_builder_update(b, Ht, yt, NT, DT));
-    lelp_model* m = NULL;
-    EXPECT_OK(lelp_builder_fit(b, &m));
+    lelp_model* m = fit_one_class(Ht, yt, NT, DT);
     double beta = 0.0;
     EXPECT_OK(lelp_model_get_double(m, LELP_MODEL_BETA, &beta));
     assert_true(beta >= DBL_MIN && beta <= DBL_MAX);
@@ -365,7 +373,6 @@ static void tied_huge_projections_fall_back(void** state)
     lelp_model_free(again);
     free(buf);
     lelp_model_free(m);
-    lelp_builder_free(b);
 }
 
 /* The entropy is defined for every beta > 0. Projections of ~1e10 at
@@ -382,19 +389,13 @@ static void entropy_at_extreme_beta_is_finite(void** state)
     const float He[NE * DE] = {5e9f, 5e9f, -5e9f, -5e9f, 5e9f, -5e9f, -5e9f, 5e9f,
                                4e10f, 0.0f, -4e10f, 0.0f, 0.0f, 1e10f, 0.0f, -1e10f};
     const int32_t ye[NE] = {0};
-    lelp_builder* b = NULL;
-    EXPECT_OK(lelp_builder_create(&b, DE, 1, 2, NULL));
-    EXPECT_OK(lelp_builder_set_int(b, LELP_BUILDER_ROTATE, 0));
-    EXPECT_OK(lelp_builder_update(b, He, ye, NE, DE));
-    lelp_model* m = NULL;
-    EXPECT_OK(lelp_builder_fit(b, &m));
+    lelp_model* m = fit_one_class(He, ye, NE, DE);
     double h = -1.0;
     EXPECT_OK(lelp_model_mean_entropy(m, He, ye, NE, DE, 1e-300, &h));
     if (!(fabs(h - log(2.0) / 4.0) <= 1e-12)) fail_msg("mean entropy %.17g at beta = 1e-300, want log(2)/4", h);
     EXPECT_OK(lelp_model_mean_entropy(m, He, ye, NE, DE, 1e300, &h));
     assert_true(fabs(h - log(2.0)) <= 1e-12);
     lelp_model_free(m);
-    lelp_builder_free(b);
 }
 
 /* Identical rows are one entry with a multiplicity: 10 distinct rows per
