@@ -170,18 +170,17 @@ static int lelp__bsample_arrays(const lelp__mem* mem, int64_t room, uint64_t** k
     return 0;
 }
 
-/* Room for min(entries, 2K) entries of class c -- the K kept rows and up
- * to K candidates waiting for the next normalization -- grown
- * geometrically, and row slots for min(rows, K) kept rows, in whole
- * chunks. Storage follows the rows that arrive (a state that declares a
+/* Room for `need` rows of class c (those kept and those a call adds):
+ * min(need, 2K) entries -- the K kept rows and up to K candidates waiting
+ * for the next normalization -- grown geometrically, and row slots for
+ * min(need, K) kept rows, in whole chunks. Storage follows the rows that arrive (a state that declares a
  * large capacity costs nothing until rows fill it), and callers reserve
  * before they change anything, so a failed allocation leaves the sample as
  * it was. */
-int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int64_t entries, int64_t rows)
+int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int64_t need)
 {
     const int64_t most = 2 * s->cap; /* cap <= 2^20 (params.c) */
-    if (entries > most) entries = most;
-    if (rows > s->cap) rows = s->cap;
+    const int64_t entries = need < most ? need : most, rows = need < s->cap ? need : s->cap;
     int k = 0;
     while (lelp__bs_slots(s, k) < s->slots[c]) k++;
     while (s->slots[c] < rows) { /* one more chunk, and a free-slot stack as long as the slots */

@@ -322,9 +322,7 @@ int lelp_builder_update(lelp_builder* b, const float* H, const int32_t* labels, 
         if (b->batch_count[c] > LELP__MAX_COUNT - b->count[c])
             return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_update: class %lld would exceed 2^53 examples", (long long)c);
     for (int64_t c = 0; b->bs && c < b->C; c++) /* before anything changes */
-        if ((st = lelp__bsample_reserve(&b->mem, b->bs, c, b->bs->n[c] + b->batch_count[c],
-                                        b->bs->n[c] + b->batch_count[c])))
-            return st;
+        if ((st = lelp__bsample_reserve(&b->mem, b->bs, c, b->bs->n[c] + b->batch_count[c]))) return st;
     for (int64_t c = 0; c < b->C; c++)
         if (b->batch_count[c] > 0) lelp__builder_add_class(b, H, labels, n, (int32_t)c);
     if (b->bs) lelp__bsample_flush(b->bs);
@@ -375,9 +373,7 @@ int lelp_builder_merge(lelp_builder* dst, const lelp_builder* src)
      * set differently) */
     const int keep = dst->bs && src->bs && src->bs->cap == dst->bs->cap;
     for (int64_t c = 0; keep && c < dst->C; c++)
-        if ((st = lelp__bsample_reserve(&dst->mem, dst->bs, c, dst->bs->n[c] + src->bs->n[c],
-                                        dst->bs->n[c] + src->bs->n[c])))
-            return st;
+        if ((st = lelp__bsample_reserve(&dst->mem, dst->bs, c, dst->bs->n[c] + src->bs->n[c]))) return st;
     if (!keep) {
         lelp__bsample_free(&dst->mem, dst->bs);
         dst->bs = NULL;

@@ -312,7 +312,7 @@ static int lelp__builder_sample_payload(const uint8_t* src, size_t size, const s
     for (int64_t c = 0; c < C; c++) { /* storage for the rows the buffer holds, once they are known to be there */
         const int64_t n = s->n[c];
         s->n[c] = 0;
-        int st = lelp__bsample_reserve(&b->mem, s, c, n, n);
+        int st = lelp__bsample_reserve(&b->mem, s, c, n);
         if (st) return st;
         s->n[c] = n;
     }

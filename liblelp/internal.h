@@ -83,7 +83,7 @@ int64_t lelp__bsample_default(int64_t d);
 uint64_t lelp__row_key(const float* h, int64_t d);
 int lelp__bsample_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t cap, lelp__bsample** out);
 void lelp__bsample_free(const lelp__mem* mem, lelp__bsample* s);
-int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int64_t entries, int64_t rows);
+int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int64_t need);
 const float* lelp__bsample_row(const lelp__bsample* s, int64_t c, int64_t i);
 float* lelp__bsample_load_row(lelp__bsample* s, int64_t c, int64_t i);
 int lelp__bsample_before(uint64_t ka, const float* a, uint64_t kb, const float* b, int64_t d);
