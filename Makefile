@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # liblelp -- top-level Makefile (GNU make).
 #
 #   make                 liblelp.a, liblelp.so.X.Y.Z (+ tools from mk/*.mk)
@@ -45,8 +46,13 @@ BINDIR ?= $(PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 BUILD := build
-SRCS := $(wildcard liblelp/*.c)
-HDRS := $(wildcard liblelp/*.h) include/lelp.h
+# One folder per module (docs/architecture.md); the edge part is the
+# BLAS-free subset an inference stack can embed alone (tests/check_blasfree.sh).
+LELP_MODULES := common train linalg fit model compress
+SRCS := $(foreach m,$(LELP_MODULES),$(wildcard liblelp/$(m)/*.c))
+HDRS := $(wildcard liblelp/*.h liblelp/*/*.h) include/lelp.h
+EDGE_SRCS := $(addprefix liblelp/,common/alloc.c common/status.c common/validate.c common/params.c \
+  common/version.c common/softmax.c common/vexp.c train/loss.c train/aux_loss.c train/predict.c)
 STATIC_OBJS := $(patsubst liblelp/%.c,$(BUILD)/static/%.o,$(SRCS))
 SHARED_OBJS := $(patsubst liblelp/%.c,$(BUILD)/shared/%.o,$(SRCS))
 LIB_A := $(BUILD)/liblelp.a
@@ -143,7 +149,7 @@ check: all $(TEST_BINS)
 	done; \
 	for s in $(CHECK_SCRIPTS); do \
 	  echo "== $$s"; \
-	  if CC="$(CC)" BUILD=$(BUILD) bash $$s; then pass=$$((pass+1)); \
+	  if CC="$(CC)" BUILD=$(BUILD) EDGE_SRCS="$(EDGE_SRCS)" bash $$s; then pass=$$((pass+1)); \
 	  else fail=$$((fail+1)); failed="$$failed $$s"; fi; \
 	done; \
 	for h in $(CHECK_HOOKS); do \
@@ -236,6 +242,11 @@ ffi-header: $(BUILD)/lelp_ffi.h
 $(BUILD)/lelp_ffi.h: include/lelp.h
 	@mkdir -p $(BUILD)
 	$(CC) -E -P -DLELP_STATIC include/lelp.h | grep -v '^$$' > $@
+
+# The BLAS-free edge file list, for scripts (tests/check_blasfree.sh).
+print-edge-srcs:
+	@echo $(EDGE_SRCS)
+.PHONY: print-edge-srcs
 
 clean:
 	rm -rf $(BUILD)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_core.c -- times liblelp's steps on generated data and prints one JSON
  * object per figure on stdout (bench/run.py collects them and runs the
  * peers on the same arrays). Usage:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """What the Python binding adds to a loss call (docs/performance.md): a 1-row
 batch, so the C work is nil, timed as a bare ctypes call with prepared
 pointers, as Loss(u, T), and as Loss(u, T, out=G). Best of 7 x 5000 calls.

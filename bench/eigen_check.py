@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Times an exact-solver fit and checks its eigenpairs against NumPy's eigh.
 
     bench/eigen_check.py N d C S {lowrank|power}

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Why the streaming solver is Frequent Directions and not a single-pass
 randomized sketch (docs/performance.md, "Sketch fit"): the accuracy a
 single-pass Nystrom sketch of each class's co-moment would reach on the

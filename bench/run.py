@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """make bench: liblelp against the peer a user would pick, side by side in one run.
 
 Every figure is the median of REPS runs (default 5) after a warm-up, on the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """The sketch solver's size/accuracy trade-off (docs/performance.md, "Sketch
 fit"): fit time of the streaming sketch for several sketch sizes l, and its
 largest principal angle and eigenvalue error against the exact NumPy fit

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Embedding compression (Ding & Lerch) on Fashion-MNIST, with a teacher whose
 embedding was trained on a *different* task.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fashion_distill.c -- few-class distillation on real data, end to end, with
  * the host owning its training loop and calling liblelp per batch.
  *

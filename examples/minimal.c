@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* minimal.c -- a complete host loop with liblelp.
  *
  * A synthetic few-class task: C = 2 classes, each made of 3 hidden Gaussian

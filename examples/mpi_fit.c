@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mpi_fit.c -- fit LELP subspaces on data spread over MPI ranks.
  *
  * Each rank streams its own slice of the rows of the .npy inputs into its own

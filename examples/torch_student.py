@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Train a small PyTorch student on Fashion-MNIST-bin with lelp's LELPLoss.
 
 The 10 Fashion-MNIST classes are grouped into 2 superclasses, {0,2,3,4,6}

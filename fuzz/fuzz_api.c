@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_api.c -- random sequences of setters, update, merge, fit, targets,
  * loss and prediction with fuzz-chosen arguments (including wrong sizes,
  * NULLs and non-finite values): only documented status codes may come back,

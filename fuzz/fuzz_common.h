@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_common.h -- a tiny data producer for the fuzz targets (consumes the
  * fuzzer's bytes from the front; returns zeros once they run out). */
 #ifndef LELP_FUZZ_COMMON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_load.c -- arbitrary bytes into the model and builder-state loaders:
  * no crash, no over-read, only documented codes; what loads must work. */
 #include <stdlib.h>

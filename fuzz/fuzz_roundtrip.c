@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_roundtrip.c -- build from small fuzz-derived data, save, load, save:
  * the bytes must be identical and the targets bit-identical. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* make_corpus.c -- writes the seed corpus (fuzz/corpus/<target>/...):
  * valid model and builder-state buffers plus a few byte strings for the
  * data-driven targets. Run once; the output is committed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* replay.c -- regression driver: runs a fuzz target's entry point over every
  * file given on the command line (or in the directories given), so the
  * committed corpus is replayed under plain gcc by `make check`. */

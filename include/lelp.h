@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lelp.h -- public interface of liblelp, a C library for few-class knowledge
  * distillation with LELP (Learning Embedding Linear Projections).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* internal.h -- declarations shared by liblelp's translation units.
  * Every non-static symbol here starts with lelp__ and is hidden from the
  * shared library by -fvisibility=hidden and the version script. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mk/abi.mk -- the ABI gate (Debian's abigail-tools).
 #   make abi-dump    write abi/liblelp-$(VERSION).abi from the current build (at a release)
 #   make abi-check   fail on an incompatible change against the checked-in baseline,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mk/demo.mk -- `make demo`: few-class distillation on Fashion-MNIST, end to end
 # (examples/fashion_distill.c, results in docs/results.md).
 #

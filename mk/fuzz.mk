@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mk/fuzz.mk -- libFuzzer targets (clang) and the corpus replay run by `make check`.
 #   make fuzz [FUZZ_SECONDS=600] [FUZZ_TARGETS="load roundtrip api"]
 #   make fuzz-corpus     regenerate the seed corpus (fuzz/make_corpus.c)
@@ -5,7 +6,7 @@ FUZZ_TARGETS ?= load roundtrip api
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -std=c11 -D_DEFAULT_SOURCE -DLELP_FUZZING_SKIP_CRC -g -O1 -ffp-contract=off -Iinclude -Iliblelp $(LAPACK_CFLAGS)
-FUZZ_SRCS = $(wildcard liblelp/*.c)
+FUZZ_SRCS = $(SRCS)
 # extra flags of the replay build (check-sanitize passes ASan + UBSan)
 FUZZ_REPLAY_FLAGS ?=
 
@@ -16,7 +17,7 @@ CHECK_HOOKS += check-fuzz-replay
 
 # The replay is built from the sources with the fuzz builds' flags (CRC
 # comparison skipped), so every committed reproducer reaches the code it hit.
-$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz_common.h $(FUZZ_SRCS) $(wildcard liblelp/*.h)
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz_common.h $(FUZZ_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_DEFAULT_SOURCE -DLELP_FUZZING_SKIP_CRC -O1 -g -ffp-contract=off $(FUZZ_REPLAY_FLAGS) \
 	  -Iinclude -Iliblelp $(LAPACK_CFLAGS) fuzz/replay.c $< $(FUZZ_SRCS) $(LAPACK_LIBS) -lm -o $@

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mk/mpi.mk -- distributed fitting over MPI (examples/mpi_fit.c, Debian's Open MPI).
 #   make mpi         build build/examples/mpi_fit (installs libopenmpi-dev openmpi-bin if missing)
 #   make check-mpi   mpirun -np 1, 2, 4 against the single-process fit (tests/mpi/check_mpi.py)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mk/python.mk -- the Python binding (bindings/python, ctypes over the C ABI).
 #   make check-python   pytest of bindings/python/tests against build/liblelp.so.0 (run by make check)
 # Debian's /usr/bin/python3 with python3-numpy and python3-pytest (installed if

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mk/rust.mk -- the Rust bindings (bindings/rust: lelp-sys + lelp), std only.
 #   make check-rust   cargo test --offline against build/liblelp.so.0 (run by make check)
 # cargo: the one on PATH, else ~/.cargo/bin/cargo, else Debian's `cargo` (installed

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mk/tools.mk -- the `lelp` command-line tool (tools/), built by `make`,
 # installed by `make install`, tested by `make check` (tests/cli).
 TOOL := $(BUILD)/lelp

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mk/tsan.mk -- ThreadSanitizer build of the concurrency tests (8 threads
 # sharing one model, each with its own loss handle). Run by .ci/run.
 TSAN_FLAGS := -O1 -g -fsanitize=thread -fno-omit-frame-pointer

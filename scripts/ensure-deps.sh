@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ensure-deps.sh PKG... -- installs the Debian packages that are missing, and
 # says which. Silent when everything is present. Needs root (or prints the
 # command to run) when something is missing.

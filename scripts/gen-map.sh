@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # gen-map.sh -- regenerates liblelp/liblelp.map and abi/liblelp.exports from
 # the functions declared LELP_API in include/lelp.h. Run after adding a
 # function; new functions of a later minor release go in a new version node.

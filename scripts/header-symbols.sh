@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # header-symbols.sh -- the sorted names of the functions include/lelp.h declares
 # (one per line). Preprocessed, so comments and macros do not count; typedefs
 # (the allocator callback types) are skipped; each remaining declaration

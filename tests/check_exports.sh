@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ABI surface checks, run by `make check`:
 #  1. the functions declared in include/lelp.h == the names in liblelp/liblelp.map
 #     (no wildcard in its global: section) == abi/liblelp.exports;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # include/lelp.h alone: compiles as C99 -pedantic -Werror and as C++11 -Werror
 # (twice-included), links from C++ against the built shared library (so the
 # extern "C" block is right), and keeps the ABI rules: no bool/_Bool, no long,

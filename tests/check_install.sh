@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make install into a scratch DESTDIR (PREFIX=/opt/lelp), then build and run a
 # program against the installed header and libraries through pkg-config
 # (shared, and static with Libs.private), then make uninstall removes every

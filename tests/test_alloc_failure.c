@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_alloc_failure.c -- fail the k-th allocation for k = 0, 1, 2, ... over
  * create -> update -> merge -> fit -> save -> load -> targets -> loss: every
  * call must return LELP_OK or LELP_E_NOMEM, nothing may leak, and handles

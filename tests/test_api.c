@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_api.c -- version, status strings, last_error, parameters (bounds,
  * defaults, range and family checks), _free(NULL), custom allocators. */
 #include <ctype.h>

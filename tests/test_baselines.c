@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_baselines.c -- DKD, Subclass Distillation's auxiliary loss, the
  * compressor's distances and optimizer steps against PyTorch autograd
  * fixtures (tests/reference/gen_baselines.py), plus central-difference

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_beta_sample.c -- the automatic beta on the builder's sample of rows
  * (LELP_BUILDER_BETA_SAMPLE, docs/method.md section 5).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_determinism.c -- the same inputs and thread count give the same bits,
  * run after run (issue 5's rule; `make check` runs this on a 2-thread
  * OpenBLAS). For each way of fitting -- exact float64, exact float32

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_eigen.c -- the exact solver's large-d eigensolver (krylov.c) against
  * LAPACK's dsyevr, called here directly as the independent reference, on
  * matrices of known spectrum A = Q diag(lambda) Q^T, and through the public

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_errors.c -- every public function against every error class the
  * header documents: NULL pointers, bad sizes, shape mismatches, labels out of
  * range, non-finite inputs, too few samples, rank deficiency, call order,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_gram_form.c -- LELP_BUILDER_GRAM_FORM: the exact solver keeps a class
  * with at most d/2 rows as rows and fits it from their Gram matrix. Checked
  * against the co-moment path (itself checked against NumPy in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_precision.c -- LELP_BUILDER_PRECISION = LELP_PRECISION_FLOAT32: each
  * block's centred rows are rounded to float32 and multiplied by SSYRK, the
  * sums carried in float64. Checked against the float64 path (itself checked

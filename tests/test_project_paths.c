@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_project_paths.c -- the two ways lelp_model_project and the targets
  * run their GEMM (docs/method.md section 2): on rows centred by the pooled
  * mean, or on the rows as given when the mean is small against the spread

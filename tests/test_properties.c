@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_properties.c -- the properties the SPEC and docs/method.md promise,
  * checked through the public API on seeded synthetic data:
  *  - target marginals: sum_s t_{c,s} = softmax(z/tau)_c, rows sum to 1,

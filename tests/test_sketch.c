@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_sketch.c -- the streaming Frequent Directions solver
  * (LELP_SOLVER_SKETCH): its guarantee on data with a known spectrum,
  * agreement with the exact solver, merging, state round trips, stage rules,

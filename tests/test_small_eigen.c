@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_small_eigen.c -- small_eigen.c (the sketch shrink's eigensolver)
  * against LAPACK's dsyevd on the matrices a Frequent Directions buffer
  * produces and on the hard cases for inverse iteration: exactly repeated

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_small_gemm.c -- small_gemm.c (the sketch shrink's T = V^T B for small
  * buffers). Its contract is a fixed summation order: row i of T, column k,
  * is ((0 + V[i][0] B[0][k]) + V[i][1] B[1][k]) + ... in j order, whatever

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_stress.c -- numbers under stress (issue: hardening): huge offsets,
  * extreme scales, near-duplicate rows, tiny classes, S equal to the rank,
  * extreme logits, tau and beta at their bounds. Every result is finite and

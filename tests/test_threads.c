@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_threads.c -- a const lelp_model shared by 2 and 8 pthreads. Each
  * thread computes targets (logits and labels), projections, assignments, the
  * mean entropy and the loss (its own lelp_loss) on the same inputs into its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_vexp.c -- the vectorized exp and log of vexp.c against glibc's
  * (correctly rounded to < 1 ulp), over their whole domains: errors are
  * counted in ulps of the glibc value; the bound is 2 ulp (the header

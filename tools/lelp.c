@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lelp -- the command-line tool: liblelp for embeddings already in .npy files.
  *
  *   lelp fit    --embeddings H.npy --labels y.npy [--head W.npy] --subclasses S

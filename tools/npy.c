@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* npy.c -- see npy.h. Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
  * magic "\x93NUMPY", major, minor, header length (u16 LE for 1.0, u32 LE for
  * 2.0/3.0), then a Python dict literal {'descr': ..., 'fortran_order': ...,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* npy.h -- NumPy .npy files for the lelp tools: v1.0/2.0 (and 3.0) headers,
  * little-endian float32/float64/int32/int64, C order, rank 1 or 2 on input.
  * Reading is by row range (streaming, bounded memory: conversions go through

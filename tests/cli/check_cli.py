@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """make check-cli: the `lelp` tool against the library (through the Python
 binding), its malformed-input handling, its progress output, its memory bound
 on a file larger than its batches, and its report.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """make check-demo: examples/fashion_distill end to end on a small synthetic
 IDX data set (no download, a few seconds): exit codes, the printed tables,
 seeded determinism, and the malformed-data paths.

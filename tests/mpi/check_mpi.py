@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """make check-mpi: examples/mpi_fit under mpirun -np 1, 2, 4 must give the
 single-process result: builder statistics (counts, means, co-moments) to
 1e-10 relative -- also against NumPy on the raw data --, the same components

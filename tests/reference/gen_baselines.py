@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Known answers for the baselines and the embedding compressor, computed
 with PyTorch autograd (float64) from the formulas in SPEC 1.3 / 2 and
 docs/methods.md -- independently of the C code.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Writes the known-answer fixtures of tests/test_known_answers.c.
 
     /usr/bin/python3 tests/reference/gen_fixtures.py [outdir]   (default tests/fixtures)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Independent NumPy reference of liblelp's mathematics.
 
 Written from ../shared/SPEC.md section 1 and docs/method.md only -- not from

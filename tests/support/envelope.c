@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* envelope.c -- see envelope.h. */
 #include "envelope.h"
 

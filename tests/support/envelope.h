@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* envelope.h -- little-endian field access and CRC re-sealing for tests that
  * patch saved liblelp buffers (docs/format.md: the last 4 bytes are the
  * CRC-32 of everything before them). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* expect.h -- status assertions shared by the cmocka tests (include after
  * <cmocka.h> and "lelp.h"): a failure prints the call, both statuses and the
  * library's message. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fixture.c -- reader of .lfx fixtures (see fixture.h). The format is
  * little-endian; this reader assumes a little-endian host (x86-64, arm64). */
 #include "fixture.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fixture.h -- reader of the .lfx known-answer fixtures written by
  * tests/reference/gen_fixtures.py (format in tests/reference/README.md). */
 #ifndef LELP_TEST_FIXTURE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* state.c -- serialized builder states and models for the cmocka tests. */
 #include <setjmp.h>
 #include <stdarg.h>

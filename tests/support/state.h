@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* state.h -- serialized builder states and models for the cmocka tests. */
 #ifndef LELP_TEST_STATE_H
 #define LELP_TEST_STATE_H

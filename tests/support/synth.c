@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* synth.c -- seeded synthetic data for the liblelp tests (see synth.h). */
 #include "synth.h"
 

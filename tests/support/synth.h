@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* synth.h -- seeded synthetic data for the liblelp tests.
  *
  * Classes are "low rank plus noise" with hidden subclasses: example i of class

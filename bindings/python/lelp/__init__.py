@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """lelp -- Python binding of liblelp (LELP few-class knowledge distillation).
 
 Pure Python over ctypes and the public C ABI. Arrays are passed without a

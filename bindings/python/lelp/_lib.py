@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Loading liblelp and declaring every exported function (ctypes).
 
 The library is found through $LELP_LIBRARY (which must then load: no silent

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """PyTorch integration: LELPLoss, a torch.nn.Module whose backward uses the
 gradient liblelp computes (no autograd graph through the loss itself).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The binding's contract: zero copy, one conversion, NumPy-style errors,
 status codes -> exception classes, every exported function declared, and the
 version check at load time."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Differential check of the exact solver's two forms (LELP_BUILDER_GRAM_FORM):
 random shapes (d = 1..47, C = 1..3, S = 1..5), spectra (decaying, flat, on a
 large offset, low rank), batchings, shards merged in any form, states saved and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Tests of the Python binding (run by `make check` with Debian's pytest)."""
 import os
 import tempfile

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The binding's numbers against the known-answer fixtures the C suite uses
 (tests/fixtures/*.lfx, written by the independent NumPy reference
 tests/reference/lelp_ref.py), at the tolerances of tests/test_known_answers.c.

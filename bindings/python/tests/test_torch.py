@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """lelp.torch: LELPLoss / LELPFunction against PyTorch autograd of the SPEC
 formulas, and the example. Skipped, with the reason shown, without torch."""
 import os

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Finds liblelp: $LELP_LIB_DIR, else `pkg-config --libs-only-L lelp` (an
 //! installed liblelp; no -L in its output means a system directory the linker
 //! searches anyway), else the source tree's build/ directory (relative to this

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Prints Rust `pub fn` declarations for every function of include/lelp.h
 (from `cc -E -P -DLELP_STATIC include/lelp.h`). Used to write lelp-sys/src/lib.rs."""
 import os

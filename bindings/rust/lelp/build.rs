@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Passes liblelp's directory (found by lelp-sys, `links = "lelp"`) on as an
 //! rpath for this crate's tests and examples.
 fn main() {

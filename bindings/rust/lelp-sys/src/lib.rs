@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Raw declarations of every function of liblelp's public C API
 //! (include/lelp.h), written against the 0.1 ABI, and every constant of its
 //! enums. The `extern` block was generated from the preprocessed header and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Trains a tiny linear student on LELP targets: two classes of three hidden
 //! Gaussian clusters each in d = 8; the student is softmax regression with
 //! C*S = 6 outputs trained by SGD on liblelp's gradient.

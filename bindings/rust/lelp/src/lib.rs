@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Safe Rust bindings of liblelp: few-class knowledge distillation with LELP.
 //!
 //! RAII handles (`Drop` frees them), `Result<T, Error>` carrying the C status

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The ABI surface: every function of include/lelp.h is declared in lelp-sys
 //! and exported by the library, every enum constant has the header's value,
 //! the version check, and the thread markers the C documentation allows.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! fit -> targets -> loss on small data, against the C API called directly
 //! and against the NumPy reference fixture tests/fixtures/fit_plain.lfx.
 use lelp::{Builder, BuilderOptions, Loss, Model, Reduction};

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/* model_io.c -- model serialization (docs/format.md). Every length is
+ * validated before use; loading never reads past `size`. */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum { LELP__M_COUNT, LELP__M_MEAN, LELP__M_EIG, LELP__M_RATIO, LELP__M_U, LELP__M_B, LELP__M_N };
+
+/* Offsets (from the start of the buffer) of each payload array, each
+ * 64-byte aligned; returns the payload length or SIZE_MAX on overflow. */
+static size_t lelp__model_layout(int64_t d, int64_t C, int64_t S, size_t off[LELP__M_N], size_t* end)
+{
+    size_t sizes[LELP__M_N] = {
+        lelp__bytes(C, 1, 8), lelp__bytes(C, d, 8), lelp__bytes(C, S, 8),
+        lelp__bytes(C, S, 8), lelp__bytes(C * S, d, 8), lelp__bytes(C, S, 8),
+    };
+    return lelp__layout(sizes, LELP__M_N, off, end);
+}
+
+int lelp_model_serialized_size(const lelp_model* m, size_t* size)
+{
+    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
+    if (st) return st;
+    if (!size) return lelp__fail(LELP_E_NULL, "lelp_model_serialized_size: size is NULL");
+    size_t off[LELP__M_N];
+    *size = LELP__HEADER_LEN + lelp__model_layout(m->d, m->C, m->S, off, NULL) + 4;
+    return LELP_OK;
+}
+
+int lelp_model_serialize(const lelp_model* m, void* dst, size_t capacity, size_t* written)
+{
+    size_t need = 0;
+    int st = lelp_model_serialized_size(m, &need);
+    if (st) return st;
+    if (!dst) return lelp__fail(LELP_E_NULL, "lelp_model_serialize: dst is NULL");
+    if (capacity < need)
+        return lelp__fail(LELP_E_BUFFER_TOO_SMALL, "lelp_model_serialize: capacity %zu < %zu needed", capacity, need);
+    size_t off[LELP__M_N];
+    size_t plen = lelp__model_layout(m->d, m->C, m->S, off, NULL);
+    lelp__writer w = {dst, 0};
+    memcpy(w.p, "LELPMODL", 8);
+    w.pos = 8;
+    lelp__put_u32(&w, LELP__MODEL_FORMAT_VERSION);
+    lelp__put_u32(&w, LELP__HEADER_LEN);
+    lelp__put_u32(&w, (uint32_t)LELP_VERSION_NUMBER);
+    lelp__put_u32(&w, (uint32_t)(m->null_space | (m->rotate << 1) | (m->auto_beta << 2) | (m->solver << 3)));
+    lelp__put_u64(&w, (uint64_t)plen);
+    lelp__put_u64(&w, (uint64_t)m->d);
+    lelp__put_u64(&w, (uint64_t)m->C);
+    lelp__put_u64(&w, (uint64_t)m->S);
+    lelp__put_u64(&w, (uint64_t)m->head_rank);
+    lelp__put_u64(&w, m->seed);
+    lelp__put_f64(&w, m->beta);
+    lelp__put_f64(&w, m->entropy_fraction);
+    const int64_t C = m->C, S = m->S, d = m->d;
+    lelp__put_pad(&w, off[LELP__M_COUNT]);
+    for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, (uint64_t)m->count[c]);
+    lelp__put_pad(&w, off[LELP__M_MEAN]);
+    lelp__put_f64s(&w, m->mean, (size_t)(C * d));
+    lelp__put_pad(&w, off[LELP__M_EIG]);
+    lelp__put_f64s(&w, m->eig, (size_t)(C * S));
+    lelp__put_pad(&w, off[LELP__M_RATIO]);
+    lelp__put_f64s(&w, m->ratio, (size_t)(C * S));
+    lelp__put_pad(&w, off[LELP__M_U]);
+    lelp__put_f64s(&w, m->U, (size_t)(C * S * d));
+    lelp__put_pad(&w, off[LELP__M_B]);
+    lelp__put_f64s(&w, m->b, (size_t)(C * S));
+    lelp__put_pad(&w, LELP__HEADER_LEN + plen);
+    lelp__put_u32(&w, lelp__crc32(w.p, w.pos));
+    if (written) *written = w.pos;
+    return LELP_OK;
+}
+
+static int lelp__all_finite(const double* v, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+/* Header fields after the envelope: shape, options, scalars. */
+static int lelp__model_header(const uint8_t* src, size_t plen, lelp_model* h, uint32_t* flags)
+{
+    lelp__reader r = {src, LELP__HEADER_LEN, 20};
+    *flags = lelp__get_u32(&r);
+    r.pos = 32;
+    h->d = (int64_t)lelp__get_u64(&r);
+    h->C = (int64_t)lelp__get_u64(&r);
+    h->S = (int64_t)lelp__get_u64(&r);
+    h->head_rank = (int64_t)lelp__get_u64(&r);
+    h->seed = lelp__get_u64(&r);
+    h->beta = lelp__get_f64(&r);
+    h->entropy_fraction = lelp__get_f64(&r);
+    for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
+        if (src[i] != 0) return lelp__fail(LELP_E_FORMAT, "model: reserved header byte %zu is not zero", i);
+    if (*flags > 15u) return lelp__fail(LELP_E_FORMAT, "model: unknown flags 0x%x", (unsigned)*flags);
+    if (h->d < 1 || h->d > 65536 || h->C < 1 || h->C > 1048576 || h->S < 1 || h->S > h->d ||
+        h->C * h->S > 16777216)
+        return lelp__fail(LELP_E_FORMAT, "model: impossible shape d = %lld, C = %lld, S = %lld", (long long)h->d,
+                          (long long)h->C, (long long)h->S);
+    if (h->head_rank < 0 || h->head_rank > h->C || h->head_rank > h->d)
+        return lelp__fail(LELP_E_FORMAT, "model: impossible head rank %lld", (long long)h->head_rank);
+    /* an automatic beta follows the data's scale, so any finite positive beta is valid here */
+    if (!(h->beta > 0.0 && isfinite(h->beta)) || !(h->entropy_fraction >= 0.01 && h->entropy_fraction <= 0.99))
+        return lelp__fail(LELP_E_FORMAT, "model: beta %g or entropy fraction %g out of range", h->beta,
+                          h->entropy_fraction);
+    size_t off[LELP__M_N];
+    if (lelp__model_layout(h->d, h->C, h->S, off, NULL) != plen)
+        return lelp__fail(LELP_E_FORMAT, "model: payload length %zu does not match the shape", plen);
+    return LELP_OK;
+}
+
+static int lelp__model_payload(const uint8_t* src, size_t size, lelp_model* m)
+{
+    const int64_t C = m->C, S = m->S, d = m->d;
+    size_t off[LELP__M_N], end[LELP__M_N];
+    const size_t plen = lelp__model_layout(d, C, S, off, end);
+    int st = lelp__zero_gaps(src, off, end, LELP__M_N, LELP__HEADER_LEN + plen, "model");
+    if (st) return st;
+    lelp__reader r = {src, size, off[LELP__M_COUNT]};
+    for (int64_t c = 0; c < C; c++) {
+        m->count[c] = (int64_t)lelp__get_u64(&r);
+        if (m->count[c] < 2 || m->count[c] > LELP__MAX_COUNT) return lelp__fail(LELP_E_FORMAT, "model: class %lld has count %lld", (long long)c, (long long)m->count[c]);
+    }
+    r.pos = off[LELP__M_MEAN];
+    lelp__get_f64s(&r, m->mean, (size_t)(C * d));
+    r.pos = off[LELP__M_EIG];
+    lelp__get_f64s(&r, m->eig, (size_t)(C * S));
+    r.pos = off[LELP__M_RATIO];
+    lelp__get_f64s(&r, m->ratio, (size_t)(C * S));
+    r.pos = off[LELP__M_U];
+    lelp__get_f64s(&r, m->U, (size_t)(C * S * d));
+    r.pos = off[LELP__M_B];
+    lelp__get_f64s(&r, m->b, (size_t)(C * S));
+    if (!lelp__all_finite(m->mean, C * d) || !lelp__all_finite(m->eig, C * S) ||
+        !lelp__all_finite(m->ratio, C * S) || !lelp__all_finite(m->U, C * S * d) || !lelp__all_finite(m->b, C * S))
+        return lelp__fail(LELP_E_FORMAT, "model: non-finite value in the payload");
+    return LELP_OK;
+}
+
+int lelp_model_load(lelp_model** out, const void* src, size_t size, const lelp_allocator* alloc)
+{
+    if (!out) return lelp__fail(LELP_E_NULL, "lelp_model_load: out is NULL");
+    *out = NULL;
+    if (!src) return lelp__fail(LELP_E_NULL, "lelp_model_load: src is NULL");
+    int st = lelp__check_allocator(alloc);
+    if (st) return st;
+    size_t plen = 0;
+    if ((st = lelp__check_envelope(src, size, "LELPMODL", LELP__MODEL_FORMAT_VERSION, &plen, "model"))) return st;
+    lelp_model h;
+    uint32_t flags = 0;
+    memset(&h, 0, sizeof h);
+    if ((st = lelp__model_header(src, plen, &h, &flags))) return st;
+    lelp__mem mem;
+    lelp__mem_init(&mem, alloc);
+    lelp_model* m = NULL;
+    if ((st = lelp__model_alloc(&mem, h.d, h.C, h.S, &m))) return st;
+    m->head_rank = h.head_rank;
+    m->seed = h.seed;
+    m->beta = h.beta;
+    m->entropy_fraction = h.entropy_fraction;
+    m->null_space = (int)(flags & 1u);
+    m->rotate = (int)((flags >> 1) & 1u);
+    m->auto_beta = (int)((flags >> 2) & 1u);
+    m->solver = (int)((flags >> 3) & 1u);
+    if ((st = lelp__model_payload(src, size, m))) {
+        lelp_model_free(m);
+        return st;
+    }
+    lelp__model_finish(m);
+    *out = m;
+    return LELP_OK;
+}
+
+int lelp_model_save_path(const lelp_model* m, const char* path)
+{
+    size_t size = 0;
+    uint8_t* buf = NULL;
+    int st = lelp_model_serialized_size(m, &size);
+    if (st || (st = lelp__save_begin(&m->mem, path, size, &buf, "lelp_model_save_path"))) return st;
+    return lelp__save_end(&m->mem, path, buf, size, lelp_model_serialize(m, buf, size, NULL));
+}
+
+int lelp_model_load_path(lelp_model** out, const char* path, const lelp_allocator* alloc)
+{
+    lelp__mem mem;
+    uint8_t* buf = NULL;
+    size_t size = 0;
+    if (out) *out = NULL;
+    int st = lelp__load_begin(out != NULL, path, alloc, &mem, &buf, &size, "lelp_model_load_path");
+    if (st) return st;
+    st = lelp_model_load(out, buf, size, alloc);
+    lelp__free(&mem, buf, size);
+    return st;
+}

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/* project.c -- per-batch use of a fitted model: projections (one SGEMM per
+ * block of rows), soft targets, hard pseudo-subclasses and batch entropy. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* X = H - center for nb rows, checking for NaN/Inf in the same pass (the
+ * exponent-bits test of validate.c), so a batch is read from memory once. */
+static int lelp__center_rows(const float* restrict H, const float* restrict center, float* restrict X,
+                             int64_t nb, int64_t d)
+{
+    uint32_t bad = 0;
+    for (int64_t r = 0; r < nb; r++) {
+        const float* h = H + r * d;
+        float* x = X + r * d;
+        for (int64_t j = 0; j < d; j++) {
+            uint32_t b;
+            memcpy(&b, h + j, sizeof b);
+            bad |= ((b & 0x7f800000u) + 0x00800000u) >> 31; /* 1 iff the exponent is all ones */
+            x[j] = h[j] - center[j];
+        }
+    }
+    return (int)bad;
+}
+
+/* Without centring (lelp__needs_centring): the GEMM reads H in place, and
+ * NaN/Inf show up in the block's projections (NaN times anything, Inf times
+ * 0, is NaN), where checking C*S values per row costs nothing; H is then
+ * scanned to name the entry. Non-finite projections of finite rows
+ * (overflow) are left to the callers, as on the centred path. */
+static int lelp__project_uncentred(const lelp_model* m, const float* H, int64_t n, int64_t row0, float* F)
+{
+    const int64_t d = m->d, K = m->C * m->S;
+    for (int64_t i0 = 0; i0 < n; i0 += LELP__PROJECT_ROWS) {
+        int64_t nb = n - i0 < LELP__PROJECT_ROWS ? n - i0 : LELP__PROJECT_ROWS;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)K, (int)d, 1.0f, H + i0 * d, (int)d,
+                    m->Uf, (int)d, 0.0f, F + i0 * K, (int)K);
+        int st = LELP_OK;
+        if (lelp__any_nonfinite(F + i0 * K, nb * K) &&
+            (st = lelp__check_finite_rows(H + i0 * d, nb, d, row0 + i0, "H")))
+            return st;
+    }
+    return LELP_OK;
+}
+
+int lelp__project_raw(const lelp_model* m, const float* H, int64_t n, int64_t row0, float* F)
+{
+    if (!m->centre_rows) return lelp__project_uncentred(m, H, n, row0, F);
+    const int64_t d = m->d, K = m->C * m->S;
+    const int64_t rows = n < LELP__PROJECT_ROWS ? n : LELP__PROJECT_ROWS;
+    size_t bytes = lelp__bytes(rows, d, sizeof(float));
+    float* X = lelp__alloc(&m->mem, bytes);
+    if (!X) return lelp__fail(LELP_E_NOMEM, "out of memory for a %lld-row projection block", (long long)rows);
+    int st = LELP_OK;
+    for (int64_t i0 = 0; i0 < n; i0 += rows) {
+        int64_t nb = n - i0 < rows ? n - i0 : rows;
+        if (lelp__center_rows(H + i0 * d, m->center, X, nb, d)) {
+            st = lelp__check_finite_rows(H + i0 * d, nb, d, row0 + i0, "H");
+            break;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)K, (int)d, 1.0f, X, (int)d,
+                    m->Uf, (int)d, 0.0f, F + i0 * K, (int)K);
+    }
+    lelp__free(&m->mem, X, bytes);
+    return st;
+}
+
+/* Common checks of (model, H, n, d, out) for the batch calls. */
+static int lelp__check_batch_call(const lelp_model* m, const float* H, int64_t n, int64_t d,
+                                  const void* out, const char* what)
+{
+    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
+    if (st) return st;
+    if (!out && n > 0) return lelp__fail(LELP_E_NULL, "%s: output is NULL", what);
+    if ((st = lelp__check_batch_shape(H, n, d, m->d))) return st;
+    if (lelp__bytes(n, m->C * m->S, sizeof(float)) == SIZE_MAX)
+        return lelp__fail(LELP_E_INVALID_ARG, "%s: n*C*S overflows", what);
+    return LELP_OK;
+}
+
+/* Values per block of the targets' softmaxes (at most 256 rows, at least
+ * one): each block's exponentials run as one vector loop (vexp.c), where one
+ * libm call per value cost a sixth of a call at C*S = 16. */
+#define LELP__TARGET_VALUES 16384
+#define LELP__TARGET_ROWS 256
+
+/* x[g*len .. (g+1)*len) <- x - max of that group, for each of ng groups;
+ * returns the first group whose max is not finite (it is left as it was),
+ * or -1. */
+static int64_t lelp__shift_groups(double* x, int64_t ng, int64_t len)
+{
+    for (int64_t g = 0; g < ng; g++) {
+        double* v = x + g * len;
+        double m = v[0];
+        for (int64_t k = 1; k < len; k++) m = v[k] > m ? v[k] : m;
+        if (!isfinite(m)) return g;
+        for (int64_t k = 0; k < len; k++) v[k] -= m;
+    }
+    return -1;
+}
+
+/* The class probabilities of rows [i0, i0 + r): softmax(Z/tau) or smoothed
+ * labels, into P (r x C). */
+static void lelp__class_probs(const lelp_model* m, const float* Z, const int32_t* y, double tau, double eps,
+                              int64_t i0, int64_t r, double* P)
+{
+    const int64_t C = m->C;
+    if (!Z) {
+        for (int64_t i = 0; i < r; i++)
+            for (int64_t c = 0; c < C; c++) P[i * C + c] = eps / (double)C + (c == y[i0 + i] ? 1.0 - eps : 0.0);
+        return;
+    }
+    for (int64_t i = 0; i < r * C; i++) P[i] = (double)Z[i0 * C + i] / tau;
+    (void)lelp__shift_groups(P, r, C); /* finite: Z is checked, tau >= 0.01 */
+    lelp__vexp(P, r * C);
+    for (int64_t i = 0; i < r; i++) {
+        double sum = 0.0;
+        for (int64_t c = 0; c < C; c++) sum += P[i * C + c];
+        for (int64_t c = 0; c < C; c++) P[i * C + c] /= sum;
+    }
+}
+
+/* Replaces rows [0, r) of T (raw projections) by t = p_c * softmax_s(f)
+ * with f = (projection - b) / beta, given the class probabilities P (r x
+ * C); F is a scratch of r x C x S doubles. The softmax reuses its
+ * exponentials: t = p_c * e_s / sum e. A NaN f, or a class whose largest f
+ * is infinite (beta too small for the projections), is LELP_E_NUMERICAL. */
+static int lelp__finish_targets(const lelp_model* m, float* T, const double* P, double* F, int64_t r, int64_t row0)
+{
+    const int64_t C = m->C, S = m->S, K = C * S;
+    const double inv_beta = 1.0 / m->beta;
+    int nan = 0;
+    for (int64_t i = 0; i < r; i++)
+        for (int64_t k = 0; k < K; k++) {
+            double v = ((double)T[i * K + k] - m->b_proj[k]) * inv_beta;
+            nan |= isnan(v);
+            F[i * K + k] = v;
+        }
+    /* a NaN, or a class whose largest f is infinite: -inf elsewhere is
+     * fine, its exponential is 0 to float32 */
+    int64_t bad = -1; /* the class group (row * C + c) to report */
+    if (nan) {
+        for (int64_t i = 0; i < r * K && bad < 0; i++)
+            if (isnan(F[i])) bad = i / S;
+    } else {
+        bad = lelp__shift_groups(F, r * C, S);
+    }
+    if (bad >= 0)
+        return lelp__fail(LELP_E_NUMERICAL,
+                          "targets: the projections of row %lld overflow (|h| too large for float32, or beta = %g "
+                          "too small)", (long long)(row0 + bad / C), m->beta);
+    lelp__vexp(F, r * K);
+    for (int64_t g = 0; g < r * C; g++) {
+        const double* e = F + g * S;
+        double z = 0.0;
+        for (int64_t s = 0; s < S; s++) z += e[s];
+        const double w = P[g] / z; /* z >= 1: the largest term is exp(0) */
+        for (int64_t s = 0; s < S; s++) T[g * S + s] = (float)(w * e[s]);
+    }
+    return LELP_OK;
+}
+
+static int lelp__targets(const lelp_model* m, const float* H, int64_t n, const float* Z,
+                         const int32_t* y, double tau, double eps, float* T)
+{
+    const int64_t C = m->C, K = C * m->S;
+    int64_t R = LELP__TARGET_VALUES / (K + C);
+    R = R < 1 ? 1 : R > LELP__TARGET_ROWS ? LELP__TARGET_ROWS : R;
+    R = n < R ? n : R;
+    size_t sbytes = lelp__bytes(R, K + C, sizeof(double));
+    double* F = lelp__alloc(&m->mem, sbytes);
+    if (!F) return lelp__fail(LELP_E_NOMEM, "targets: out of memory");
+    double* P = F + R * K;
+    int st = lelp__project_raw(m, H, n, 0, T);
+    for (int64_t i0 = 0; i0 < n && st == LELP_OK; i0 += R) {
+        const int64_t r = n - i0 < R ? n - i0 : R;
+        lelp__class_probs(m, Z, y, tau, eps, i0, r, P);
+        st = lelp__finish_targets(m, T + i0 * K, P, F, r, i0);
+    }
+    lelp__free(&m->mem, F, sbytes);
+    return st;
+}
+
+int lelp_model_targets_from_logits(const lelp_model* m, const float* H, const float* Z, int64_t n,
+                                   int64_t d, double tau, float* T_out)
+{
+    int st = lelp__check_batch_call(m, H, n, d, T_out, "lelp_model_targets_from_logits");
+    if (st) return st;
+    if (!(tau >= 0.01 && tau <= 100.0))
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_targets_from_logits: tau = %g outside [0.01, 100]", tau);
+    if (n == 0) return LELP_OK;
+    if (!Z) return lelp__fail(LELP_E_NULL, "lelp_model_targets_from_logits: Z is NULL");
+    if ((st = lelp__check_finite_f32(Z, n, m->C, "Z"))) return st;
+    return lelp__targets(m, H, n, Z, NULL, tau, 0.0, T_out);
+}
+
+int lelp_model_targets_from_labels(const lelp_model* m, const float* H, const int32_t* labels,
+                                   int64_t n, int64_t d, double smoothing, float* T_out)
+{
+    int st = lelp__check_batch_call(m, H, n, d, T_out, "lelp_model_targets_from_labels");
+    if (st) return st;
+    if (!(smoothing >= 0.0 && smoothing < 1.0))
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_targets_from_labels: smoothing = %g outside [0, 1)",
+                          smoothing);
+    if (n == 0) return LELP_OK;
+    if (!labels) return lelp__fail(LELP_E_NULL, "lelp_model_targets_from_labels: labels is NULL");
+    if ((st = lelp__check_labels(labels, n, m->C, "labels"))) return st;
+    return lelp__targets(m, H, n, NULL, labels, 1.0, smoothing, T_out);
+}
+
+int lelp_model_project(const lelp_model* m, const float* H, int64_t n, int64_t d, float* F_out)
+{
+    int st = lelp__check_batch_call(m, H, n, d, F_out, "lelp_model_project");
+    if (st) return st;
+    if (n == 0) return LELP_OK;
+    if ((st = lelp__project_raw(m, H, n, 0, F_out))) return st;
+    const int64_t K = m->C * m->S;
+    for (int64_t i = 0; i < n; i++) {
+        float* f = F_out + i * K;
+        for (int64_t k = 0; k < K; k++) f[k] = (float)(((double)f[k] - m->b_proj[k]) / m->beta);
+    }
+    /* finite rows whose projections overflow float32 (|h| near FLT_MAX, or a
+     * tiny beta): an error, never Inf/NaN out */
+    if (lelp__any_nonfinite(F_out, n * K))
+        for (int64_t i = 0; i < n; i++)
+            if (lelp__any_nonfinite(F_out + i * K, K))
+                return lelp__fail(LELP_E_NUMERICAL,
+                                  "lelp_model_project: the projections of row %lld overflow float32 (beta = %g)",
+                                  (long long)i, m->beta);
+    return LELP_OK;
+}
+
+/* g (n x S, double) = centred projections of each row onto its own class. */
+static int lelp__own_class(const lelp_model* m, const float* H, const int32_t* y, int64_t n, double* g)
+{
+    const int64_t S = m->S, K = m->C * S;
+    const int64_t rows = n < LELP__PROJECT_ROWS ? n : LELP__PROJECT_ROWS;
+    size_t bytes = lelp__bytes(rows, K, sizeof(float));
+    float* F = lelp__alloc(&m->mem, bytes);
+    if (!F) return lelp__fail(LELP_E_NOMEM, "out of memory for projections");
+    int st = LELP_OK;
+    for (int64_t i0 = 0; i0 < n && st == LELP_OK; i0 += rows) {
+        int64_t nb = n - i0 < rows ? n - i0 : rows;
+        st = lelp__project_raw(m, H + i0 * m->d, nb, i0, F);
+        for (int64_t r = 0; r < nb && st == LELP_OK; r++) {
+            int64_t c = y[i0 + r];
+            for (int64_t s = 0; s < S; s++)
+                g[(i0 + r) * S + s] = (double)F[r * K + c * S + s] - m->b_proj[c * S + s];
+            if (lelp__any_nonfinite(F + r * K + c * S, S)) /* finite rows too large for float32 */
+                st = lelp__fail(LELP_E_NUMERICAL, "the projections of row %lld overflow float32",
+                                (long long)(i0 + r));
+        }
+    }
+    lelp__free(&m->mem, F, bytes);
+    return st;
+}
+
+static int lelp__own_class_call(const lelp_model* m, const float* H, const int32_t* labels, int64_t n,
+                                int64_t d, const void* out, const char* what, double** g, size_t* gbytes)
+{
+    *g = NULL;
+    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
+    if (st) return st;
+    if (!out) return lelp__fail(LELP_E_NULL, "%s: output is NULL", what);
+    if ((st = lelp__check_batch_shape(H, n, d, m->d))) return st;
+    if (n == 0) return LELP_OK;
+    if (!labels) return lelp__fail(LELP_E_NULL, "%s: labels is NULL", what);
+    if ((st = lelp__check_labels(labels, n, m->C, "labels"))) return st;
+    *gbytes = lelp__bytes(n, m->S, sizeof(double));
+    *g = lelp__alloc(&m->mem, *gbytes);
+    if (!*g) return lelp__fail(LELP_E_NOMEM, "%s: out of memory", what);
+    if ((st = lelp__own_class(m, H, labels, n, *g))) {
+        lelp__free(&m->mem, *g, *gbytes);
+        *g = NULL;
+    }
+    return st;
+}
+
+int lelp_model_assign(const lelp_model* m, const float* H, const int32_t* labels, int64_t n, int64_t d,
+                      int32_t* out)
+{
+    double* g = NULL;
+    size_t gbytes = 0;
+    int st = lelp__own_class_call(m, H, labels, n, d, out, "lelp_model_assign", &g, &gbytes);
+    if (st || n == 0) return st;
+    const int64_t S = m->S;
+    for (int64_t i = 0; i < n; i++) {
+        const double* gi = g + i * S;
+        int32_t best = 0;
+        for (int64_t s = 1; s < S; s++)
+            if (gi[s] > gi[best]) best = (int32_t)s;
+        out[i] = best;
+    }
+    lelp__free(&m->mem, g, gbytes);
+    return LELP_OK;
+}
+
+int lelp_model_mean_entropy(const lelp_model* m, const float* H, const int32_t* labels, int64_t n,
+                            int64_t d, double beta, double* entropy)
+{
+    if (!(beta > 0.0) || !isfinite(beta))
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_mean_entropy: beta = %g must be > 0", beta);
+    double* g = NULL;
+    size_t gbytes = 0;
+    int st = lelp__own_class_call(m, H, labels, n, d, entropy, "lelp_model_mean_entropy", &g, &gbytes);
+    if (st) return st;
+    if (n == 0) return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_mean_entropy: empty batch");
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += lelp__softmax_entropy(g + i * m->S, m->S, 1.0 / beta, NULL);
+    *entropy = sum / (double)n;
+    lelp__free(&m->mem, g, gbytes);
+    return LELP_OK;
+}
+
+int lelp_model_estimate_beta(const lelp_model* m, const float* H, const int32_t* labels, int64_t n,
+                             int64_t d, double fraction, double* beta)
+{
+    if (!(fraction >= 0.01 && fraction <= 0.99))
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_estimate_beta: fraction = %g outside [0.01, 0.99]",
+                          fraction);
+    double* g = NULL;
+    size_t gbytes = 0;
+    int st = lelp__own_class_call(m, H, labels, n, d, beta, "lelp_model_estimate_beta", &g, &gbytes);
+    if (st) return st;
+    if (n == 0) return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_estimate_beta: empty batch");
+    const int64_t S = m->S;
+    if (S == 1) {
+        *beta = 1.0;
+        lelp__free(&m->mem, g, gbytes);
+        return LELP_OK;
+    }
+    size_t wbytes = lelp__bytes(n, 1, sizeof(double));
+    double* w = lelp__alloc(&m->mem, wbytes);
+    if (!w) {
+        lelp__free(&m->mem, g, gbytes);
+        return lelp__fail(LELP_E_NOMEM, "lelp_model_estimate_beta: out of memory");
+    }
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; i++) w[i] = 1.0 / (double)n;
+    for (int64_t k = 0; k < n * S; k++) ss += g[k] * g[k];
+    st = lelp__beta_solve(g, w, n, S, fraction * log((double)S), sqrt(ss / (double)(n * S)), beta);
+    lelp__free(&m->mem, w, wbytes);
+    lelp__free(&m->mem, g, gbytes);
+    return st;
+}
