@@ -164,8 +164,11 @@ enum lelp_param {
      * Set before the first update, merge or load (LELP_E_STAGE after). */
     LELP_BUILDER_SOLVER           = 106,
     /* builder (int): sketch rows l per class for LELP_SOLVER_SKETCH, S+1 ..
-     * 65536, or 0 = automatic, min(d + 1, 4S + 16) (default). Set before the first
-     * update (LELP_E_STAGE after). */
+     * 16383 (the shrink's LAPACK workspace, 8l^2 doubles, must be
+     * addressable by 32-bit LAPACK integers), or 0 = automatic,
+     * min(d + 1, 4S + 16, 16383) (default). Memory: C*2l*d doubles plus
+     * 2l*d + ~12 l^2 of scratch (docs/api.md). Set before the first update
+     * (LELP_E_STAGE after). */
     LELP_BUILDER_SKETCH_SIZE      = 107,
     /* builder (int): how the exact solver multiplies each block of centred
      * rows: LELP_PRECISION_FLOAT64 (default) or LELP_PRECISION_FLOAT32
@@ -290,6 +293,26 @@ enum lelp_reduction {
 /* Legal range of a settable parameter (ints reported as doubles).
  * LELP_E_PARAM_UNSUPPORTED for unknown or read-only ids. Since v0.1. */
 LELP_API int lelp_param_bounds(int param, double* lo, double* hi);
+
+/* ------------------------------------------------------------------------ */
+/* Resource limits (process-wide)                                             */
+/* ------------------------------------------------------------------------ */
+/* What a serialized buffer -- untrusted input -- may make the library
+ * allocate. Calls that take sizes from the caller (create, update, ...)
+ * allocate what docs/api.md states for those sizes and are not limited. */
+enum lelp_limit {
+    /* Bytes one load (lelp_*_load, lelp_*_load_path) may allocate for the
+     * object it builds beyond what the buffer justifies (4 times its size):
+     * a loader refuses with LELP_E_NOMEM, before allocating, when the object
+     * would hold more than max(4 * size, this limit). Default 2^30 (1 GiB);
+     * 0 = only what the buffer justifies. Since v0.1. */
+    LELP_LIMIT_LOAD_BYTES = 1
+};
+/* Sets or reads a limit (value >= 0; LELP_E_PARAM_UNSUPPORTED for an
+ * unknown id). Process-wide and thread-safe; applies to calls that start
+ * after it returns. Since v0.1. */
+LELP_API int lelp_limit_set(int limit, int64_t value);
+LELP_API int lelp_limit_get(int limit, int64_t* value);
 
 /* ------------------------------------------------------------------------ */
 /* Builder: streaming per-class statistics (mutable)                          */

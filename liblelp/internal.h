@@ -64,6 +64,7 @@ typedef struct lelp__sketch {
 typedef struct lelp__bsample {
     int64_t cap, d, C;
     int64_t chunk;            /* rows of a class's first storage chunk (beta_sample.c) */
+    int nchunks;              /* chunks a class may need to hold cap rows */
     int64_t* n;               /* C: entries; after every call (normalized) = the distinct rows kept, <= cap */
     int64_t* nsorted;         /* C: entries [0, nsorted) sorted, distinct, kept, <= cap; the rest wait */
     int64_t* room;            /* C: entries the arrays hold (<= 2 cap, grown as rows arrive) */
@@ -75,13 +76,14 @@ typedef struct lelp__bsample {
     int64_t** slot;           /* C arrays of room: entry i's slot, -1 while it waits */
     int64_t** mult;           /* C arrays of room: how many streamed rows equal entry i's */
     int64_t** freeslot;       /* C arrays of slots[c] */
-    float** chunks;           /* C x 64 chunk pointers (class c's from c * 64) */
+    float** chunks;           /* C x nchunks chunk pointers (class c's from c * nchunks) */
     uint64_t* tmp_key;        /* the normalization's scratch: tmp_room entries */
     const float** tmp_row;
     int64_t *tmp_slot, *tmp_mult, tmp_room;
 } lelp__bsample;
 int64_t lelp__bsample_default(int64_t d);
 uint64_t lelp__row_key(const float* h, int64_t d);
+double lelp__bsample_bytes(int64_t d, int64_t C, int64_t cap, int64_t rows);
 int lelp__bsample_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t cap, lelp__bsample** out);
 void lelp__bsample_free(const lelp__mem* mem, lelp__bsample* s);
 int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int64_t need);
@@ -320,6 +322,14 @@ void lelp__sketch_add_block(lelp__sketch* sk, double* mean, int64_t* count, int6
 void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t c, const lelp__sketch* src,
                         const double* mean_b, int64_t count_b, double* delta);
 int64_t lelp__sketch_default_ell(int64_t d, int64_t S);
+/* The largest sketch size: the shrink's dsyevd on 2l x 2l needs
+ * 1 + 12l + 8l^2 doubles of workspace, which a 32-bit LAPACK integer
+ * addresses up to l = 16383 (tests/test_harden.c checks the formula). */
+#define LELP__SKETCH_MAX_ELL 16383
+/* dsyevd's documented workspace for an n x n problem with vectors. */
+int64_t lelp__dsyevd_lwork(int64_t n);
+int64_t lelp__dsyevd_liwork(int64_t n);
+double lelp__sketch_bytes(int64_t d, int64_t C, int64_t ell);
 /* Top-S eigenpairs of P B^T B P / (n-1) for class c (V: d x S column-major);
  * *trace0 = the trace before the projection (0 without a head). */
 int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, int64_t count, const double* Q,
@@ -406,6 +416,11 @@ int lelp__zero_gaps(const uint8_t* src, const size_t* off, const size_t* end, in
 /* Checks magic, version, header length, total length and CRC. */
 int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic,
                          uint32_t max_version, size_t* payload_len, const char* what);
+/* Its parts: steps 1-3 on the fixed header (size >= 32 bytes of it, or the
+ * whole buffer if shorter), *total = the length it declares; step 4. */
+int lelp__envelope_header(const uint8_t* src, size_t size, const char* magic, uint32_t max_version, size_t* total,
+                          const char* what);
+int lelp__envelope_size(size_t size, size_t total, const char* what);
 
 /* Format versions, per kind: models 1; builder states 2 (adds the solver;
  * version 1 states, exact only, are still read). */
@@ -414,14 +429,25 @@ int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic,
 #define LELP__HEADER_LEN 128u
 
 /* ---- files (file_io.c) -------------------------------------------------- */
-int lelp__read_file(const lelp__mem* mem, const char* path, uint8_t** buf, size_t* size);
+/* What a file must be: its magic and the newest format version read. */
+typedef struct lelp__file_kind {
+    const char* magic;
+    uint32_t max_version;
+} lelp__file_kind;
+int lelp__read_file(const lelp__mem* mem, const char* path, const lelp__file_kind* kind, uint8_t** buf, size_t* size);
 int lelp__write_file(const char* path, const uint8_t* buf, size_t size);
 /* save: allocate the buffer (then serialize into it), write and free it */
 int lelp__save_begin(const lelp__mem* mem, const char* path, size_t size, uint8_t** buf, const char* what);
 int lelp__save_end(const lelp__mem* mem, const char* path, uint8_t* buf, size_t size, int status);
 /* load: check out (the caller has set *out = NULL), path and allocator, read the file */
-int lelp__load_begin(int have_out, const char* path, const lelp_allocator* alloc, lelp__mem* mem, uint8_t** buf,
-                     size_t* size, const char* what);
+int lelp__load_begin(int have_out, const char* path, const lelp_allocator* alloc, lelp__mem* mem,
+                     const lelp__file_kind* kind, uint8_t** buf, size_t* size, const char* what);
+
+/* ---- resource limits (limits.c) ----------------------------------------- */
+/* LELP_OK when a loader may allocate `need` bytes (an upper bound of what
+ * the loaded object will hold) for a buffer of `size` bytes; else
+ * LELP_E_NOMEM naming the limit. */
+int lelp__load_budget(double need, size_t size, const char* what);
 
 /* ---- parameters (params.c) ---------------------------------------------- */
 int lelp__param_check(int param, double value);

@@ -170,7 +170,7 @@ static void test_param_bounds(void** state)
         {LELP_BUILDER_BETA, 0.0, 1e30},
         {LELP_BUILDER_ENTROPY_FRACTION, 0.01, 0.99},
         {LELP_BUILDER_SOLVER, 0.0, 1.0},
-        {LELP_BUILDER_SKETCH_SIZE, 0.0, 65536.0},
+        {LELP_BUILDER_SKETCH_SIZE, 0.0, 16383.0},
         {LELP_BUILDER_PRECISION, 0.0, 1.0},
         {LELP_BUILDER_GRAM_FORM, 0.0, 1.0},
         {LELP_BUILDER_BETA_SAMPLE, -1.0, 1048576.0},

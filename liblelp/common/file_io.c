@@ -33,8 +33,8 @@ int lelp__save_end(const lelp__mem* mem, const char* path, uint8_t* buf, size_t 
     return status;
 }
 
-int lelp__load_begin(int have_out, const char* path, const lelp_allocator* alloc, lelp__mem* mem, uint8_t** buf,
-                     size_t* size, const char* what)
+int lelp__load_begin(int have_out, const char* path, const lelp_allocator* alloc, lelp__mem* mem,
+                     const lelp__file_kind* kind, uint8_t** buf, size_t* size, const char* what)
 {
     *buf = NULL;
     if (!have_out) return lelp__fail(LELP_E_NULL, "%s: out is NULL", what);
@@ -42,13 +42,13 @@ int lelp__load_begin(int have_out, const char* path, const lelp_allocator* alloc
     int st = lelp__check_allocator(alloc);
     if (st) return st;
     lelp__mem_init(mem, alloc);
-    return lelp__read_file(mem, path, buf, size);
+    return lelp__read_file(mem, path, kind, buf, size);
 }
 
 #if defined(LELP_NO_STDIO)
-int lelp__read_file(const lelp__mem* mem, const char* path, uint8_t** buf, size_t* size)
+int lelp__read_file(const lelp__mem* mem, const char* path, const lelp__file_kind* kind, uint8_t** buf, size_t* size)
 {
-    (void)mem; (void)buf; (void)size;
+    (void)mem; (void)kind; (void)buf; (void)size;
     return lelp__fail(LELP_E_IO, "%s: built without file I/O (LELP_NO_STDIO)", path);
 }
 int lelp__write_file(const char* path, const uint8_t* buf, size_t size)
@@ -57,37 +57,104 @@ int lelp__write_file(const char* path, const uint8_t* buf, size_t size)
     return lelp__fail(LELP_E_IO, "%s: built without file I/O (LELP_NO_STDIO)", path);
 }
 #else
-int lelp__read_file(const lelp__mem* mem, const char* path, uint8_t** buf, size_t* size)
+#if defined(__unix__) || defined(__APPLE__)
+typedef int lelp__fd;
+/* Opened without blocking: opening a FIFO for reading otherwise waits for
+ * a writer forever, before anything could check what the path is. Only a
+ * regular file is read (a directory, FIFO, socket or device is refused),
+ * and its size is known before anything is allocated. */
+static int lelp__open_regular(const char* path, lelp__fd* fd, size_t* fsize)
+{
+    *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (*fd < 0) return lelp__fail(LELP_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(*fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(*fd);
+        return lelp__fail(LELP_E_IO, "%s: not a regular file", path);
+    }
+    if (sb.st_size < 0 || (uintmax_t)sb.st_size > SIZE_MAX / 2) {
+        close(*fd);
+        return lelp__fail(LELP_E_IO, "%s: cannot determine its size", path);
+    }
+    *fsize = (size_t)sb.st_size;
+    return LELP_OK;
+}
+
+/* Exactly n bytes (a regular file returns short counts only at its end). */
+static int lelp__read_exact(lelp__fd fd, uint8_t* p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = read(fd, p, n > (size_t)1 << 30 ? (size_t)1 << 30 : n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return 0;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 1;
+}
+
+static void lelp__close(lelp__fd fd)
+{
+    close(fd);
+}
+#else
+typedef FILE* lelp__fd;
+static int lelp__open_regular(const char* path, lelp__fd* fd, size_t* fsize)
+{
+    long len = -1;
+    *fd = fopen(path, "rb");
+    if (!*fd) return lelp__fail(LELP_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fseek(*fd, 0, SEEK_END) != 0 || (len = ftell(*fd)) < 0 || fseek(*fd, 0, SEEK_SET) != 0) {
+        fclose(*fd);
+        return lelp__fail(LELP_E_IO, "%s: cannot determine its size", path);
+    }
+    *fsize = (size_t)len;
+    return LELP_OK;
+}
+
+static int lelp__read_exact(lelp__fd fd, uint8_t* p, size_t n)
+{
+    return fread(p, 1, n, fd) == n;
+}
+
+static void lelp__close(lelp__fd fd)
+{
+    fclose(fd);
+}
+#endif
+
+/* The fixed header first: a file of another kind, a newer version or a
+ * length that disagrees with the file's is refused after reading 32 bytes,
+ * so nothing is allocated or read for it; the rest is read only when the
+ * file is exactly as long as its header says (then the buffer is the
+ * file's own size). Errors are the envelope's (docs/format.md), naming the
+ * path. */
+int lelp__read_file(const lelp__mem* mem, const char* path, const lelp__file_kind* kind, uint8_t** buf, size_t* size)
 {
     *buf = NULL;
     *size = 0;
-    FILE* f = fopen(path, "rb");
-    if (!f) return lelp__fail(LELP_E_IO, "%s: cannot open: %s", path, strerror(errno));
-#if defined(__unix__) || defined(__APPLE__)
-    /* a directory opens, and its ftell is LONG_MAX: that is not a size */
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return lelp__fail(LELP_E_IO, "%s: not a regular file", path);
-    }
-#endif
-    int st = LELP_OK;
-    long len = -1;
-    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        st = lelp__fail(LELP_E_IO, "%s: cannot determine its size", path);
-    } else {
-        *buf = lelp__alloc(mem, (size_t)len);
+    lelp__fd fd;
+    size_t fsize = 0, total = 0;
+    uint8_t head[32];
+    int st = lelp__open_regular(path, &fd, &fsize);
+    if (st) return st;
+    const size_t nhead = fsize < sizeof head ? fsize : sizeof head;
+    if (!lelp__read_exact(fd, head, nhead)) {
+        st = lelp__fail(LELP_E_IO, "%s: short read", path);
+    } else if (!(st = lelp__envelope_header(head, nhead, kind->magic, kind->max_version, &total, path)) &&
+               !(st = lelp__envelope_size(fsize, total, path))) {
+        *buf = lelp__alloc(mem, total);
         if (!*buf) {
-            st = lelp__fail(LELP_E_NOMEM, "%s: out of memory for %ld bytes", path, len);
-        } else if (fread(*buf, 1, (size_t)len, f) != (size_t)len) {
+            st = lelp__fail(LELP_E_NOMEM, "%s: out of memory for %zu bytes", path, total);
+        } else if (memcpy(*buf, head, nhead), !lelp__read_exact(fd, *buf + nhead, total - nhead)) {
             st = lelp__fail(LELP_E_IO, "%s: short read", path);
-            lelp__free(mem, *buf, (size_t)len);
+            lelp__free(mem, *buf, total);
             *buf = NULL;
         } else {
-            *size = (size_t)len;
+            *size = total;
         }
     }
-    fclose(f);
+    lelp__close(fd);
     return st;
 }
 

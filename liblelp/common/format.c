@@ -178,8 +178,11 @@ static const char* lelp__kind_of(const uint8_t* src, size_t size)
     return "not a liblelp buffer";
 }
 
-int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic, uint32_t max_version,
-                         size_t* payload_len, const char* what)
+/* Steps 1-3 of the envelope check (docs/format.md) on the fixed header
+ * alone (size >= 32 bytes of it): magic, version, header length and a
+ * possible payload length; *total = the whole buffer's length it declares. */
+int lelp__envelope_header(const uint8_t* src, size_t size, const char* magic, uint32_t max_version, size_t* total,
+                          const char* what)
 {
     size_t k = size < 8 ? size : 8;
     if (memcmp(src, magic, k) != 0)
@@ -202,11 +205,26 @@ int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic, uin
                           LELP__HEADER_LEN);
     if (plen > (uint64_t)(SIZE_MAX - header_len - 4))
         return lelp__fail(LELP_E_FORMAT, "%s: payload length %llu is impossible", what, (unsigned long long)plen);
-    size_t total = (size_t)header_len + (size_t)plen + 4;
+    *total = (size_t)header_len + (size_t)plen + 4;
+    return LELP_OK;
+}
+
+/* Step 4: the buffer's length against the one its header declares. */
+int lelp__envelope_size(size_t size, size_t total, const char* what)
+{
     if (size < total)
         return lelp__fail(LELP_E_TRUNCATED, "%s: %zu bytes but the header says %zu", what, size, total);
     if (size > total)
         return lelp__fail(LELP_E_FORMAT, "%s: %zu trailing bytes after the checksum", what, size - total);
+    return LELP_OK;
+}
+
+int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic, uint32_t max_version,
+                         size_t* payload_len, const char* what)
+{
+    size_t total = 0;
+    int st = lelp__envelope_header(src, size, magic, max_version, &total, what);
+    if (st || (st = lelp__envelope_size(size, total, what))) return st;
     lelp__reader t = {src, size, total - 4};
     uint32_t stored = lelp__get_u32(&t);
 #if !defined(LELP_FUZZING_SKIP_CRC)
@@ -217,6 +235,6 @@ int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic, uin
 #else
     (void)stored;
 #endif
-    *payload_len = (size_t)plen;
+    *payload_len = total - LELP__HEADER_LEN - 4;
     return LELP_OK;
 }

@@ -6,6 +6,7 @@
  * stopgrad(e') (MSE, cosine, 1 - distance correlation) with its gradient.
  * Parameters and optimizer state are float64. */
 #include <cblas.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -208,6 +209,10 @@ static int lelp__check_rows(const lelp_compressor* c, const float* X, int64_t n,
     const int64_t width = width_of == 't' ? c->dt : c->k;
     if (!X) return lelp__fail(LELP_E_NULL, "%s: %s is NULL", what, name);
     if (n < 1) return lelp__fail(LELP_E_INVALID_ARG, "%s: n = %lld must be >= 1", what, (long long)n);
+    /* BLAS takes the row count as an int */
+    if (n > INT32_MAX)
+        return lelp__fail(LELP_E_INVALID_ARG, "%s: n = %lld rows is more than one call takes (2^31 - 1)", what,
+                          (long long)n);
     if (lelp__bytes(n, width, sizeof(double)) == SIZE_MAX)
         return lelp__fail(LELP_E_INVALID_ARG, "%s: n*width overflows", what);
     return lelp__check_finite_f32(X, n, width, name);
@@ -223,7 +228,11 @@ int lelp_compressor_compress(const lelp_compressor* c, const float* E, int64_t n
     double* Z = lelp__alloc(&c->mem, zb);
     if (Ed && Z) {
         lelp__compress_rows(c, E, n, Ed, Z);
-        for (int64_t i = 0; i < n * c->k; i++) out[i] = (float)Z[i];
+        for (int64_t i = 0; i < n * c->k && !st; i++)
+            if (!(fabs(Z[i]) <= FLT_MAX))
+                st = lelp__fail(LELP_E_NUMERICAL, "lelp_compressor_compress: row %lld's output %g is beyond float32",
+                                (long long)(i / c->k), Z[i]);
+        for (int64_t i = 0; i < n * c->k && !st; i++) out[i] = (float)Z[i];
     } else {
         st = lelp__fail(LELP_E_NOMEM, "lelp_compressor_compress: out of memory for %lld rows", (long long)n);
     }
@@ -257,28 +266,54 @@ static double lelp__head_loss(const lelp_compressor* c, double* L, const int32_t
     return c->multilabel ? loss / (double)(n * C) : loss / (double)n;
 }
 
-/* PyTorch's SGD (momentum, L2 weight decay) and Adam (L2 weight decay). */
-static void lelp__optimizer_update(lelp_compressor* c)
+/* PyTorch's SGD (momentum, L2 weight decay) and Adam (L2 weight decay):
+ * parameter i's new value and moments after step number t. */
+static void lelp__optimizer_elem(const lelp_compressor* c, int64_t i, int64_t t, double b1t, double b2t, double* p,
+                                 double* m1, double* m2)
 {
-    const int64_t np = lelp__np(c);
-    double* p = c->P;
-    double* g = c->G;
-    c->steps++;
+    const double gi = c->G[i] + c->wd * c->P[i];
+    *m2 = c->m2[i];
     if (c->optimizer == LELP_OPTIMIZER_SGD) {
-        for (int64_t i = 0; i < np; i++) {
-            double gi = g[i] + c->wd * p[i];
-            c->m1[i] = c->steps == 1 ? gi : c->momentum * c->m1[i] + gi;
-            p[i] -= c->lr * c->m1[i];
-        }
+        *m1 = t == 1 ? gi : c->momentum * c->m1[i] + gi;
+        *p = c->P[i] - c->lr * *m1;
         return;
     }
-    const double b1t = 1.0 - pow(c->beta1, (double)c->steps), b2t = 1.0 - pow(c->beta2, (double)c->steps);
+    *m1 = c->beta1 * c->m1[i] + (1.0 - c->beta1) * gi;
+    *m2 = c->beta2 * c->m2[i] + (1.0 - c->beta2) * gi * gi;
+    *p = c->P[i] - c->lr * (*m1 / b1t) / (sqrt(*m2 / b2t) + 1e-8);
+}
+
+/* A parameter must stay finite and within float32 (lelp_compressor_weights
+ * reports float32), its moments finite. */
+static int lelp__optimizer_ok(double p, double m1, double m2)
+{
+    return fabs(p) <= FLT_MAX && isfinite(m1) && isfinite(m2);
+}
+
+/* The step is computed once to check it and once more to commit it, so a
+ * step that would leave a non-finite or out-of-range weight (a learning
+ * rate too large for the inputs' scale) is refused with the handle as it
+ * was: LELP_E_NUMERICAL. */
+static int lelp__optimizer_update(lelp_compressor* c)
+{
+    const int64_t np = lelp__np(c), t = c->steps + 1;
+    const double b1t = 1.0 - pow(c->beta1, (double)t), b2t = 1.0 - pow(c->beta2, (double)t);
+    double p, m1, m2;
     for (int64_t i = 0; i < np; i++) {
-        double gi = g[i] + c->wd * p[i];
-        c->m1[i] = c->beta1 * c->m1[i] + (1.0 - c->beta1) * gi;
-        c->m2[i] = c->beta2 * c->m2[i] + (1.0 - c->beta2) * gi * gi;
-        p[i] -= c->lr * (c->m1[i] / b1t) / (sqrt(c->m2[i] / b2t) + 1e-8);
+        lelp__optimizer_elem(c, i, t, b1t, b2t, &p, &m1, &m2);
+        if (!lelp__optimizer_ok(p, m1, m2))
+            return lelp__fail(LELP_E_NUMERICAL, "lelp_compressor_step: the step would make parameter %lld %g "
+                              "(learning rate too large for the inputs' scale?); the compressor is unchanged",
+                              (long long)i, p);
     }
+    for (int64_t i = 0; i < np; i++) {
+        lelp__optimizer_elem(c, i, t, b1t, b2t, &p, &m1, &m2);
+        c->P[i] = p;
+        c->m1[i] = m1;
+        c->m2[i] = m2;
+    }
+    c->steps = t;
+    return LELP_OK;
 }
 
 static int lelp__step_checks(lelp_compressor* c, const float* E, const int32_t* labels, const float* Y, int64_t n,
@@ -346,7 +381,7 @@ int lelp_compressor_step(lelp_compressor* c, const float* E, const int32_t* labe
         for (int64_t j = 0; j < C; j++) gb[j] += L[i * C + j];
         for (int64_t j = 0; j < k; j++) ga[j] += dZ[i * k + j];
     }
-    lelp__optimizer_update(c);
+    st = lelp__optimizer_update(c);
 done:
     lelp__free(&c->mem, Ed, eb);
     lelp__free(&c->mem, Z, zb);
@@ -389,6 +424,9 @@ int lelp_compressor_student_loss(const lelp_compressor* c, const float* F, const
     } else {
         lelp__compress_rows(c, E, n, Ed, Z);
         st = lelp__distance_loss(&c->mem, c->distance, F, Z, n, c->k, value, grad);
+        if (!st && (!isfinite(*value) || (grad && lelp__any_nonfinite(grad, n * c->k))))
+            st = lelp__fail(LELP_E_NUMERICAL, "lelp_compressor_student_loss: the loss or its gradient overflows "
+                            "(inputs too large?)");
     }
     lelp__free(&c->mem, Ed, eb);
     lelp__free(&c->mem, Z, zb);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* compressor_io.c -- serialization of an embedding compressor (weights and
  * optimizer state), with the envelope of docs/format.md (magic LELPCOMP). */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -112,6 +113,8 @@ int lelp_compressor_load(lelp_compressor** out, const void* src, size_t size, co
     if (lelp__compressor_layout(np, off, end) != plen)
         return lelp__fail(LELP_E_FORMAT, "compressor: payload length %zu does not match the shape", plen);
     if ((st = lelp__zero_gaps(src, off, end, 3, LELP__HEADER_LEN + plen, "compressor"))) return st;
+    /* lelp__compressor_alloc: the three stored arrays and a gradient */
+    if ((st = lelp__load_budget(4.0 * 8.0 * (double)np, size, "compressor"))) return st;
     lelp__mem mem;
     lelp__mem_init(&mem, alloc);
     lelp_compressor* c = NULL;
@@ -131,7 +134,8 @@ int lelp_compressor_load(lelp_compressor** out, const void* src, size_t size, co
         r.pos = off[i];
         lelp__get_f64s(&r, arrays[i], (size_t)np);
         for (int64_t j = 0; j < np; j++)
-            if (!isfinite(arrays[i][j]) || (i == 2 && arrays[i][j] < 0.0)) {
+            if (!isfinite(arrays[i][j]) || (i == 0 && !(fabs(arrays[i][j]) <= FLT_MAX)) ||
+                (i == 2 && arrays[i][j] < 0.0)) {
                 lelp__compressor_release(c);
                 return lelp__fail(LELP_E_FORMAT, "compressor: invalid value in the payload");
             }
@@ -151,11 +155,12 @@ int lelp_compressor_save_path(const lelp_compressor* c, const char* path)
 
 int lelp_compressor_load_path(lelp_compressor** out, const char* path, const lelp_allocator* alloc)
 {
+    static const lelp__file_kind kind = {"LELPCOMP", LELP__COMPRESSOR_FORMAT_VERSION};
     lelp__mem mem;
     uint8_t* buf = NULL;
     size_t size = 0;
     if (out) *out = NULL;
-    int st = lelp__load_begin(out != NULL, path, alloc, &mem, &buf, &size, "lelp_compressor_load_path");
+    int st = lelp__load_begin(out != NULL, path, alloc, &mem, &kind, &buf, &size, "lelp_compressor_load_path");
     if (st) return st;
     st = lelp_compressor_load(out, buf, size, alloc);
     lelp__free(&mem, buf, size);

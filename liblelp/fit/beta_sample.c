@@ -72,18 +72,30 @@ LELP__CLONES uint64_t lelp__row_key(const float* h, int64_t d)
 }
 
 /* A class's rows live in chunks that never move: chunk 0 holds `chunk`
- * rows (about 256 KiB), chunk k >= 1 holds chunk * 2^(k-1), so k chunks
+ * rows (about 1 KiB, so a class of a few rows costs little: a builder may
+ * have 2^20 classes), chunk k >= 1 holds chunk * 2^(k-1), so k chunks
  * hold chunk * 2^(k-1) rows (at most K: the last chunk is cut there). A kept row's address is stable, storage grows
  * without copying, and at most twice the slots rows reach are allocated
  * (each fresh page touched is a fault: growing one buffer by doubling and
  * copying touched three times the rows kept and cost a sketch fit ~10 %). */
-#define LELP__BS_CHUNKS 64
 
 /* Slots held by the first k chunks (the last one cut at K). */
 static int64_t lelp__bs_slots(const lelp__bsample* s, int k)
 {
     const int64_t n = k == 0 ? 0 : s->chunk << (k - 1);
     return n < s->cap ? n : s->cap;
+}
+
+/* An upper bound of the bytes a sample of capacity cap holding `rows` rows
+ * (all classes) allocates. */
+double lelp__bsample_bytes(int64_t d, int64_t C, int64_t cap, int64_t rows)
+{
+    if (cap <= 0) return 0.0;
+    /* per class: 11 counters and pointers, <= 21 chunk pointers; per row:
+     * twice its slot (chunks double) and its free-slot entry, and 4 entry
+     * arrays of twice the rows (room doubles) plus the merge's scratch */
+    return (double)C * (11.0 + 21.0) * 8.0 + (double)rows * (2.0 * (4.0 * (double)d + 8.0) + 3.0 * 2.0 * 32.0) +
+           (double)C * 3.0 * 8.0 * 32.0;
 }
 
 int lelp__bsample_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t cap, lelp__bsample** out)
@@ -95,9 +107,10 @@ int lelp__bsample_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t cap
     s->cap = cap;
     s->d = d;
     s->C = C;
-    s->chunk = (INT64_C(1) << 16) / d;
+    s->chunk = INT64_C(256) / d;
     if (s->chunk > cap) s->chunk = cap;
     if (s->chunk < 1) s->chunk = 1;
+    while (lelp__bs_slots(s, s->nchunks) < cap) s->nchunks++; /* at most 21: cap <= 2^20 */
     const size_t ci = lelp__bytes(C, 1, sizeof(int64_t)), cp = lelp__bytes(C, 1, sizeof(void*));
     s->n = lelp__calloc(mem, ci);
     s->nsorted = lelp__calloc(mem, ci);
@@ -110,7 +123,7 @@ int lelp__bsample_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t cap
     s->slot = lelp__calloc(mem, cp);
     s->mult = lelp__calloc(mem, cp);
     s->freeslot = lelp__calloc(mem, cp);
-    s->chunks = lelp__calloc(mem, lelp__bytes(C, LELP__BS_CHUNKS, sizeof(float*)));
+    s->chunks = lelp__calloc(mem, lelp__bytes(C, s->nchunks, sizeof(float*)));
     if (!s->n || !s->nsorted || !s->room || !s->slots || !s->used || !s->nfree || !s->key || !s->row || !s->slot ||
         !s->mult || !s->freeslot || !s->chunks) {
         lelp__bsample_free(mem, s);
@@ -138,7 +151,7 @@ void lelp__bsample_free(const lelp__mem* mem, lelp__bsample* s)
         lelp__bsample_release(mem, s->room[c], s->key[c], s->row[c], s->slot[c], s->mult[c]);
         lelp__free(mem, s->freeslot[c], lelp__bytes(s->slots[c], 1, sizeof(int64_t)));
         for (int k = 0; lelp__bs_slots(s, k) < s->slots[c]; k++)
-            lelp__free(mem, s->chunks[c * LELP__BS_CHUNKS + k],
+            lelp__free(mem, s->chunks[c * s->nchunks + k],
                        lelp__bytes(lelp__bs_slots(s, k + 1) - lelp__bs_slots(s, k), s->d, sizeof(float)));
     }
     lelp__bsample_release(mem, s->tmp_room, s->tmp_key, s->tmp_row, s->tmp_slot, s->tmp_mult);
@@ -154,7 +167,7 @@ void lelp__bsample_free(const lelp__mem* mem, lelp__bsample* s)
     lelp__free(mem, s->slot, cp);
     lelp__free(mem, s->mult, cp);
     lelp__free(mem, s->freeslot, cp);
-    lelp__free(mem, s->chunks, lelp__bytes(s->C, LELP__BS_CHUNKS, sizeof(float*)));
+    lelp__free(mem, s->chunks, lelp__bytes(s->C, s->nchunks, sizeof(float*)));
     lelp__free(mem, s, sizeof *s);
 }
 
@@ -197,7 +210,7 @@ int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int
         if (s->nfree[c]) memcpy(fs, s->freeslot[c], (size_t)s->nfree[c] * sizeof *fs);
         lelp__free(mem, s->freeslot[c], lelp__bytes(s->slots[c], 1, sizeof(int64_t)));
         s->freeslot[c] = fs;
-        s->chunks[c * LELP__BS_CHUNKS + k++] = chunk;
+        s->chunks[c * s->nchunks + k++] = chunk;
         s->slots[c] = more;
     }
     if (entries <= s->room[c]) return LELP_OK;
@@ -238,7 +251,7 @@ static float* lelp__bsample_slot(const lelp__bsample* s, int64_t c, int64_t slot
 {
     const uint64_t q = (uint64_t)(slot / s->chunk);
     const int k = q == 0 ? 0 : 64 - __builtin_clzll(q); /* floor(log2 q) + 1 */
-    return s->chunks[c * LELP__BS_CHUNKS + k] + (slot - lelp__bs_slots(s, k)) * s->d;
+    return s->chunks[c * s->nchunks + k] + (slot - lelp__bs_slots(s, k)) * s->d;
 }
 
 const float* lelp__bsample_row(const lelp__bsample* s, int64_t c, int64_t i)

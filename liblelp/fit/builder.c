@@ -133,6 +133,9 @@ static int lelp__builder_solver_storage(lelp_builder* b)
         }
     } else {
         int64_t ell = b->ell_param ? b->ell_param : lelp__sketch_default_ell(b->d, b->S);
+        if (ell <= b->S)
+            return lelp__fail(LELP_E_PARAM_COMBINATION, "builder: the sketch solver keeps at most %d rows per class, "
+                              "not more than S = %lld", LELP__SKETCH_MAX_ELL, (long long)b->S);
         return lelp__sketch_create(&b->mem, b->d, b->C, ell, &b->sk);
     }
     return LELP_OK;
@@ -166,9 +169,10 @@ int lelp_builder_set_int(lelp_builder* b, int param, int64_t value)
         return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
                           "lelp_builder_set_int: %d is not an integer builder parameter", param);
     }
-    if (param == LELP_BUILDER_SKETCH_SIZE && value != 0 && (value <= b->S || value > 65536))
+    /* the upper end: what the shrink's LAPACK workspace can address */
+    if (param == LELP_BUILDER_SKETCH_SIZE && value != 0 && (value <= b->S || value > LELP__SKETCH_MAX_ELL))
         return lelp__fail(LELP_E_PARAM_RANGE, "lelp_builder_set_int: sketch size %lld must be 0 (automatic) or in "
-                          "[S+1 = %lld, 65536]", (long long)value, (long long)(b->S + 1));
+                          "[S+1 = %lld, %d]", (long long)value, (long long)(b->S + 1), LELP__SKETCH_MAX_ELL);
     if (value < 0 && param != LELP_BUILDER_BETA_SAMPLE)
         return lelp__fail(LELP_E_PARAM_RANGE, "lelp_builder_set_int: parameter %d = %lld is negative",
                           param, (long long)value);

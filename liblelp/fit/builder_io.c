@@ -225,7 +225,7 @@ static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_h
         return lelp__fail(LELP_E_FORMAT, "builder state: beta %g or entropy fraction %g out of range", h->beta,
                           h->fraction);
     if (h->solver == LELP_SOLVER_EXACT ? h->ell != 0
-                                       : (h->solver != LELP_SOLVER_SKETCH || h->ell < 2 || h->ell > 65537))
+                                       : (h->solver != LELP_SOLVER_SKETCH || h->ell <= h->S || h->ell > LELP__SKETCH_MAX_ELL))
         return lelp__fail(LELP_E_FORMAT, "builder state: solver %lld with sketch size %lld is invalid",
                           (long long)h->solver, (long long)h->ell);
     if ((h->flags & LELP__FLAG_ROW_FORM) && h->solver != LELP_SOLVER_EXACT)
@@ -234,6 +234,38 @@ static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_h
     if (lelp__builder_layout(h->d, h->C, (int)((h->flags >> 2) & 1u), (int)h->solver, h->ell,
                              (h->flags & LELP__FLAG_ROW_FORM) != 0, h->scap, h->srows, off, NULL) != plen)
         return lelp__fail(LELP_E_FORMAT, "builder state: payload length %zu does not match the shape", plen);
+    return LELP_OK;
+}
+
+/* An upper bound of the bytes a builder loaded from this header holds
+ * (lelp_builder_create, lelp__builder_storage, the sample's rows). */
+static double lelp__builder_bytes(const lelp__builder_hdr* h)
+{
+    const double d = (double)h->d, C = (double)h->C;
+    double n = C * 3.0 * 8.0 + C * d * 16.0 + ((double)LELP__BLOCK_ROWS + 3.0) * d * 8.0;
+    if (h->solver == LELP_SOLVER_EXACT)
+        n += C * d * d * 8.0 + ((h->flags >> 3) & 1u ? d * d * 4.0 : 0.0);
+    else
+        n += lelp__sketch_bytes(h->d, h->C, h->ell);
+    return n + lelp__bsample_bytes(h->d, h->C, h->scap, h->srows);
+}
+
+/* A co-moment is a sum of outer products: its diagonal is non-negative and
+ * |M_ij| <= sqrt(M_ii M_jj) (2 x 2 minors, the cheap necessary part of
+ * positive semi-definiteness; 1e-3 relative leaves room for float32 block
+ * products' rounding). */
+#define LELP__PSD_TOL 1e-3
+static int lelp__comoment_psd(const double* M, int64_t d, int64_t c)
+{
+    for (int64_t j = 0; j < d; j++)
+        if (!(M[j * d + j] >= 0.0))
+            return lelp__fail(LELP_E_FORMAT, "builder state: class %lld's co-moment has a negative diagonal entry %g",
+                              (long long)c, M[j * d + j]);
+    for (int64_t j = 0; j < d; j++)
+        for (int64_t i = j + 1; i < d; i++)
+            if (!(fabs(M[j * d + i]) <= (1.0 + LELP__PSD_TOL) * sqrt(M[j * d + j] * M[i * d + i])))
+                return lelp__fail(LELP_E_FORMAT, "builder state: class %lld's co-moment is not positive semi-definite "
+                                  "(entry (%lld, %lld))", (long long)c, (long long)i, (long long)j);
     return LELP_OK;
 }
 
@@ -284,6 +316,8 @@ static int lelp__builder_exact_payload(const uint8_t* src, size_t size, const si
         if (!zero && b->count[c] < 2)
             return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has %lld example(s) but a non-zero co-moment",
                               (long long)c, (long long)b->count[c]);
+        int st = lelp__comoment_psd(M, d, c);
+        if (st) return st;
         if (zero) b->nrows[c] = 0;
     }
     return LELP_OK;
@@ -386,6 +420,17 @@ static int lelp__builder_payload(const uint8_t* src, size_t size, int row_form, 
         lelp__get_f64s(&r, sk->rows, (size_t)(C * sk->cap * d)); /* a new sketch: B[c] = rows + c cap d */
         for (int64_t i = 0; i < C * sk->cap * d; i++)
             if (!isfinite(sk->rows[i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite sketch row");
+        /* the shrink only removes energy, so the rows hold at most the
+         * exact trace (to rounding); rows past those in use are zero */
+        for (int64_t c = 0; c < C; c++) {
+            const double* B = sk->rows + c * sk->cap * d;
+            const double used = lelp__sumsq(B, sk->nrows[c] * d);
+            int tail_zero = 1;
+            for (int64_t i = sk->nrows[c] * d; i < sk->cap * d && tail_zero; i++) tail_zero = B[i] == 0.0;
+            if (!(used <= sk->trace[c] * (1.0 + 1e-9)) || !tail_zero)
+                return lelp__fail(LELP_E_FORMAT, "builder state: class %lld's sketch rows (squared norm %g) exceed its "
+                                  "trace %g or its rows in use", (long long)c, used, sk->trace[c]);
+        }
         /* fewer than 2 examples: every centred row, and so the sketch, is zero */
         for (int64_t c = 0; c < C; c++) {
             int zero = sk->trace[c] == 0.0;
@@ -418,6 +463,7 @@ int lelp_builder_load(lelp_builder** out, const void* src, size_t size, const le
     if (st) return st;
     lelp__builder_hdr h;
     if ((st = lelp__builder_header(src, plen, &h))) return st;
+    if ((st = lelp__load_budget(lelp__builder_bytes(&h), size, "builder state"))) return st;
     lelp_builder* b = NULL;
     if ((st = lelp_builder_create(&b, h.d, h.C, h.S, alloc))) return st;
     b->null_space = (int)(h.flags & 1u);
@@ -449,11 +495,12 @@ int lelp_builder_save_path(const lelp_builder* b, const char* path)
 
 int lelp_builder_load_path(lelp_builder** out, const char* path, const lelp_allocator* alloc)
 {
+    static const lelp__file_kind kind = {"LELPBLDR", LELP__BUILDER_FORMAT_VERSION};
     lelp__mem mem;
     uint8_t* buf = NULL;
     size_t size = 0;
     if (out) *out = NULL;
-    int st = lelp__load_begin(out != NULL, path, alloc, &mem, &buf, &size, "lelp_builder_load_path");
+    int st = lelp__load_begin(out != NULL, path, alloc, &mem, &kind, &buf, &size, "lelp_builder_load_path");
     if (st) return st;
     st = lelp_builder_load(out, buf, size, alloc);
     lelp__free(&mem, buf, size);

@@ -158,13 +158,24 @@ int lelp__gram_eigen(const lelp__mem* mem, const double* rows, int64_t r, int64_
     if ((st = lelp__top_eigen(mem, G, r, S, wtop, Z, c))) goto done;
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)S, (int)d, (int)r, 1.0, Z, (int)r, A, (int)d, 0.0,
                 Vt, (int)d);
+    /* A^T g / sigma is orthogonal only to ~eps lambda_0 / lambda_s: a
+     * direction near the rank floor would leave it far from orthonormal,
+     * which a model must be (docs/format.md). Modified Gram-Schmidt, twice,
+     * in descending order: the accurate leading directions stay as they are
+     * and the later ones lose only their rounding-level overlap. */
     for (int64_t s = 0; s < S; s++) {
         lam[s] = wtop[s] > 0.0 ? wtop[s] * scale : 0.0;
-        const double* src = Vt + s * d;
-        double norm = 0.0;
-        for (int64_t j = 0; j < d; j++) norm += src[j] * src[j];
-        norm = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
-        for (int64_t j = 0; j < d; j++) V[s * d + j] = src[j] * norm;
+        double* v = V + s * d;
+        memcpy(v, Vt + s * d, (size_t)d * sizeof(double));
+        for (int pass = 0; pass < 2; pass++) {
+            for (int64_t t = 0; t < s; t++) {
+                const double p = lelp__dot(V + t * d, v, d);
+                for (int64_t j = 0; j < d; j++) v[j] -= p * V[t * d + j];
+            }
+            double norm = lelp__sumsq(v, d);
+            norm = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
+            for (int64_t j = 0; j < d; j++) v[j] *= norm;
+        }
     }
 done:
     lelp__free(mem, A, a_bytes);

@@ -13,11 +13,34 @@
 
 #include "internal.h"
 
+#define LELP__LAPACK_INT_MAX (sizeof(lapack_int) >= 8 ? INT64_MAX : INT32_MAX)
+
 int64_t lelp__sketch_default_ell(int64_t d, int64_t S)
 {
     /* d + 1 rows already hold any d-dimensional class exactly */
     int64_t ell = 4 * S + 16;
-    return ell < d + 1 ? ell : d + 1;
+    if (ell > d + 1) ell = d + 1;
+    return ell < LELP__SKETCH_MAX_ELL ? ell : LELP__SKETCH_MAX_ELL;
+}
+
+int64_t lelp__dsyevd_lwork(int64_t n)
+{
+    return 1 + 6 * n + 2 * n * n;
+}
+
+int64_t lelp__dsyevd_liwork(int64_t n)
+{
+    return 3 + 5 * n;
+}
+
+/* Bytes a sketch of this shape allocates (lelp__sketch_create). */
+double lelp__sketch_bytes(int64_t d, int64_t C, int64_t ell)
+{
+    const double cap = 2.0 * (double)ell, small = (double)lelp__small_eigen_work(2 * ell, ell - 1);
+    const double lwork = (double)lelp__dsyevd_lwork(2 * ell);
+    return 8.0 * ((double)C * cap * (double)d + 3.0 * (double)C + cap * cap + cap + cap * (double)d +
+                  (double)lelp__rows_combine_work(2 * ell) + cap * (double)ell + (lwork > small ? lwork : small)) +
+           4.0 * (double)lelp__dsyevd_liwork(2 * ell);
 }
 
 int lelp__sketch_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t ell, lelp__sketch** out)
@@ -38,17 +61,27 @@ int lelp__sketch_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t ell,
     sk->spare = sk->spare0 = lelp__alloc(mem, lelp__bytes(sk->cap, d, sizeof(double)));
     sk->panel = lelp__alloc(mem, lelp__bytes(lelp__rows_combine_work(sk->cap), 1, sizeof(double)));
     sk->Z = lelp__alloc(mem, lelp__bytes(sk->cap, ell, sizeof(double)));
+    /* dsyevd's documented workspace for a cap x cap problem with vectors,
+     * in 64 bits: its own query answers in lapack_int, which wraps past
+     * 2^31 (cap >= 32768 with 32-bit LAPACK integers); the query is only
+     * trusted when it asks for more and still fits */
+    const int64_t lwmin = lelp__dsyevd_lwork(sk->cap), liwmin = lelp__dsyevd_liwork(sk->cap);
+    if (lwmin > (int64_t)LELP__LAPACK_INT_MAX) {
+        lelp__sketch_free(mem, sk);
+        return lelp__fail(LELP_E_INVALID_ARG, "sketch: %lld rows per class need a LAPACK workspace of %lld doubles, "
+                          "more than its integers address (sketch size at most %lld)", (long long)(2 * ell),
+                          (long long)lwmin, (long long)LELP__SKETCH_MAX_ELL);
+    }
     double query = 0.0;
     lapack_int iquery = 0, info = -1;
     const lapack_int cap = (lapack_int)sk->cap;
     if (sk->G && sk->w)
         info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', cap, sk->G, cap, sk->w, &query, -1, &iquery, -1);
-    /* one workspace for both eigensolvers (a failed query leaves a size
-     * the solver rejects with info < 0, handled in the shrink) */
+    /* one workspace for both eigensolvers */
     const int64_t small = lelp__small_eigen_work(sk->cap, ell - 1);
-    sk->lwork = info == 0 && query > 1.0 ? (int64_t)query : 1;
+    sk->lwork = info == 0 && query > (double)lwmin && query <= (double)LELP__LAPACK_INT_MAX ? (int64_t)query : lwmin;
     if (small > sk->lwork) sk->lwork = small;
-    sk->liwork = info == 0 ? (int64_t)iquery : 1;
+    sk->liwork = info == 0 && iquery > liwmin ? (int64_t)iquery : liwmin;
     sk->work = lelp__alloc(mem, lelp__bytes(sk->lwork, 1, sizeof(double)));
     sk->iwork = lelp__alloc(mem, lelp__bytes(sk->liwork, 1, sizeof(lapack_int)));
     if (!sk->rows || !sk->nrows || !sk->trace || !sk->G || !sk->w || !sk->B || !sk->spare || !sk->panel || !sk->Z ||

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* model_io.c -- model serialization (docs/format.md). Every length is
  * validated before use; loading never reads past `size`. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -112,6 +113,81 @@ static int lelp__model_header(const uint8_t* src, size_t plen, lelp_model* h, ui
     return LELP_OK;
 }
 
+/* Tolerances of the invariants a fitted model satisfies (docs/format.md):
+ * the fit orthonormalizes its components to rounding (~1e-15) and
+ * computes ratios and offsets from the stored values in float64. */
+#define LELP__ORTHO_TOL 1e-6
+#define LELP__REL_TOL 1e-9
+
+/* Class c's spectrum: eigenvalues positive (the fit refuses a zero one) and
+ * descending; ratios lambda / trace in (0, 1], summing to at most 1, with one
+ * trace for the class. */
+static int lelp__model_spectrum(const lelp_model* m, int64_t c)
+{
+    const int64_t S = m->S;
+    const double* lam = m->eig + c * S;
+    const double* ratio = m->ratio + c * S;
+    double sum = 0.0;
+    for (int64_t s = 0; s < S; s++) {
+        if (!(lam[s] > 0.0) || (s > 0 && !(lam[s] <= lam[s - 1] * (1.0 + LELP__REL_TOL))))
+            return lelp__fail(LELP_E_FORMAT, "model: eigenvalue %lld of class %lld is %g: not positive and descending",
+                              (long long)s, (long long)c, lam[s]);
+        if (!(ratio[s] > 0.0 && ratio[s] <= 1.0 + LELP__REL_TOL) ||
+            !(fabs(ratio[s] * lam[0] - ratio[0] * lam[s]) <= LELP__REL_TOL * ratio[0] * lam[s]))
+            return lelp__fail(LELP_E_FORMAT, "model: explained-variance ratio %lld of class %lld is %g: not in (0, 1] "
+                              "or not its eigenvalue over the class's trace", (long long)s, (long long)c, ratio[s]);
+        sum += ratio[s];
+    }
+    if (!(sum <= 1.0 + 1e-6))
+        return lelp__fail(LELP_E_FORMAT, "model: the explained-variance ratios of class %lld sum to %g > 1",
+                          (long long)c, sum);
+    return LELP_OK;
+}
+
+/* Class c's components orthonormal and its offsets <U, mu_c>. */
+static int lelp__model_basis(const lelp_model* m, int64_t c)
+{
+    const int64_t S = m->S, d = m->d;
+    const double* U = m->U + c * S * d;
+    const double* mu = m->mean + c * d;
+    for (int64_t s = 0; s < S; s++) {
+        for (int64_t t = 0; t <= s; t++) {
+            double g = 0.0;
+            for (int64_t j = 0; j < d; j++) g += U[s * d + j] * U[t * d + j];
+            if (!(fabs(g - (s == t ? 1.0 : 0.0)) <= LELP__ORTHO_TOL))
+                return lelp__fail(LELP_E_FORMAT, "model: components %lld and %lld of class %lld have inner product %g: "
+                                  "not orthonormal", (long long)t, (long long)s, (long long)c, g);
+        }
+        double b = 0.0, scale = 0.0;
+        for (int64_t j = 0; j < d; j++) {
+            b += U[s * d + j] * mu[j];
+            scale += fabs(U[s * d + j] * mu[j]);
+        }
+        if (!(fabs(b - m->b[c * S + s]) <= LELP__REL_TOL * scale + DBL_MIN))
+            return lelp__fail(LELP_E_FORMAT, "model: offset %lld of class %lld is %g, not <U, mu> = %g", (long long)s,
+                              (long long)c, m->b[c * S + s], b);
+    }
+    return LELP_OK;
+}
+
+/* What every model the library fits satisfies (docs/format.md lists each):
+ * a file that is checksummed but says otherwise is refused, so what
+ * lelp_model_* report is what the projections use. */
+static int lelp__model_invariants(const lelp_model* m)
+{
+    if (m->head_rank > 0 && !m->null_space)
+        return lelp__fail(LELP_E_FORMAT, "model: head rank %lld without the null-space flag", (long long)m->head_rank);
+    for (int64_t i = 0; i < m->C * m->d; i++)
+        if (!(fabs(m->mean[i]) <= FLT_MAX))
+            return lelp__fail(LELP_E_FORMAT, "model: a class mean is %g, beyond the float32 range of the embeddings",
+                              m->mean[i]);
+    for (int64_t c = 0; c < m->C; c++) {
+        int st = lelp__model_spectrum(m, c);
+        if (st || (st = lelp__model_basis(m, c))) return st;
+    }
+    return LELP_OK;
+}
+
 static int lelp__model_payload(const uint8_t* src, size_t size, lelp_model* m)
 {
     const int64_t C = m->C, S = m->S, d = m->d;
@@ -137,7 +213,7 @@ static int lelp__model_payload(const uint8_t* src, size_t size, lelp_model* m)
     if (!lelp__all_finite(m->mean, C * d) || !lelp__all_finite(m->eig, C * S) ||
         !lelp__all_finite(m->ratio, C * S) || !lelp__all_finite(m->U, C * S * d) || !lelp__all_finite(m->b, C * S))
         return lelp__fail(LELP_E_FORMAT, "model: non-finite value in the payload");
-    return LELP_OK;
+    return lelp__model_invariants(m);
 }
 
 int lelp_model_load(lelp_model** out, const void* src, size_t size, const lelp_allocator* alloc)
@@ -153,6 +229,9 @@ int lelp_model_load(lelp_model** out, const void* src, size_t size, const lelp_a
     uint32_t flags = 0;
     memset(&h, 0, sizeof h);
     if ((st = lelp__model_header(src, plen, &h, &flags))) return st;
+    /* what lelp__model_alloc allocates: 1.5 times the stored arrays */
+    const double d = (double)h.d, C = (double)h.C, S = (double)h.S;
+    if ((st = lelp__load_budget(8.0 * (C + C * d + 4.0 * C * S) + 12.0 * C * S * d + 4.0 * d, size, "model"))) return st;
     lelp__mem mem;
     lelp__mem_init(&mem, alloc);
     lelp_model* m = NULL;
@@ -185,11 +264,12 @@ int lelp_model_save_path(const lelp_model* m, const char* path)
 
 int lelp_model_load_path(lelp_model** out, const char* path, const lelp_allocator* alloc)
 {
+    static const lelp__file_kind kind = {"LELPMODL", LELP__MODEL_FORMAT_VERSION};
     lelp__mem mem;
     uint8_t* buf = NULL;
     size_t size = 0;
     if (out) *out = NULL;
-    int st = lelp__load_begin(out != NULL, path, alloc, &mem, &buf, &size, "lelp_model_load_path");
+    int st = lelp__load_begin(out != NULL, path, alloc, &mem, &kind, &buf, &size, "lelp_model_load_path");
     if (st) return st;
     st = lelp_model_load(out, buf, size, alloc);
     lelp__free(&mem, buf, size);
