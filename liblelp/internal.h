@@ -221,6 +221,10 @@ int lelp__check_finite_rows(const float* x, int64_t rows, int64_t cols, int64_t 
 int lelp__any_nonfinite(const float* x, int64_t n);
 /* n >= 0, d == want_d, H != NULL when n > 0 (no scan of the values). */
 int lelp__check_batch_shape(const float* H, int64_t n, int64_t d, int64_t want_d);
+/* LELP_E_INVALID_ARG naming both when the byte ranges of an output and an
+ * input overlap (NULL or empty ranges never do). */
+int lelp__check_disjoint(const void* out, size_t out_bytes, const char* out_name, const void* in, size_t in_bytes,
+                         const char* in_name, const char* what);
 /* check_batch_shape plus a finite scan of H. */
 int lelp__check_batch(const float* H, int64_t n, int64_t d, int64_t want_d);
 

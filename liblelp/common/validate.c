@@ -77,3 +77,17 @@ int lelp__check_batch(const float* H, int64_t n, int64_t d, int64_t want_d)
     int st = lelp__check_batch_shape(H, n, d, want_d);
     return st ? st : lelp__check_finite_f32(H, n, d, "H");
 }
+
+/* Output arrays must not share a byte with an input (docs/api.md,
+ * "Aliasing"): the kernels read an input row after writing parts of an
+ * output, so an overlap gives wrong numbers rather than an error. */
+int lelp__check_disjoint(const void* out, size_t out_bytes, const char* out_name, const void* in, size_t in_bytes,
+                         const char* in_name, const char* what)
+{
+    if (!out || !in || out_bytes == 0 || in_bytes == 0) return LELP_OK;
+    const uintptr_t o = (uintptr_t)out, i = (uintptr_t)in;
+    if (o < i + in_bytes && i < o + out_bytes)
+        return lelp__fail(LELP_E_INVALID_ARG, "%s: %s overlaps %s (outputs may not alias inputs)", what, out_name,
+                          in_name);
+    return LELP_OK;
+}

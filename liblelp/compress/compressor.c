@@ -223,6 +223,9 @@ int lelp_compressor_compress(const lelp_compressor* c, const float* E, int64_t n
     int st = lelp__check_rows(c, E, n, 't', "E", "lelp_compressor_compress");
     if (st) return st;
     if (!out) return lelp__fail(LELP_E_NULL, "lelp_compressor_compress: out is NULL");
+    if ((st = lelp__check_disjoint(out, (size_t)(n * c->k) * sizeof(float), "out", E, (size_t)(n * c->dt) * sizeof(float),
+                                   "E", "lelp_compressor_compress")))
+        return st;
     size_t eb = lelp__bytes(n, c->dt, sizeof(double)), zb = lelp__bytes(n, c->k, sizeof(double));
     double* Ed = lelp__alloc(&c->mem, eb);
     double* Z = lelp__alloc(&c->mem, zb);
@@ -414,6 +417,16 @@ int lelp_compressor_student_loss(const lelp_compressor* c, const float* F, const
     if (st) return st;
     if ((st = lelp__check_rows(c, E, n, 't', "E", "lelp_compressor_student_loss"))) return st;
     if (!value) return lelp__fail(LELP_E_NULL, "lelp_compressor_student_loss: value is NULL");
+    {
+        static const char what[] = "lelp_compressor_student_loss";
+        const size_t fb = (size_t)(n * c->k) * sizeof(float), eb = (size_t)(n * c->dt) * sizeof(float);
+        if ((st = lelp__check_disjoint(grad, fb, "grad", F, fb, "F", what)) ||
+            (st = lelp__check_disjoint(grad, fb, "grad", E, eb, "E", what)) ||
+            (st = lelp__check_disjoint(grad, fb, "grad", value, sizeof(double), "value", what)) ||
+            (st = lelp__check_disjoint(value, sizeof(double), "value", F, fb, "F", what)) ||
+            (st = lelp__check_disjoint(value, sizeof(double), "value", E, eb, "E", what)))
+            return st;
+    }
     if (c->distance == LELP_DISTANCE_DCOR && n < 2)
         return lelp__fail(LELP_E_INVALID_ARG, "lelp_compressor_student_loss: distance correlation needs n >= 2");
     size_t eb = lelp__bytes(n, c->dt, sizeof(double)), zb = lelp__bytes(n, c->k, sizeof(double));

@@ -72,7 +72,7 @@ LELP__CLONES uint64_t lelp__row_key(const float* h, int64_t d)
 }
 
 /* A class's rows live in chunks that never move: chunk 0 holds `chunk`
- * rows (about 1 KiB, so a class of a few rows costs little: a builder may
+ * rows (about 256 bytes, so a class of a few rows costs little: a builder may
  * have 2^20 classes), chunk k >= 1 holds chunk * 2^(k-1), so k chunks
  * hold chunk * 2^(k-1) rows (at most K: the last chunk is cut there). A kept row's address is stable, storage grows
  * without copying, and at most twice the slots rows reach are allocated
@@ -107,7 +107,7 @@ int lelp__bsample_create(const lelp__mem* mem, int64_t d, int64_t C, int64_t cap
     s->cap = cap;
     s->d = d;
     s->C = C;
-    s->chunk = INT64_C(256) / d;
+    s->chunk = INT64_C(64) / d;
     if (s->chunk > cap) s->chunk = cap;
     if (s->chunk < 1) s->chunk = 1;
     while (lelp__bs_slots(s, s->nchunks) < cap) s->nchunks++; /* at most 21: cap <= 2^20 */

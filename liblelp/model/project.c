@@ -78,7 +78,8 @@ static int lelp__check_batch_call(const lelp_model* m, const float* H, int64_t n
     if ((st = lelp__check_batch_shape(H, n, d, m->d))) return st;
     if (lelp__bytes(n, m->C * m->S, sizeof(float)) == SIZE_MAX)
         return lelp__fail(LELP_E_INVALID_ARG, "%s: n*C*S overflows", what);
-    return LELP_OK;
+    return lelp__check_disjoint(out, (size_t)(n * m->C * m->S) * sizeof(float), "the output", H,
+                                (size_t)(n * d) * sizeof(float), "H", what);
 }
 
 /* Values per block of the targets' softmaxes (at most 256 rows, at least
@@ -193,6 +194,9 @@ int lelp_model_targets_from_logits(const lelp_model* m, const float* H, const fl
         return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_targets_from_logits: tau = %g outside [0.01, 100]", tau);
     if (n == 0) return LELP_OK;
     if (!Z) return lelp__fail(LELP_E_NULL, "lelp_model_targets_from_logits: Z is NULL");
+    if ((st = lelp__check_disjoint(T_out, (size_t)(n * m->C * m->S) * sizeof(float), "T_out", Z,
+                                   (size_t)(n * m->C) * sizeof(float), "Z", "lelp_model_targets_from_logits")))
+        return st;
     if ((st = lelp__check_finite_f32(Z, n, m->C, "Z"))) return st;
     return lelp__targets(m, H, n, Z, NULL, tau, 0.0, T_out);
 }
@@ -207,6 +211,9 @@ int lelp_model_targets_from_labels(const lelp_model* m, const float* H, const in
                           smoothing);
     if (n == 0) return LELP_OK;
     if (!labels) return lelp__fail(LELP_E_NULL, "lelp_model_targets_from_labels: labels is NULL");
+    if ((st = lelp__check_disjoint(T_out, (size_t)(n * m->C * m->S) * sizeof(float), "T_out", labels,
+                                   (size_t)n * sizeof(int32_t), "labels", "lelp_model_targets_from_labels")))
+        return st;
     if ((st = lelp__check_labels(labels, n, m->C, "labels"))) return st;
     return lelp__targets(m, H, n, NULL, labels, 1.0, smoothing, T_out);
 }
@@ -259,7 +266,8 @@ static int lelp__own_class(const lelp_model* m, const float* H, const int32_t* y
 }
 
 static int lelp__own_class_call(const lelp_model* m, const float* H, const int32_t* labels, int64_t n,
-                                int64_t d, const void* out, const char* what, double** g, size_t* gbytes)
+                                int64_t d, const void* out, int64_t out_bytes, const char* what, double** g,
+                                size_t* gbytes)
 {
     *g = NULL;
     int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
@@ -268,6 +276,11 @@ static int lelp__own_class_call(const lelp_model* m, const float* H, const int32
     if ((st = lelp__check_batch_shape(H, n, d, m->d))) return st;
     if (n == 0) return LELP_OK;
     if (!labels) return lelp__fail(LELP_E_NULL, "%s: labels is NULL", what);
+    /* out: n labels (assign) or one double (mean entropy, beta) */
+    const size_t ob = out_bytes < 0 ? (size_t)n * sizeof(int32_t) : (size_t)out_bytes;
+    if ((st = lelp__check_disjoint(out, ob, "the output", H, (size_t)(n * d) * sizeof(float), "H", what)) ||
+        (st = lelp__check_disjoint(out, ob, "the output", labels, (size_t)n * sizeof(int32_t), "labels", what)))
+        return st;
     if ((st = lelp__check_labels(labels, n, m->C, "labels"))) return st;
     *gbytes = lelp__bytes(n, m->S, sizeof(double));
     *g = lelp__alloc(&m->mem, *gbytes);
@@ -284,7 +297,7 @@ int lelp_model_assign(const lelp_model* m, const float* H, const int32_t* labels
 {
     double* g = NULL;
     size_t gbytes = 0;
-    int st = lelp__own_class_call(m, H, labels, n, d, out, "lelp_model_assign", &g, &gbytes);
+    int st = lelp__own_class_call(m, H, labels, n, d, out, -1, "lelp_model_assign", &g, &gbytes);
     if (st || n == 0) return st;
     const int64_t S = m->S;
     for (int64_t i = 0; i < n; i++) {
@@ -305,7 +318,7 @@ int lelp_model_mean_entropy(const lelp_model* m, const float* H, const int32_t* 
         return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_mean_entropy: beta = %g must be > 0", beta);
     double* g = NULL;
     size_t gbytes = 0;
-    int st = lelp__own_class_call(m, H, labels, n, d, entropy, "lelp_model_mean_entropy", &g, &gbytes);
+    int st = lelp__own_class_call(m, H, labels, n, d, entropy, (int64_t)sizeof(double), "lelp_model_mean_entropy", &g, &gbytes);
     if (st) return st;
     if (n == 0) return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_mean_entropy: empty batch");
     double sum = 0.0;
@@ -323,7 +336,7 @@ int lelp_model_estimate_beta(const lelp_model* m, const float* H, const int32_t*
                           fraction);
     double* g = NULL;
     size_t gbytes = 0;
-    int st = lelp__own_class_call(m, H, labels, n, d, beta, "lelp_model_estimate_beta", &g, &gbytes);
+    int st = lelp__own_class_call(m, H, labels, n, d, beta, (int64_t)sizeof(double), "lelp_model_estimate_beta", &g, &gbytes);
     if (st) return st;
     if (n == 0) return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_estimate_beta: empty batch");
     const int64_t S = m->S;

@@ -208,9 +208,28 @@ static LELP__CLONES int lelp__targets_ok(const float* T, int64_t n, int64_t K)
     return !any;
 }
 
+/* grad (n x K) and value against every input (docs/api.md, "Aliasing") */
+static int lelp__loss_disjoint(const float* U, const float* T, const int32_t* y, const float* w, int64_t n, int64_t K,
+                               const double* value, const float* grad)
+{
+    static const char what[] = "lelp_loss_compute";
+    const size_t ub = (size_t)(n * K) * sizeof(float), yb = (size_t)n * sizeof(int32_t), wb = (size_t)n * sizeof(float);
+    const void* outs[2] = {grad, value};
+    const size_t ob[2] = {ub, sizeof(double)};
+    const char* on[2] = {"grad", "value"};
+    for (int k = 0; k < 2; k++) {
+        int st = lelp__check_disjoint(outs[k], ob[k], on[k], U, ub, "U", what);
+        if (st || (st = lelp__check_disjoint(outs[k], ob[k], on[k], T, ub, "T", what)) ||
+            (st = lelp__check_disjoint(outs[k], ob[k], on[k], y, yb, "labels", what)) ||
+            (st = lelp__check_disjoint(outs[k], ob[k], on[k], w, wb, "weights", what)))
+            return st;
+    }
+    return lelp__check_disjoint(grad, ub, "grad", value, sizeof(double), "value", what);
+}
+
 /* Validates all inputs before any output is written. */
 static int lelp__loss_inputs(const lelp_loss* l, const float* U, const float* T, const int32_t* y,
-                             const float* w, int64_t n, double* value)
+                             const float* w, int64_t n, double* value, const float* grad)
 {
     const int64_t K = l->C * l->S;
     if (!value) return lelp__fail(LELP_E_NULL, "lelp_loss_compute: value is NULL");
@@ -230,7 +249,8 @@ static int lelp__loss_inputs(const lelp_loss* l, const float* U, const float* T,
     if (needs_y && !y)
         return lelp__fail(LELP_E_NULL, "lelp_loss_compute: labels is NULL but alpha > 0 or the kind is DKD");
     int st = lelp__check_finite_f32(U, n, K, "U");
-    if (st) return st;
+    /* T and labels only where the call reads them */
+    if (st || (st = lelp__loss_disjoint(U, needs_t ? T : NULL, needs_y ? y : NULL, w, n, K, value, grad))) return st;
     if (needs_y && (st = lelp__check_labels(y, n, l->C, "labels"))) return st;
     if (needs_t && !lelp__targets_ok(T, n, K)) {
         if ((st = lelp__check_finite_f32(T, n, K, "T"))) return st;
@@ -608,7 +628,7 @@ int lelp_loss_compute(const lelp_loss* l, const float* U, const float* T, const 
 {
     int st = lelp__check_handle(l, LELP__MAGIC_LOSS, "loss");
     if (st) return st;
-    if ((st = lelp__loss_inputs(l, U, T, labels, weights, n, value))) return st;
+    if ((st = lelp__loss_inputs(l, U, T, labels, weights, n, value, grad))) return st;
     const int64_t K = l->C * l->S;
     double norm = 1.0;
     if (l->reduction == LELP_REDUCTION_MEAN) {
