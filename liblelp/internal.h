@@ -126,6 +126,7 @@ struct lelp_builder {
     double* bmean;           /* d */
     int64_t* batch_count;    /* C */
     float* Mf;               /* d x d: a block's float32 co-moment (LELP_PRECISION_FLOAT32) */
+    lelp__scratch order;     /* an update's row indices bucketed by class (n int64), kept between calls */
 };
 
 struct lelp_model {

@@ -26,6 +26,7 @@ static void lelp__builder_release(lelp_builder* b)
     lelp__free(&mem, b->bmean, lelp__bytes(d, 1, sizeof(double)));
     lelp__free(&mem, b->batch_count, lelp__bytes(C, 1, sizeof(int64_t)));
     lelp__free(&mem, b->Mf, lelp__bytes(d, d, sizeof(float)));
+    lelp__scratch_release(&mem, &b->order);
     b->magic = LELP__MAGIC_DEAD;
     lelp__free(&mem, b, sizeof *b);
 }
@@ -252,21 +253,17 @@ static void lelp__builder_room(lelp_builder* b, int64_t c, int64_t add)
  * or rounded to float32 for LELP_PRECISION_FLOAT32), then the class's rows
  * (row form), or one dsyrk (ssyrk) that also carries the Chan correction;
  * the sketch centres straight into its buffer. */
-static void lelp__builder_add_class(lelp_builder* b, const float* H, const int32_t* y,
-                                    int64_t n, int32_t c)
+static void lelp__builder_add_class(lelp_builder* b, const float* H, const int64_t* idx, int64_t n, int32_t c)
 {
     const int64_t d = b->d;
     double* mean = b->mean + (int64_t)c * d;
     double* M = b->solver == LELP_SOLVER_EXACT ? b->M + (int64_t)c * d * d : NULL;
     double* X = b->block;
     double* bm = b->bmean;
-    int64_t rows[LELP__BLOCK_ROWS];
-    int64_t i = 0;
-    while (i < n) {
-        int64_t nb = 0;
-        for (; i < n && nb < LELP__BLOCK_ROWS; i++)
-            if (y[i] == c) rows[nb++] = i;
-        if (nb == 0) break;
+    for (int64_t i = 0; i < n;) {
+        const int64_t* rows = idx + i;
+        const int64_t nb = n - i < LELP__BLOCK_ROWS ? n - i : LELP__BLOCK_ROWS;
+        i += nb;
         for (int64_t j = 0; j < d; j++) bm[j] = 0.0;
         for (int64_t r = 0; r < nb; r++) { /* the sample's key while the row is in cache */
             const float* h = H + rows[r] * d;
@@ -326,10 +323,23 @@ int lelp_builder_update(lelp_builder* b, const float* H, const int32_t* labels, 
     for (int64_t c = 0; c < b->C; c++)
         if (b->batch_count[c] > LELP__MAX_COUNT - b->count[c])
             return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_update: class %lld would exceed 2^53 examples", (long long)c);
+    /* the rows of each class, in their order (a counting sort: one pass
+     * over the batch, not one per class) */
+    int64_t* idx = lelp__scratch_reserve(&b->mem, &b->order, lelp__bytes(n, 1, sizeof(int64_t)));
+    if (!idx) return lelp__fail(LELP_E_NOMEM, "lelp_builder_update: out of memory for %lld row indices", (long long)n);
     for (int64_t c = 0; b->bs && c < b->C; c++) /* before anything changes */
         if ((st = lelp__bsample_reserve(&b->mem, b->bs, c, b->bs->n[c] + b->batch_count[c]))) return st;
-    for (int64_t c = 0; c < b->C; c++)
-        if (b->batch_count[c] > 0) lelp__builder_add_class(b, H, labels, n, (int32_t)c);
+    int64_t start = 0;
+    for (int64_t c = 0; c < b->C; c++) { /* batch_count becomes each class's next slot */
+        const int64_t k = b->batch_count[c];
+        b->batch_count[c] = start;
+        start += k;
+    }
+    for (int64_t i = 0; i < n; i++) idx[b->batch_count[labels[i]]++] = i;
+    for (int64_t c = 0, first = 0; c < b->C; c++) { /* batch_count[c] is now the end of class c's rows */
+        if (b->batch_count[c] > first) lelp__builder_add_class(b, H, idx + first, b->batch_count[c] - first, (int32_t)c);
+        first = b->batch_count[c];
+    }
     if (b->bs) lelp__bsample_flush(b->bs);
     return LELP_OK;
 }
