@@ -67,6 +67,39 @@ static void model_and_state(const char* dir, int64_t d, int64_t C, int64_t S, in
     model_and_state_n(dir, d, C, S, head, sketch, tag, 64);
 }
 
+/* A compressor after a few steps (its moments non-zero). */
+static void compressor_seed(const char* dir, int64_t dt, int64_t k, int64_t C, int optimizer, int multilabel,
+                            const char* tag)
+{
+    enum { N = 16 };
+    float E[N * 8], Y[N * 4];
+    int32_t y[N];
+    uint32_t s = 3u + (uint32_t)dt;
+    for (int i = 0; i < N * dt; i++) {
+        s = s * 1103515245u + 12345u;
+        E[i] = (float)((s >> 8) % 1000) / 250.0f - 2.0f;
+    }
+    for (int i = 0; i < N; i++) y[i] = (int32_t)(i % C);
+    for (int i = 0; i < N * C; i++) Y[i] = (float)((i * 7) % 3 == 0);
+    lelp_compressor* c = NULL;
+    double loss = 0.0;
+    if (lelp_compressor_create(&c, dt, k, C, NULL) ||
+        lelp_compressor_set_int(c, LELP_COMPRESSOR_OPTIMIZER, optimizer) ||
+        lelp_compressor_set_int(c, LELP_COMPRESSOR_MULTILABEL, multilabel))
+        exit(5);
+    for (int t = 0; t < 3; t++)
+        if (lelp_compressor_step(c, E, multilabel ? NULL : y, multilabel ? Y : NULL, N, &loss)) exit(5);
+    size_t n = 0;
+    lelp_compressor_serialized_size(c, &n);
+    void* buf = malloc(n);
+    lelp_compressor_serialize(c, buf, n, &n);
+    char name[64];
+    snprintf(name, sizeof name, "compressor_%s", tag);
+    write_file(dir, name, buf, n);
+    free(buf);
+    lelp_compressor_free(c);
+}
+
 int main(int argc, char** argv)
 {
     const char* root = argc > 1 ? argv[1] : "fuzz/corpus";
@@ -80,6 +113,16 @@ int main(int argc, char** argv)
     model_and_state(load, 6, 2, 2, 1, 1, "d6c2s2_sketch");
     /* 4 rows per class: an exact state in the Gram form (flag bit 4) */
     model_and_state_n(load, 8, 2, 2, 1, 0, "d8c2s2_rows_head", 8);
+    /* the format target (fuzz_format.c): valid, sealed buffers of every kind */
+    char fmt[256];
+    snprintf(fmt, sizeof fmt, "%s/format", root);
+    model_and_state(fmt, 3, 2, 2, 0, 0, "d3c2s2");
+    model_and_state(fmt, 8, 2, 3, 1, 0, "d8c2s3_head");
+    model_and_state(fmt, 6, 2, 2, 1, 1, "d6c2s2_sketch");
+    model_and_state_n(fmt, 8, 2, 2, 1, 0, "d8c2s2_rows_head", 8);
+    compressor_seed(fmt, 4, 2, 3, LELP_OPTIMIZER_ADAM, 0, "adam");
+    compressor_seed(fmt, 5, 3, 2, LELP_OPTIMIZER_SGD, 0, "sgd");
+    compressor_seed(fmt, 3, 2, 4, LELP_OPTIMIZER_ADAM, 1, "bce");
     write_file(load, "empty", "", 0);
     write_file(load, "magic_only", "LELPMODL", 8);
     for (int k = 0; k < 4; k++) {

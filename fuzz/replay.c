@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+/* optional, as in libFuzzer: targets that set up state define it */
+int LLVMFuzzerInitialize(int* argc, char*** argv) __attribute__((weak));
 
 static int run_file(const char* path)
 {
@@ -37,6 +39,7 @@ static int run_file(const char* path)
 int main(int argc, char** argv)
 {
     int files = 0, bad = 0;
+    if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
     for (int i = 1; i < argc; i++) {
         struct stat st;
         if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {

@@ -2,10 +2,14 @@
 # mk/fuzz.mk -- libFuzzer targets (clang) and the corpus replay run by `make check`.
 #   make fuzz [FUZZ_SECONDS=600] [FUZZ_TARGETS="load roundtrip api"]
 #   make fuzz-corpus     regenerate the seed corpus (fuzz/make_corpus.c)
-FUZZ_TARGETS ?= load roundtrip api
+FUZZ_TARGETS ?= load roundtrip api format
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
-FUZZ_FLAGS = -std=c11 -D_DEFAULT_SOURCE -DLELP_FUZZING_SKIP_CRC -g -O1 -ffp-contract=off -Iinclude -Iliblelp $(LAPACK_CFLAGS)
+# Every target but `format` skips the CRC comparison to reach the fields
+# behind it; `format` runs the shipped check, its mutator re-sealing the CRC.
+FUZZ_SKIP_CRC = -DLELP_FUZZING_SKIP_CRC
+$(BUILD)/fuzz/fuzz_format $(BUILD)/fuzz/replay_format: FUZZ_SKIP_CRC =
+FUZZ_FLAGS = -std=c11 -D_DEFAULT_SOURCE $(FUZZ_SKIP_CRC) -g -O1 -ffp-contract=off -Iinclude -Iliblelp $(LAPACK_CFLAGS)
 FUZZ_SRCS = $(SRCS)
 # extra flags of the replay build (check-sanitize passes ASan + UBSan)
 FUZZ_REPLAY_FLAGS ?=
@@ -19,7 +23,7 @@ CHECK_HOOKS += check-fuzz-replay
 # comparison skipped), so every committed reproducer reaches the code it hit.
 $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz_common.h $(FUZZ_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_DEFAULT_SOURCE -DLELP_FUZZING_SKIP_CRC -O1 -g -ffp-contract=off $(FUZZ_REPLAY_FLAGS) \
+	$(CC) -std=c11 -D_DEFAULT_SOURCE $(FUZZ_SKIP_CRC) -O1 -g -ffp-contract=off $(FUZZ_REPLAY_FLAGS) \
 	  -Iinclude -Iliblelp $(LAPACK_CFLAGS) fuzz/replay.c $< $(FUZZ_SRCS) $(LAPACK_LIBS) -lm -o $@
 
 # Replays the committed corpus (seeds and every reproducer found so far).
@@ -45,7 +49,7 @@ fuzz: fuzz-deps $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
 	done
 
 fuzz-corpus: $(LIB_A)
-	@mkdir -p $(BUILD)/fuzz fuzz/corpus/load fuzz/corpus/roundtrip fuzz/corpus/api
+	@mkdir -p $(BUILD)/fuzz fuzz/corpus/load fuzz/corpus/roundtrip fuzz/corpus/api fuzz/corpus/format
 	$(CC) -std=c11 -Iinclude fuzz/make_corpus.c $(LIB_A) $(LAPACK_LIBS) -lm -o $(BUILD)/fuzz/make_corpus
 	$(BUILD)/fuzz/make_corpus fuzz/corpus
 
