@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* model.c -- the immutable fitted model: allocation, derived arrays,
  * queries and copies. */
+#include <float.h>
+#include <math.h>
 #include <string.h>
 
 #include "internal.h"
@@ -116,7 +118,10 @@ void lelp__model_finish(lelp_model* m)
         m->center[j] = (float)(v / total);
     }
     for (int64_t k = 0; k < C * S; k++)
-        for (int64_t j = 0; j < d; j++) m->Uf[k * d + j] = (float)m->U[k * d + j];
+        for (int64_t j = 0; j < d; j++) { /* subnormal floats flushed (project.c) */
+            const float u = (float)m->U[k * d + j];
+            m->Uf[k * d + j] = fabsf(u) < FLT_MIN ? 0.0f * u : u;
+        }
     m->centre_rows = lelp__needs_centring(m);
     for (int64_t k = 0; k < C * S; k++) {
         const double* u = m->U + k * d;
