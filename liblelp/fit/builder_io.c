@@ -426,10 +426,17 @@ static int lelp__builder_payload(const uint8_t* src, size_t size, int row_form, 
             const double* B = sk->rows + c * sk->cap * d;
             const double used = lelp__sumsq(B, sk->nrows[c] * d);
             int tail_zero = 1;
-            for (int64_t i = sk->nrows[c] * d; i < sk->cap * d && tail_zero; i++) tail_zero = B[i] == 0.0;
-            if (!(used <= sk->trace[c] * (1.0 + 1e-9)) || !tail_zero)
+            for (int64_t i = sk->nrows[c] * d; i < sk->cap * d && tail_zero; i++) { /* +0.0: what the writer puts there */
+                uint64_t bits;
+                memcpy(&bits, B + i, sizeof bits);
+                tail_zero = bits == 0;
+            }
+            if (!tail_zero)
+                return lelp__fail(LELP_E_FORMAT, "builder state: class %lld's sketch has data past its %lld rows in use",
+                                  (long long)c, (long long)sk->nrows[c]);
+            if (!(used <= sk->trace[c] * (1.0 + 1e-9)))
                 return lelp__fail(LELP_E_FORMAT, "builder state: class %lld's sketch rows (squared norm %g) exceed its "
-                                  "trace %g or its rows in use", (long long)c, used, sk->trace[c]);
+                                  "trace %g", (long long)c, used, sk->trace[c]);
         }
         /* fewer than 2 examples: every centred row, and so the sketch, is zero */
         for (int64_t c = 0; c < C; c++) {
