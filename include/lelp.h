@@ -167,7 +167,7 @@ enum lelp_param {
      * 16383 (the shrink's LAPACK workspace, 8l^2 doubles, must be
      * addressable by 32-bit LAPACK integers), or 0 = automatic,
      * min(d + 1, 4S + 16, 16383) (default). Memory: C*2l*d doubles plus
-     * 2l*d + ~12 l^2 of scratch (docs/api.md). Set before the first update
+     * 2l*d + ~14 l^2 of scratch (docs/api.md). Set before the first update
      * (LELP_E_STAGE after). */
     LELP_BUILDER_SKETCH_SIZE      = 107,
     /* builder (int): how the exact solver multiplies each block of centred
