@@ -34,6 +34,8 @@ SIGNATURES = {
     "lelp_allocator_create": (INT, [PP, P, P, P]),
     "lelp_allocator_free": (None, [P]),
     "lelp_param_bounds": (INT, [INT, F64P, F64P]),
+    "lelp_limit_set": (INT, [INT, I64]),
+    "lelp_limit_get": (INT, [INT, I64P]),
     "lelp_builder_create": (INT, [PP, I64, I64, I64, P]),
     "lelp_builder_free": (None, [P]),
     "lelp_builder_set_int": (INT, [P, INT, I64]),

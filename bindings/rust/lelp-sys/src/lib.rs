@@ -122,6 +122,9 @@ pub const LELP_DISTANCE_DCOR: i64 = 2;
 pub const LELP_OPTIMIZER_SGD: i64 = 0;
 pub const LELP_OPTIMIZER_ADAM: i64 = 1;
 
+// values of enum lelp_limit (lelp_limit_set / lelp_limit_get)
+pub const LELP_LIMIT_LOAD_BYTES: c_int = 1;
+
 // values of enum lelp_solver (passed to the *_set_int calls as i64)
 pub const LELP_SOLVER_EXACT: i64 = 0;
 pub const LELP_SOLVER_SKETCH: i64 = 1;
@@ -141,6 +144,8 @@ extern "C" {
     pub fn lelp_allocator_create(out: *mut *mut lelp_allocator, alloc_fn: lelp_alloc_fn, free_fn: lelp_free_fn, opaque: *mut c_void) -> c_int;
     pub fn lelp_allocator_free(a: *mut lelp_allocator);
     pub fn lelp_param_bounds(param: c_int, lo: *mut f64, hi: *mut f64) -> c_int;
+    pub fn lelp_limit_set(limit: c_int, value: i64) -> c_int;
+    pub fn lelp_limit_get(limit: c_int, value: *mut i64) -> c_int;
     pub fn lelp_builder_create(out: *mut *mut lelp_builder, d: i64, C: i64, S: i64, alloc: *const lelp_allocator) -> c_int;
     pub fn lelp_builder_free(b: *mut lelp_builder);
     pub fn lelp_builder_set_int(b: *mut lelp_builder, param: c_int, value: i64) -> c_int;
