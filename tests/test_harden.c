@@ -274,9 +274,29 @@ static long vm_hwm_kb(void)
     return kb;
 }
 
+/* RSS is only the library's under a plain allocator: ASan's redzones and
+ * quarantine, or valgrind's shadow memory, add their own. */
+static int instrumented(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return 1;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return 1;
+#endif
+#endif
+    FILE* f = fopen("/proc/self/maps", "r");
+    char line[512];
+    int vg = 0;
+    while (f && !vg && fgets(line, sizeof line, f)) vg = strstr(line, "vgpreload") != NULL;
+    if (f) fclose(f);
+    return vg;
+}
+
 static void test_crafted_files_peak_rss(void** state)
 {
     (void)state;
+    if (instrumented()) skip();
     char p1[512], p2[512], p3[512];
     tmp_path(p1, sizeof p1, "bomb1");
     tmp_path(p2, sizeof p2, "bomb2");
@@ -723,15 +743,17 @@ static void test_subnormal_embeddings(void** state)
         EXPECT_OK(lelp_model_targets_from_logits(m, Hz, Z, n, d, 1.0, T2));
         assert_memory_equal(T1, T2, sizeof(float) * (size_t)(n * C * S));
         double best[2] = {1e30, 1e30};
-        for (int rep = 0; rep < 5; rep++)
+        for (int rep = 0; rep < 5 && !instrumented(); rep++)
             for (int k = 0; k < 2; k++) {
                 double t0 = seconds();
                 EXPECT_OK(lelp_model_targets_from_logits(m, k ? Hs : H, Z, n, d, 1.0, T1));
                 double t = seconds() - t0;
                 if (t < best[k]) best[k] = t;
             }
-        print_message("centre %d: subnormal batch %.2f x the time of an ordinary one\n", centre, best[1] / best[0]);
-        assert_true(best[1] < 8.0 * best[0]);
+        if (!instrumented()) { /* times under ASan or valgrind are the instrumentation's */
+            print_message("centre %d: subnormal batch %.2f x the time of an ordinary one\n", centre, best[1] / best[0]);
+            assert_true(best[1] < 8.0 * best[0]);
+        }
         lelp_model_free(m);
         lelp_builder_free(b);
         free(F);
