@@ -118,6 +118,11 @@ static int lelp__model_header(const uint8_t* src, size_t plen, lelp_model* h, ui
  * computes ratios and offsets from the stored values in float64. */
 #define LELP__ORTHO_TOL 1e-6
 #define LELP__REL_TOL 1e-9
+/* Ratios against 1: the trace is that of the whole co-moment, whose float32
+ * block products (LELP_PRECISION_FLOAT32) leave its smallest eigenvalues
+ * noise of either sign ~1e-7 of the trace each, so the top S can add up to a
+ * little more than the trace. */
+#define LELP__RATIO_TOL 1e-3
 
 /* Class c's spectrum: eigenvalues positive (the fit refuses a zero one) and
  * descending; ratios lambda / trace in (0, 1], summing to at most 1, with one
@@ -132,13 +137,13 @@ static int lelp__model_spectrum(const lelp_model* m, int64_t c)
         if (!(lam[s] > 0.0) || (s > 0 && !(lam[s] <= lam[s - 1] * (1.0 + LELP__REL_TOL))))
             return lelp__fail(LELP_E_FORMAT, "model: eigenvalue %lld of class %lld is %g: not positive and descending",
                               (long long)s, (long long)c, lam[s]);
-        if (!(ratio[s] > 0.0 && ratio[s] <= 1.0 + LELP__REL_TOL) ||
+        if (!(ratio[s] > 0.0 && ratio[s] <= 1.0 + LELP__RATIO_TOL) ||
             !(fabs(ratio[s] * lam[0] - ratio[0] * lam[s]) <= LELP__REL_TOL * ratio[0] * lam[s]))
             return lelp__fail(LELP_E_FORMAT, "model: explained-variance ratio %lld of class %lld is %g: not in (0, 1] "
                               "or not its eigenvalue over the class's trace", (long long)s, (long long)c, ratio[s]);
         sum += ratio[s];
     }
-    if (!(sum <= 1.0 + 1e-6))
+    if (!(sum <= 1.0 + LELP__RATIO_TOL))
         return lelp__fail(LELP_E_FORMAT, "model: the explained-variance ratios of class %lld sum to %g > 1",
                           (long long)c, sum);
     return LELP_OK;
