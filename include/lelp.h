@@ -320,7 +320,9 @@ LELP_API int lelp_limit_get(int limit, int64_t* value);
 /* Creates an empty builder for embeddings of width d (>= 1), C classes
  * (>= 1) and S pseudo-subclasses per class (1 <= S <= d). The statistics
  * are allocated at the first update, merge or load: C*d*d doubles with the
- * exact solver, (C+1)*2l*d with the sketch solver; plus O(C*d + 1024*d) scratch.
+ * exact solver, (C+1)*2l*d with the sketch solver plus ~14 l^2 for its
+ * shrink (the 2l x 2l Gram matrix and LAPACK's workspace); plus
+ * O(C*d + 1024*d) scratch and the beta sample (docs/api.md).
  * alloc may be NULL (malloc). Since v0.1. */
 LELP_API int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
                                  const lelp_allocator* alloc);
