@@ -31,7 +31,7 @@
 #include <time.h>
 
 #include "lelp.h"
-#include "../liblelp/internal.h" /* lelp__small_eigen (bench_core shrink): liblelp.a's internal symbol */
+#include "../liblelp/linalg/linalg.h" /* lelp__small_eigen (bench_core shrink): liblelp.a's internal symbol */
 
 static double now(void)
 {

@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "common.h"
 
 #if defined(LELP_NO_THREAD_LOCAL)
 #  define LELP__TLS

@@ -15,7 +15,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "fit.h"
+#include "../linalg/linalg.h"
 
 /* The switch to a co-moment needs an r x r scratch: the update's block
  * buffer ((LELP__BLOCK_ROWS + 1) x d doubles) or, when 3r <= d, the free upper

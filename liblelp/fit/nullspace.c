@@ -6,7 +6,7 @@
 #include <lapacke.h>
 #include <math.h>
 
-#include "internal.h"
+#include "fit.h"
 
 int lelp__head_basis(const lelp__mem* mem, const double* W, int64_t C, int64_t d, double** Q,
                      int64_t* rank)

@@ -11,7 +11,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "fit.h"
+#include "../linalg/linalg.h"
 
 int64_t lelp__sketch_default_ell(int64_t d, int64_t S)
 {
@@ -144,7 +145,7 @@ static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
     sk->nrows[c] = keep;
 }
 
-void lelp__sketch_append(lelp__sketch* sk, int64_t c, const double* rows, int64_t nr, double scale)
+static void lelp__sketch_append(lelp__sketch* sk, int64_t c, const double* rows, int64_t nr, double scale)
 {
     const int64_t d = sk->d;
     for (int64_t r = 0; r < nr; r++) {

@@ -6,7 +6,9 @@
 #include <lapacke.h>
 #include <math.h>
 
-#include "internal.h"
+#include "linalg.h"
+
+static void lelp__stable_ties(double* w, double* V, int64_t d, int64_t S);
 
 /* A: lower triangle, column-major d x d (destroyed). w: S eigenvalues,
  * descending. V: d x S column-major, column s = eigenvector s. */
@@ -25,7 +27,7 @@ int lelp__top_eigen(const lelp__mem* mem, double* A, int64_t d, int64_t S, doubl
  * reverse a run of equal eigenvalues; SPEC 1.1.3 keeps LAPACK's order among
  * them (the descending sort is stable), so each run is turned back. Only
  * exactly equal values tie: near-equal ones are ordered by value. */
-void lelp__stable_ties(double* w, double* V, int64_t d, int64_t S)
+static void lelp__stable_ties(double* w, double* V, int64_t d, int64_t S)
 {
     for (int64_t a = 0; a < S;) {
         int64_t b = a + 1;

@@ -17,7 +17,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "linalg.h"
 
 #define LELP__KRYLOV_TOL 1e-13
 #define LELP__KRYLOV_BLOCKS 8 /* blocks per restart cycle (plus one spare) */
