@@ -98,8 +98,8 @@ int lelp_compressor_load(lelp_compressor** out, const void* src, size_t size, co
     for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
         if (bytes[i] != 0) return lelp__fail(LELP_E_FORMAT, "lelp_compressor_load: reserved header byte %zu is not zero", i);
     if (flags > 15u || (flags & 3u) > 2u) return lelp__fail(LELP_E_FORMAT, "lelp_compressor_load: unknown flags 0x%x", (unsigned)flags);
-    if (dt < 1 || dt > 1048576 || k < 1 || k > 1048576 || C < 1 || C > 1048576 || steps < 0 ||
-        steps > (INT64_C(1) << 53) /* exact in a double (Adam's bias correction); no step can overflow it */ ||
+    if (dt < 1 || dt > LELP__MAX_COMP_DIM || k < 1 || k > LELP__MAX_COMP_DIM || C < 1 || C > LELP__MAX_C || steps < 0 ||
+        steps > LELP__MAX_COUNT /* exact in a double (Adam's bias correction); no step can overflow it */ ||
         seed > (uint64_t)INT64_MAX)
         return lelp__fail(LELP_E_FORMAT, "lelp_compressor_load: impossible shape or step count");
     if (!lelp__in(lr, LELP_COMPRESSOR_LR) || !lelp__in(wd, LELP_COMPRESSOR_WEIGHT_DECAY) ||

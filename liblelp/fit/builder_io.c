@@ -13,7 +13,6 @@ enum { LELP__B_COUNT, LELP__B_MEAN, LELP__B_M, LELP__B_TRACE, LELP__B_NROWS, LEL
        LELP__B_SNUM, LELP__B_SKEY, LELP__B_SMUL, LELP__B_SROW, LELP__B_N };
 #define LELP__FLAG_ROW_FORM 16u
 #define LELP__FLAG_BETA_SAMPLE 32u
-#define LELP__MAX_BSAMPLE INT64_C(1048576)
 
 /* Array offsets for a state of the given shape; exact states carry the
  * packed co-moments (a class in row form: its r x d rows, then zeros) and,
@@ -214,8 +213,8 @@ static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_h
     /* flag bit 5 and the sample fields exist from format version 3 on */
     if (h->flags > (version >= 3 ? 63u : 31u))
         return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: unknown flags 0x%x", (unsigned)h->flags);
-    if (h->d < 1 || h->d > 65536 || h->C < 1 || h->C > 1048576 || h->S < 1 || h->S > h->d ||
-        h->C * h->S > 16777216 || h->seed > (uint64_t)INT64_MAX)
+    if (h->d < 1 || h->d > LELP__MAX_D || h->C < 1 || h->C > LELP__MAX_C || h->S < 1 || h->S > h->d ||
+        h->C * h->S > LELP__MAX_CS || h->seed > (uint64_t)INT64_MAX)
         return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: impossible shape d = %lld, C = %lld, S = %lld",
                           (long long)h->d, (long long)h->C, (long long)h->S);
     /* C is bounded above, so scap * C cannot overflow */

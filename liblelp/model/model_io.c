@@ -96,8 +96,8 @@ static int lelp__model_header(const uint8_t* src, size_t plen, lelp_model* h, ui
     for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
         if (src[i] != 0) return lelp__fail(LELP_E_FORMAT, "lelp_model_load: reserved header byte %zu is not zero", i);
     if (*flags > 15u) return lelp__fail(LELP_E_FORMAT, "lelp_model_load: unknown flags 0x%x", (unsigned)*flags);
-    if (h->d < 1 || h->d > 65536 || h->C < 1 || h->C > 1048576 || h->S < 1 || h->S > h->d ||
-        h->C * h->S > 16777216)
+    if (h->d < 1 || h->d > LELP__MAX_D || h->C < 1 || h->C > LELP__MAX_C || h->S < 1 || h->S > h->d ||
+        h->C * h->S > LELP__MAX_CS)
         return lelp__fail(LELP_E_FORMAT, "lelp_model_load: impossible shape d = %lld, C = %lld, S = %lld", (long long)h->d,
                           (long long)h->C, (long long)h->S);
     if (h->head_rank < 0 || h->head_rank > h->C || h->head_rank > h->d)
