@@ -96,6 +96,9 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
     if (!dst) return lelp__fail(LELP_E_NULL, "lelp_builder_serialize: dst is NULL");
     if (capacity < need)
         return lelp__fail(LELP_E_BUFFER_TOO_SMALL, "lelp_builder_serialize: capacity %zu < %zu needed", capacity, need);
+    if (b->sk && b->sk->failed) /* the format has no place for a sketch that lost rows */
+        return lelp__fail(LELP_E_SOLVER, "lelp_builder_serialize: the sketch's eigensolver failed while class %lld was "
+                          "streamed", (long long)b->sk->failed_class);
     const int64_t d = b->d, C = b->C;
     size_t off[LELP__B_N];
     const int row_form = lelp__builder_row_form(b);

@@ -14,6 +14,7 @@ typedef struct lelp__sketch {
     double* trace;           /* C: exact trace of each class's co-moment matrix */
     int failed;              /* LELP_E_SOLVER once a shrink's eigensolver failed: sticky, fit reports it */
     int64_t failed_class;    /* the class whose shrink failed first */
+    int64_t failed_info;     /* and the eigensolver's info */
     /* scratch for a shrink, allocated up front so updates never allocate */
     double* G;               /* cap x cap */
     double* w;               /* cap */
@@ -38,7 +39,8 @@ void lelp__sketch_add_block(lelp__sketch* sk, double* mean, int64_t* count, int6
 void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t c, const lelp__sketch* src,
                         const double* mean_b, int64_t count_b, double* delta);
 /* Top-S eigenpairs of P B^T B P / (n-1) for class c (V: d x S column-major);
- * *trace0 = the trace before the projection (0 without a head). */
+ * *trace0 = the trace before the projection (0 without a head).
+ * LELP_E_SOLVER when any shrink of the sketch failed (sk->failed). */
 int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, int64_t count, const double* Q,
                        int64_t rh, int64_t S, double* lam, double* V, double* trace, double* trace0);
 
