@@ -30,6 +30,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#define LELP_EXPERIMENTAL /* the builder knobs the benchmarks compare */
 #include "lelp.h"
 #include "../liblelp/linalg/linalg.h" /* lelp__small_eigen (bench_core shrink): liblelp.a's internal symbol */
 

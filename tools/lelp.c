@@ -507,17 +507,19 @@ static int cmd_label(const opts* o, int assign)
 }
 
 /* ---- info / export ----------------------------------------------------------------------------------- */
-/* format version and writer's library version from the envelope (docs/format.md) */
-static void envelope_versions(const char* path, uint32_t* format, uint32_t* writer)
+/* format version and writer's library version of a loaded model (liblelp's
+ * introspection: the tool reads no file bytes itself) */
+static void model_versions(const lelp_model* m, uint32_t* format, uint32_t* writer)
 {
-    unsigned char h[20] = {0};
-    FILE* f = fopen(path, "rb");
-    if (f) {
-        if (fread(h, 1, sizeof h, f) != sizeof h) memset(h, 0, sizeof h);
-        fclose(f);
+    lelp_info* info = NULL;
+    int64_t f = 0, w = 0;
+    if (lelp_model_inspect(m, &info) == LELP_OK) {
+        lelp_info_get_int(info, LELP_INFO_FORMAT_VERSION, &f);
+        lelp_info_get_int(info, LELP_INFO_WRITER_VERSION, &w);
     }
-    *format = (uint32_t)h[8] | (uint32_t)h[9] << 8 | (uint32_t)h[10] << 16 | (uint32_t)h[11] << 24;
-    *writer = (uint32_t)h[16] | (uint32_t)h[17] << 8 | (uint32_t)h[18] << 16 | (uint32_t)h[19] << 24;
+    lelp_info_free(info);
+    *format = (uint32_t)f;
+    *writer = (uint32_t)w;
 }
 
 static void print_rows(const double* v, int64_t C, int64_t S)
@@ -560,7 +562,7 @@ static int cmd_info(const opts* o)
     lelp_model_get_double(m, LELP_MODEL_BETA, &beta);
     lelp_model_get_double(m, LELP_MODEL_ENTROPY_FRACTION, &frac);
     uint32_t fmt, writer;
-    envelope_versions(o->model, &fmt, &writer);
+    model_versions(m, &fmt, &writer);
     char wv[32];
     snprintf(wv, sizeof wv, "%u.%u.%u", writer / 10000, writer / 100 % 100, writer % 100);
     double* eig = xalloc((size_t)(C * S), sizeof(double), C);

@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* the library implements both tiers of its header */
+#ifndef LELP_EXPERIMENTAL
+#define LELP_EXPERIMENTAL
+#endif
 #include "lelp.h"
 
 /* ---- limits: every shape and size bound, in one place ------------------ */
@@ -212,6 +216,10 @@ typedef struct lelp__param_info {
     const char* name;        /* for messages: the header's enum name */
 } lelp__param_info;
 const lelp__param_info* lelp__param_find(int param);
+/* Entry i of the table, NULL past its end; and an entry's value in a handle
+ * of its kind (no checks: for introspection). */
+const lelp__param_info* lelp__param_at(size_t i);
+void lelp__param_read(const void* handle, const lelp__param_info* p, int64_t* iv, double* dv);
 
 /* One handle kind's view of the table. */
 typedef struct lelp__param_set {

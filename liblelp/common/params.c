@@ -66,6 +66,29 @@ static const lelp__param_info lelp__params[] = {
     C_(LELP_COMPRESSOR_SEED, 1, 0.0, LELP__SEED_HI, LELP__T_U64, seed, LELP__FIXED),
 };
 
+static void lelp__param_load(const void* handle, const lelp__param_info* p, int64_t* iv, double* dv)
+{
+    const char* f = (const char*)handle + p->offset;
+    switch (p->type) {
+    case LELP__T_INT: *iv = *(const int*)(const void*)f; break;
+    case LELP__T_U64: *iv = (int64_t) * (const uint64_t*)(const void*)f; break;
+    case LELP__T_I64: *iv = *(const int64_t*)(const void*)f; break;
+    default: *dv = *(const double*)(const void*)f; break;
+    }
+}
+
+const lelp__param_info* lelp__param_at(size_t i)
+{
+    return i < sizeof lelp__params / sizeof lelp__params[0] ? &lelp__params[i] : NULL;
+}
+
+void lelp__param_read(const void* handle, const lelp__param_info* p, int64_t* iv, double* dv)
+{
+    *iv = 0;
+    *dv = 0.0;
+    lelp__param_load(handle, p, iv, dv);
+}
+
 const lelp__param_info* lelp__param_find(int param)
 {
     for (size_t i = 0; i < sizeof lelp__params / sizeof lelp__params[0]; i++)
@@ -129,16 +152,6 @@ static void lelp__param_store(void* handle, const lelp__param_info* p, int64_t i
     }
 }
 
-static void lelp__param_load(const void* handle, const lelp__param_info* p, int64_t* iv, double* dv)
-{
-    const char* f = (const char*)handle + p->offset;
-    switch (p->type) {
-    case LELP__T_INT: *iv = *(const int*)(const void*)f; break;
-    case LELP__T_U64: *iv = (int64_t) * (const uint64_t*)(const void*)f; break;
-    case LELP__T_I64: *iv = *(const int64_t*)(const void*)f; break;
-    default: *dv = *(const double*)(const void*)f; break;
-    }
-}
 
 static int lelp__param_write(void* handle, const lelp__param_set* ps, int param, int is_int, int64_t iv, double dv,
                            const char* fn)
