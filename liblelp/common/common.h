@@ -86,6 +86,9 @@ typedef struct lelp__scratch {
  * message starts with the public entry point's name (the `what` or `fn`
  * argument the callers pass down). */
 int lelp__fail(int code, const char* fmt, ...) LELP__PRINTF(2, 3);
+/* Prefixes the current message with "fn: " (a public call that failed in
+ * another public call it made) and returns code. */
+int lelp__fail_within(int code, const char* fn);
 
 /* ---- memory (alloc.c) --------------------------------------------------- */
 void lelp__mem_init(lelp__mem* mem, const lelp_allocator* alloc);

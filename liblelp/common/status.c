@@ -28,6 +28,13 @@ int lelp__fail(int code, const char* fmt, ...)
     return code;
 }
 
+int lelp__fail_within(int code, const char* fn)
+{
+    char inner[sizeof lelp__message];
+    snprintf(inner, sizeof inner, "%s", lelp__message);
+    return lelp__fail(code, "%s: %s", fn, inner);
+}
+
 const char* lelp_last_error(void)
 {
     return lelp__message;

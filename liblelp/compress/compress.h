@@ -24,7 +24,8 @@ struct lelp_compressor {
 };
 
 /* compressor.c */
-int lelp__compressor_alloc(const lelp__mem* mem, int64_t dt, int64_t k, int64_t C, lelp_compressor** out);
+int lelp__compressor_alloc(const lelp__mem* mem, int64_t dt, int64_t k, int64_t C, lelp_compressor** out,
+                           const char* fn);
 void lelp__compressor_release(lelp_compressor* c);
 /* distance.c */
 int lelp__distance_loss(const lelp__mem* mem, int kind, const float* F, const double* Z, int64_t n, int64_t k,

@@ -55,16 +55,17 @@ void lelp__compressor_release(lelp_compressor* c)
     lelp__free(&mem, c, sizeof *c);
 }
 
-int lelp__compressor_alloc(const lelp__mem* mem, int64_t dt, int64_t k, int64_t C, lelp_compressor** out)
+int lelp__compressor_alloc(const lelp__mem* mem, int64_t dt, int64_t k, int64_t C, lelp_compressor** out,
+                           const char* fn)
 {
     *out = NULL;
     if (dt < 1 || dt > LELP__MAX_COMP_DIM || k < 1 || k > LELP__MAX_COMP_DIM || C < 1 || C > LELP__MAX_C ||
         lelp__bytes(k, dt, sizeof(double)) > LELP__MAX_COMP_BYTES)
-        return lelp__fail(LELP_E_INVALID_ARG, "lelp_compressor_create: teacher_dim = %lld, student_dim = %lld, "
-                          "C = %lld must be in [1, 2^20] with k*dt*8 <= 2^40 bytes", (long long)dt, (long long)k,
+        return lelp__fail(LELP_E_INVALID_ARG, "%s: teacher_dim = %lld, student_dim = %lld, "
+                          "C = %lld must be in [1, 2^20] with k*dt*8 <= 2^40 bytes", fn, (long long)dt, (long long)k,
                           (long long)C);
     lelp_compressor* c = lelp__calloc(mem, sizeof *c);
-    if (!c) return lelp__fail(LELP_E_NOMEM, "lelp_compressor_create: out of memory");
+    if (!c) return lelp__fail(LELP_E_NOMEM, "%s: out of memory", fn);
     c->magic = LELP__MAGIC_COMPRESSOR;
     c->self = c;
     c->mem = *mem;
@@ -86,7 +87,7 @@ int lelp__compressor_alloc(const lelp__mem* mem, int64_t dt, int64_t k, int64_t 
     c->G = lelp__alloc(mem, b);
     if (!c->P || !c->m1 || !c->m2 || !c->G) {
         lelp__compressor_release(c);
-        return lelp__fail(LELP_E_NOMEM, "lelp_compressor_create: out of memory");
+        return lelp__fail(LELP_E_NOMEM, "%s: out of memory", fn);
     }
     *out = c;
     return LELP_OK;
@@ -101,7 +102,7 @@ int lelp_compressor_create(lelp_compressor** out, int64_t teacher_dim, int64_t s
     if (st) return st;
     lelp__mem mem;
     lelp__mem_init(&mem, alloc);
-    if ((st = lelp__compressor_alloc(&mem, teacher_dim, student_dim, C, out))) return st;
+    if ((st = lelp__compressor_alloc(&mem, teacher_dim, student_dim, C, out, "lelp_compressor_create"))) return st;
     lelp__compressor_init(*out);
     return LELP_OK;
 }

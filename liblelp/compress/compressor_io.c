@@ -114,7 +114,7 @@ int lelp_compressor_load(lelp_compressor** out, const void* src, size_t size, co
     lelp__mem mem;
     lelp__mem_init(&mem, alloc);
     lelp_compressor* c = NULL;
-    if ((st = lelp__compressor_alloc(&mem, dt, k, C, &c))) return st;
+    if ((st = lelp__compressor_alloc(&mem, dt, k, C, &c, "lelp_compressor_load"))) return st;
     c->distance = (int)(flags & 3u);
     c->optimizer = (int)((flags >> 2) & 1u);
     c->multilabel = (int)((flags >> 3) & 1u);
@@ -160,5 +160,5 @@ int lelp_compressor_load_path(lelp_compressor** out, const char* path, const lel
     if (st) return st;
     st = lelp_compressor_load(out, buf, size, alloc);
     lelp__free(&mem, buf, size);
-    return st;
+    return st ? lelp__fail_within(st, "lelp_compressor_load_path") : LELP_OK;
 }

@@ -410,7 +410,7 @@ int lelp_builder_load(lelp_builder** out, const void* src, size_t size, const le
     lelp__builder_hdr h;
     if ((st = lelp__builder_header(src, env.payload_len, &h))) return st;
     lelp_builder* b = NULL;
-    if ((st = lelp_builder_create(&b, h.d, h.C, h.S, alloc))) return st;
+    if ((st = lelp_builder_create(&b, h.d, h.C, h.S, alloc))) return lelp__fail_within(st, "lelp_builder_load");
     b->null_space = (int)(h.flags & 1u);
     b->rotate = (int)((h.flags >> 1) & 1u);
     b->has_head = (int)((h.flags >> 2) & 1u);
@@ -450,5 +450,5 @@ int lelp_builder_load_path(lelp_builder** out, const char* path, const lelp_allo
     if (st) return st;
     st = lelp_builder_load(out, buf, size, alloc);
     lelp__free(&mem, buf, size);
-    return st;
+    return st ? lelp__fail_within(st, "lelp_builder_load_path") : LELP_OK;
 }

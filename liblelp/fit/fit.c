@@ -152,7 +152,7 @@ int lelp_builder_fit(const lelp_builder* b, lelp_model** out)
     if ((st = lelp__fit_checks(b))) return st;
     const int64_t d = b->d, C = b->C, S = b->S;
     lelp_model* m = NULL;
-    if ((st = lelp__model_alloc(&b->mem, d, C, S, &m))) return st;
+    if ((st = lelp__model_alloc(&b->mem, d, C, S, &m, "lelp_builder_fit"))) return st;
     lelp__fit_scratch w = {0};
     /* the sketch solver and classes in row form work on their own small arrays */
     int any_comoment = 0;

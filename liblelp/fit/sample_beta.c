@@ -36,7 +36,7 @@ int lelp__sample_beta(const lelp__mem* mem, const lelp_model* m, const lelp__bsa
     double* x = lelp__alloc(mem, x_bytes);
     int st = LELP_OK;
     if (!g || !w || !x) {
-        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the automatic beta");
+        st = lelp__fail(LELP_E_NOMEM, "lelp_builder_fit: out of memory for the automatic beta");
         goto done;
     }
     int64_t k = 0;

@@ -128,7 +128,7 @@ int lelp_inspect(lelp_info** out, const void* src, size_t size, const lelp_alloc
     } else {
         return lelp__fail(LELP_E_FORMAT, "lelp_inspect: not a liblelp buffer (unknown magic)");
     }
-    return st;
+    return st ? lelp__fail_within(st, "lelp_inspect") : LELP_OK;
 }
 
 int lelp_inspect_path(lelp_info** out, const char* path, const lelp_allocator* alloc)
@@ -141,7 +141,7 @@ int lelp_inspect_path(lelp_info** out, const char* path, const lelp_allocator* a
     if (st) return st;
     st = lelp_inspect(out, buf, size, alloc);
     lelp__free(&mem, buf, size);
-    return st;
+    return st ? lelp__fail_within(st, "lelp_inspect_path") : LELP_OK;
 }
 
 static int lelp__info_find(const lelp_info* info, int key, int is_int, const void* value, const char* fn,

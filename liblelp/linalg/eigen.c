@@ -54,7 +54,7 @@ int lelp__top_eigen_lapack(const lelp__mem* mem, double* A, int64_t d, int64_t S
     size_t work_bytes = 0, iwork_bytes = 0;
     int st = LELP_OK;
     if (!wall || !Z || !isuppz) {
-        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the eigensolver (class %lld)",
+        st = lelp__fail(LELP_E_NOMEM, "lelp_builder_fit: out of memory for the eigensolver (class %lld)",
                         (long long)cls);
         goto done;
     }
@@ -66,7 +66,7 @@ int lelp__top_eigen_lapack(const lelp__mem* mem, double* A, int64_t d, int64_t S
     lapack_int info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'V', 'I', 'L', n, A, n, 0.0, 0.0, il, iu,
                                           abstol, &m, wall, Z, n, isuppz, &query, -1, &iquery, -1);
     if (info != 0) {
-        st = lelp__fail(LELP_E_SOLVER, "fit: dsyevr workspace query failed (info %d)", (int)info);
+        st = lelp__fail(LELP_E_SOLVER, "lelp_builder_fit: dsyevr workspace query failed (info %d)", (int)info);
         goto done;
     }
     int64_t lwork = (int64_t)query, liwork = (int64_t)iquery;
@@ -75,14 +75,14 @@ int lelp__top_eigen_lapack(const lelp__mem* mem, double* A, int64_t d, int64_t S
     work = lelp__alloc(mem, work_bytes);
     iwork = lelp__alloc(mem, iwork_bytes);
     if (!work || !iwork) {
-        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the eigensolver workspace");
+        st = lelp__fail(LELP_E_NOMEM, "lelp_builder_fit: out of memory for the eigensolver workspace");
         goto done;
     }
     info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'V', 'I', 'L', n, A, n, 0.0, 0.0, il, iu, abstol, &m,
                                wall, Z, n, isuppz, work, (lapack_int)lwork, iwork,
                                (lapack_int)liwork);
     if (info != 0 || m != (lapack_int)S) {
-        st = lelp__fail(LELP_E_SOLVER, "fit: dsyevr failed for class %lld (info %d, %d of %lld found)",
+        st = lelp__fail(LELP_E_SOLVER, "lelp_builder_fit: dsyevr failed for class %lld (info %d, %d of %lld found)",
                         (long long)cls, (int)info, (int)m, (long long)S);
         goto done;
     }

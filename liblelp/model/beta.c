@@ -100,7 +100,7 @@ int lelp__auto_beta(const lelp__mem* mem, const lelp_model* m, double* beta)
     double* xi = lelp__alloc(mem, lelp__bytes(S, 1, sizeof(double)));
     int st = LELP_OK;
     if (!g || !w || !R || !xi) {
-        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the automatic beta");
+        st = lelp__fail(LELP_E_NOMEM, "lelp_builder_fit: out of memory for the automatic beta");
         goto done;
     }
     double total = 0.0, lmax = 0.0;

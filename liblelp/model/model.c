@@ -38,12 +38,12 @@ static void lelp__model_release(lelp_model* m)
     lelp__free(&mem, m, sizeof *m);
 }
 
-int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S, lelp_model** out)
+int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S, lelp_model** out, const char* fn)
 {
     *out = NULL;
     lelp__model_sizes z = lelp__sizes(d, C, S);
     lelp_model* m = lelp__calloc(mem, sizeof *m);
-    if (!m) return lelp__fail(LELP_E_NOMEM, "out of memory for a model");
+    if (!m) return lelp__fail(LELP_E_NOMEM, "%s: out of memory for a model", fn);
     m->magic = LELP__MAGIC_MODEL;
     m->self = m;
     m->format_version = LELP__MODEL_FORMAT_VERSION;
@@ -64,7 +64,7 @@ int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S, lel
     if (!m->count || !m->mean || !m->eig || !m->ratio || !m->U || !m->b || !m->Uf || !m->center ||
         !m->b_proj) {
         lelp__model_release(m);
-        return lelp__fail(LELP_E_NOMEM, "out of memory for a model with d = %lld, C*S = %lld",
+        return lelp__fail(LELP_E_NOMEM, "%s: out of memory for a model with d = %lld, C*S = %lld", fn,
                           (long long)d, (long long)(C * S));
     }
     *out = m;
@@ -132,7 +132,7 @@ void lelp__model_finish(lelp_model* m)
 static int lelp__model_copy(const lelp_model* src, lelp_model** out)
 {
     lelp_model* m = NULL;
-    int st = lelp__model_alloc(&src->mem, src->d, src->C, src->S, &m);
+    int st = lelp__model_alloc(&src->mem, src->d, src->C, src->S, &m, "lelp_model_with_beta");
     if (st) return st;
     lelp__model_sizes z = lelp__sizes(src->d, src->C, src->S);
     m->head_rank = src->head_rank;

@@ -156,7 +156,7 @@ int lelp_model_load(lelp_model** out, const void* src, size_t size, const lelp_a
     lelp__mem mem;
     lelp__mem_init(&mem, alloc);
     lelp_model* m = NULL;
-    if ((st = lelp__model_alloc(&mem, h.d, h.C, h.S, &m))) return st;
+    if ((st = lelp__model_alloc(&mem, h.d, h.C, h.S, &m, "lelp_model_load"))) return st;
     m->head_rank = h.head_rank;
     m->seed = h.seed;
     m->beta = h.beta;
@@ -195,5 +195,5 @@ int lelp_model_load_path(lelp_model** out, const char* path, const lelp_allocato
     if (st) return st;
     st = lelp_model_load(out, buf, size, alloc);
     lelp__free(&mem, buf, size);
-    return st;
+    return st ? lelp__fail_within(st, "lelp_model_load_path") : LELP_OK;
 }

@@ -34,7 +34,7 @@ struct lelp_model {
 #define LELP__BETA_SAMPLES 4096
 
 /* model.c */
-int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S, lelp_model** out);
+int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S, lelp_model** out, const char* fn);
 /* Computes the derived arrays; the model's stored fields must be set. */
 void lelp__model_finish(lelp_model* m);
 
