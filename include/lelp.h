@@ -390,8 +390,7 @@ LELP_API int lelp_builder_fit(const lelp_builder* b, lelp_model** out);
 
 /* Bytes lelp_builder_serialize writes (counts, means, co-moments or sketch,
  * head, parameters, beta sample; docs/format.md).
- * Errors: LELP_E_NULL (b, size), LELP_E_INVALID_HANDLE, LELP_E_INVALID_ARG
- * (the size overflows size_t). Since v0.1. */
+ * Errors: LELP_E_NULL (b, size), LELP_E_INVALID_HANDLE. Since v0.1. */
 LELP_API int lelp_builder_serialized_size(const lelp_builder* b, size_t* size);
 /* Writes the builder's partial state into dst (capacity bytes); *written
  * (may be NULL) receives the byte count.

@@ -218,7 +218,6 @@ typedef struct lelp__param_info {
     int rule;                /* enum lelp__param_rule */
     const char* name;        /* for messages: the header's enum name */
 } lelp__param_info;
-const lelp__param_info* lelp__param_find(int param);
 /* Entry i of the table, NULL past its end; and an entry's value in a handle
  * of its kind (no checks: for introspection). */
 const lelp__param_info* lelp__param_at(size_t i);

@@ -89,7 +89,7 @@ void lelp__param_read(const void* handle, const lelp__param_info* p, int64_t* iv
     lelp__param_load(handle, p, iv, dv);
 }
 
-const lelp__param_info* lelp__param_find(int param)
+static const lelp__param_info* lelp__param_find(int param)
 {
     for (size_t i = 0; i < sizeof lelp__params / sizeof lelp__params[0]; i++)
         if (lelp__params[i].id == param) return &lelp__params[i];

@@ -112,8 +112,9 @@ int lelp__builder_storage(lelp_builder* b, const char* fn)
 }
 
 /* Back to the state before lelp__builder_storage: only while nothing was
- * added, so the settings it fixed are free again after a failed call. */
-void lelp__builder_unstart(lelp_builder* b)
+ * added, so a call that fails after allocating the statistics leaves the
+ * builder as it was and the settings they fixed are free again. */
+static void lelp__builder_unstart(lelp_builder* b)
 {
     if (!b->started) return;
     lelp__free(&b->mem, b->M, lelp__bytes(b->C, b->d * b->d, sizeof(double)));

@@ -44,11 +44,8 @@ struct lelp_builder {
     float* Mf;               /* d x d: a block's float32 co-moment (LELP_PRECISION_FLOAT32) */
 };
 
-/* builder.c: allocates the statistics for the chosen solver (first use);
- * lelp__builder_unstart undoes it while they are still empty, so a call
- * that fails after allocating them leaves the builder as it was. */
+/* builder.c: allocates the statistics for the chosen solver (first use). */
 int lelp__builder_storage(lelp_builder* b, const char* fn);
-void lelp__builder_unstart(lelp_builder* b);
 
 /* comoment.c */
 double lelp__chan_mean(double* mean, int64_t na, int64_t d, const double* mean_b, int64_t nb, double* delta);
