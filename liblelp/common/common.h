@@ -192,7 +192,7 @@ int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic, uin
 /* ---- files (file_io.c) -------------------------------------------------- */
 /* save: allocate the buffer (then serialize into it), write and free it */
 int lelp__save_begin(const lelp__mem* mem, const char* path, size_t size, uint8_t** buf, const char* what);
-int lelp__save_end(const lelp__mem* mem, const char* path, uint8_t* buf, size_t size, int status);
+int lelp__save_end(const lelp__mem* mem, const char* path, uint8_t* buf, size_t size, int status, const char* what);
 /* load: check out (the caller has set *out = NULL), path and allocator, read the file */
 int lelp__load_begin(int have_out, const char* path, const lelp_allocator* alloc, lelp__mem* mem, uint8_t** buf,
                      size_t* size, const char* what);

@@ -29,9 +29,10 @@ int lelp__save_begin(const lelp__mem* mem, const char* path, size_t size, uint8_
     return LELP_OK;
 }
 
-int lelp__save_end(const lelp__mem* mem, const char* path, uint8_t* buf, size_t size, int status)
+int lelp__save_end(const lelp__mem* mem, const char* path, uint8_t* buf, size_t size, int status, const char* what)
 {
-    if (status == LELP_OK) status = lelp__write_file(path, buf, size);
+    /* the file helpers' messages name the path; the call's name goes first */
+    if (status == LELP_OK && (status = lelp__write_file(path, buf, size))) lelp__fail_within(status, what);
     lelp__free(mem, buf, size);
     return status;
 }
@@ -45,7 +46,8 @@ int lelp__load_begin(int have_out, const char* path, const lelp_allocator* alloc
     int st = lelp__check_allocator(alloc, what);
     if (st) return st;
     lelp__mem_init(mem, alloc);
-    return lelp__read_file(mem, path, buf, size);
+    if ((st = lelp__read_file(mem, path, buf, size))) return lelp__fail_within(st, what);
+    return LELP_OK;
 }
 
 #if defined(LELP_NO_STDIO)

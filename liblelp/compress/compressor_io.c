@@ -147,7 +147,7 @@ int lelp_compressor_save_path(const lelp_compressor* c, const char* path)
     uint8_t* buf = NULL;
     int st = lelp_compressor_serialized_size(c, &size);
     if (st || (st = lelp__save_begin(&c->mem, path, size, &buf, "lelp_compressor_save_path"))) return st;
-    return lelp__save_end(&c->mem, path, buf, size, lelp_compressor_serialize(c, buf, size, NULL));
+    return lelp__save_end(&c->mem, path, buf, size, lelp_compressor_serialize(c, buf, size, NULL), "lelp_compressor_save_path");
 }
 
 int lelp_compressor_load_path(lelp_compressor** out, const char* path, const lelp_allocator* alloc)

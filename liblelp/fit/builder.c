@@ -29,16 +29,16 @@ static void lelp__builder_release(lelp_builder* b)
 static int lelp__check_shape(int64_t d, int64_t C, int64_t S)
 {
     if (d < 1 || d > LELP__MAX_D)
-        return lelp__fail(LELP_E_INVALID_ARG, "d = %lld must be in [1, %lld]", (long long)d,
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_create: d = %lld must be in [1, %lld]", (long long)d,
                           (long long)LELP__MAX_D);
     if (C < 1 || C > LELP__MAX_C)
-        return lelp__fail(LELP_E_INVALID_ARG, "C = %lld must be in [1, %lld]", (long long)C,
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_create: C = %lld must be in [1, %lld]", (long long)C,
                           (long long)LELP__MAX_C);
     if (S < 1 || S > d)
-        return lelp__fail(LELP_E_INVALID_ARG, "S = %lld must be in [1, d = %lld]", (long long)S,
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_create: S = %lld must be in [1, d = %lld]", (long long)S,
                           (long long)d);
     if (C * S > LELP__MAX_CS)
-        return lelp__fail(LELP_E_INVALID_ARG, "C*S = %lld exceeds %lld", (long long)(C * S),
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_create: C*S = %lld exceeds %lld", (long long)(C * S),
                           (long long)LELP__MAX_CS);
     return LELP_OK;
 }

@@ -437,7 +437,7 @@ int lelp_builder_save_path(const lelp_builder* b, const char* path)
     uint8_t* buf = NULL;
     int st = lelp_builder_serialized_size(b, &size);
     if (st || (st = lelp__save_begin(&b->mem, path, size, &buf, "lelp_builder_save_path"))) return st;
-    return lelp__save_end(&b->mem, path, buf, size, lelp_builder_serialize(b, buf, size, NULL));
+    return lelp__save_end(&b->mem, path, buf, size, lelp_builder_serialize(b, buf, size, NULL), "lelp_builder_save_path");
 }
 
 int lelp_builder_load_path(lelp_builder** out, const char* path, const lelp_allocator* alloc)

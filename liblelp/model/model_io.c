@@ -182,7 +182,7 @@ int lelp_model_save_path(const lelp_model* m, const char* path)
     uint8_t* buf = NULL;
     int st = lelp_model_serialized_size(m, &size);
     if (st || (st = lelp__save_begin(&m->mem, path, size, &buf, "lelp_model_save_path"))) return st;
-    return lelp__save_end(&m->mem, path, buf, size, lelp_model_serialize(m, buf, size, NULL));
+    return lelp__save_end(&m->mem, path, buf, size, lelp_model_serialize(m, buf, size, NULL), "lelp_model_save_path");
 }
 
 int lelp_model_load_path(lelp_model** out, const char* path, const lelp_allocator* alloc)
