@@ -78,9 +78,11 @@ UNINSTALL_HOOKS :=
 DEPS_EXTRA :=
 DEMO_TARGET ?= run-minimal
 
-# Debian packages the build and the tests need (installed by ensure-deps).
+# Debian packages the build and the tests need (installed by `make deps` only).
 # (g++: tests/check_header.sh compiles the header as C++.)
-DEPS := gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcmocka-dev
+DEPS := gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcmocka-dev valgrind \
+  python3-sklearn
+DEPS_OPTIONAL :=
 
 -include $(sort $(wildcard mk/*.mk))
 
@@ -88,33 +90,47 @@ DEPS := gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcmocka-dev
 .DELETE_ON_ERROR:
 FORCE:
 
-.PHONY: FORCE all static shared deps check check-sanitize check-valgrind demo run-minimal \
+.PHONY: FORCE all static shared lib deps check check-suite check-sanitize check-valgrind demo run-minimal \
         bench install uninstall clean ffi-header examples
 
 # ---- dependencies -------------------------------------------------------------
-# A stamp keeps `make` from re-checking on every call; `make deps` forces it.
-# It is redone whenever the package list can have changed (Makefile, mk/*.mk).
-$(BUILD)/.deps-ok: scripts/ensure-deps.sh Makefile $(wildcard mk/*.mk)
-	@mkdir -p $(BUILD)
-	@bash scripts/ensure-deps.sh $(DEPS) $(DEPS_EXTRA)
-	@touch $@
+# Building never installs anything. The objects wait for a check of the
+# compiler, OpenBLAS and LAPACKE (scripts/check-prereqs.sh: one message naming
+# what is missing and its Debian/Ubuntu, Fedora and Arch packages); its stamp
+# is keyed on CC and the LAPACK flags, so another compiler is checked again.
+PREREQ_STAMP := $(BUILD)/.prereqs-$(shell printf '%s' '$(CC)|$(LAPACK_CFLAGS)|$(LAPACK_LIBS)' | cksum | cut -d' ' -f1)
+$(PREREQ_STAMP): scripts/check-prereqs.sh
+	@CC="$(CC)" LAPACK_CFLAGS="$(LAPACK_CFLAGS)" LAPACK_LIBS="$(LAPACK_LIBS)" bash scripts/check-prereqs.sh $@
 
+# `make deps` is the one target that installs packages (Debian/Ubuntu, apt-get):
+# DEPS and every mk/*.mk's DEPS_EXTRA; DEPS_OPTIONAL may fail (its tests skip).
+# `make demo`, `make check` and .ci/run call it first unless LELP_NO_DEPS=1
+# (for packagers and CI systems that install their own).
 deps:
-	@bash scripts/ensure-deps.sh $(DEPS) $(DEPS_EXTRA)
+	@bash scripts/ensure-deps.sh $(sort $(DEPS) $(DEPS_EXTRA))
+	@$(if $(DEPS_OPTIONAL),bash scripts/ensure-deps.sh $(sort $(DEPS_OPTIONAL)) || \
+	  echo "deps: optional $(sort $(DEPS_OPTIONAL)) unavailable; the tests that need them will be SKIPPED",:)
+
+# Runs `make deps` unless LELP_NO_DEPS is set (used by the check and demo recipes).
+RUN_DEPS = $(if $(LELP_NO_DEPS),:,$(MAKE) --no-print-directory deps)
 
 # ---- the library ----------------------------------------------------------------
 all: $(LIB_A) $(LIB_SO) $(BUILD)/liblelp.so $(ALL_EXTRA)
+lib: $(LIB_A) $(LIB_SO) $(BUILD)/liblelp.so
 static: $(LIB_A)
 shared: $(LIB_SO)
 
-$(BUILD)/static/%.o: liblelp/%.c $(HDRS) | $(BUILD)/.deps-ok
+# -MMD -MP: each object depends on exactly the headers it includes (the .d files).
+$(BUILD)/static/%.o: liblelp/%.c | $(PREREQ_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LELP_CFLAGS) $(LAPACK_CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LELP_CFLAGS) $(LAPACK_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/shared/%.o: liblelp/%.c $(HDRS) | $(BUILD)/.deps-ok
+$(BUILD)/shared/%.o: liblelp/%.c | $(PREREQ_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LELP_CFLAGS) $(LAPACK_CFLAGS) -fPIC -fvisibility=hidden \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LELP_CFLAGS) $(LAPACK_CFLAGS) -MMD -MP -fPIC -fvisibility=hidden \
 	  -DLELP_BUILD_SHARED -c $< -o $@
+
+-include $(STATIC_OBJS:.o=.d) $(SHARED_OBJS:.o=.d)
 
 $(LIB_A): $(STATIC_OBJS)
 	@rm -f $@
@@ -138,9 +154,14 @@ $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(wildcard tests/support/*.h) $(LIB_
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(TEST_CFLAGS) $< $(TEST_SUPPORT) $(LIB_A) $(LDFLAGS) $(TEST_LIBS) -o $@
 
+# `make check`: `make deps` (unless LELP_NO_DEPS=1), then check-suite.
+check:
+	@$(RUN_DEPS)
+	@$(MAKE) --no-print-directory check-suite
+
 # Runs every cmocka executable, every tests/check_*.sh, then CHECK_HOOKS, and
 # prints one "N passed, M failed" line. Any failure makes the target fail.
-check: all $(TEST_BINS)
+check-suite: all $(TEST_BINS)
 	@pass=0; fail=0; failed=""; \
 	for t in $(TEST_BINS); do \
 	  echo "== $$t"; \
@@ -163,7 +184,7 @@ check: all $(TEST_BINS)
 
 # ASan + UBSan build of the library and the cmocka suite in build/asan.
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-check-sanitize: | $(BUILD)/.deps-ok
+check-sanitize:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
 	  CHECK_HOOKS= $(BUILD)/asan/liblelp.a \
 	  $(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(TEST_BINS))
@@ -179,8 +200,8 @@ check-sanitize: | $(BUILD)/.deps-ok
 
 # valgrind over the same executables (single-threaded OpenBLAS: its worker
 # threads are not leaks, but their pools confuse the leak report).
-check-valgrind: $(TEST_BINS) | $(BUILD)/.deps-ok
-	@command -v valgrind >/dev/null || bash scripts/ensure-deps.sh valgrind
+check-valgrind: $(TEST_BINS)
+	@command -v valgrind >/dev/null || { echo "check-valgrind: valgrind not found (make deps installs it)" >&2; exit 1; }
 	@pass=0; fail=0; \
 	for t in $(TEST_BINS); do \
 	  echo "== valgrind $$t"; \
@@ -201,7 +222,9 @@ examples: $(EXAMPLE_BINS)
 run-minimal: $(BUILD)/examples/minimal
 	$(BUILD)/examples/minimal
 
-demo: $(DEMO_TARGET)
+demo:
+	@$(RUN_DEPS)
+	@$(MAKE) --no-print-directory $(DEMO_TARGET)
 
 # ---- benchmarks ------------------------------------------------------------------------
 $(BUILD)/bench/bench_core: bench/bench_core.c $(LIB_A)
@@ -209,7 +232,8 @@ $(BUILD)/bench/bench_core: bench/bench_core.c $(LIB_A)
 	$(CC) $(CPPFLAGS) -O2 -std=c11 -Iinclude $< $(LIB_A) $(LDFLAGS) $(LAPACK_CFLAGS) $(LAPACK_LIBS) -lm -lpthread -o $@
 
 bench: all $(BUILD)/bench/bench_core
-	@bash scripts/ensure-deps.sh python3-numpy python3-sklearn python3-torch
+	@$(PYTHON) -c 'import numpy, sklearn, torch' 2>/dev/null || \
+	  { echo "bench: needs python3-numpy python3-sklearn python3-torch (make deps installs them)" >&2; exit 1; }
 	$(PYTHON) bench/run.py
 
 # ---- install -------------------------------------------------------------------------------
