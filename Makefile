@@ -32,8 +32,11 @@ PYTHON ?= /usr/bin/python3
 LELP_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
   -Wmissing-prototypes -ffp-contract=off -Iinclude -Iliblelp
 # vexp.c's clamps become vector max/min only when FP compares may be assumed
-# not to trap (liblelp never enables FP exceptions); vectorize it at any -O.
-%/vexp.o: LELP_CFLAGS += -fno-trapping-math -ftree-loop-vectorize
+# not to trap (liblelp never enables FP exceptions); vectorize it at any -O
+# (gcc: -ftree-loop-vectorize, clang: -fvectorize).
+CC_IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
+VECTORIZE_FLAG := $(if $(CC_IS_CLANG),-fvectorize,-ftree-loop-vectorize)
+%/vexp.o: LELP_CFLAGS += -fno-trapping-math $(VECTORIZE_FLAG)
 LAPACK_CFLAGS ?= $(shell pkg-config --cflags lapacke openblas 2>/dev/null)
 LAPACK_LIBS ?= $(shell pkg-config --libs lapacke openblas 2>/dev/null || echo -llapacke -lopenblas)
 CMOCKA_CFLAGS ?= $(shell pkg-config --cflags cmocka 2>/dev/null)
@@ -115,7 +118,7 @@ deps:
 RUN_DEPS = $(if $(LELP_NO_DEPS),:,$(MAKE) --no-print-directory deps)
 
 # ---- the library ----------------------------------------------------------------
-all: $(LIB_A) $(LIB_SO) $(BUILD)/liblelp.so $(ALL_EXTRA)
+all: $(LIB_A) $(LIB_SO) $(BUILD)/liblelp.so $(BUILD)/pkgconfig/lelp.pc $(ALL_EXTRA)
 lib: $(LIB_A) $(LIB_SO) $(BUILD)/liblelp.so
 static: $(LIB_A)
 shared: $(LIB_SO)
@@ -237,13 +240,28 @@ bench: all $(BUILD)/bench/bench_core
 	$(PYTHON) bench/run.py
 
 # ---- install -------------------------------------------------------------------------------
+# What a static liblelp.a needs after it on the link line (lelp.pc's
+# Libs.private, lelp::lelp_static), derived from this machine's libraries by
+# scripts/static-libs.sh; an overridden LAPACK_LIBS is used as it is, unless
+# LAPACK_STATIC_LIBS says otherwise.
+LAPACK_STATIC_LIBS ?= $(if $(filter-out file default undefined,$(origin LAPACK_LIBS)),$(LAPACK_LIBS))
+LELP_STATIC_LIBS = $(shell CC="$(CC)" LAPACK_LIBS="$(LAPACK_LIBS)" LAPACK_STATIC_LIBS="$(LAPACK_STATIC_LIBS)" \
+  bash scripts/static-libs.sh)
+# $(1): prefix, $(2): libdir, $(3): includedir
+pc-gen = sed -e 's|@PREFIX@|$(1)|g' -e 's|@LIBDIR@|$(2)|g' -e 's|@INCLUDEDIR@|$(3)|g' \
+  -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBS_PRIVATE@|$(LELP_STATIC_LIBS)|g' $< > $@
+
 # Regenerated on every install: its paths depend on PREFIX/LIBDIR/INCLUDEDIR,
 # which a file timestamp cannot see.
 $(BUILD)/lelp.pc: pkgconfig/lelp.pc.in include/lelp.h FORCE
 	@mkdir -p $(BUILD)
-	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
-	    -e 's|@LIBS_PRIVATE@|$(LAPACK_LIBS) -lm|g' $< > $@
+	@$(call pc-gen,$(PREFIX),$(LIBDIR),$(INCLUDEDIR))
+
+# The same for the build tree (`make` writes it): PKG_CONFIG_PATH=$PWD/build/pkgconfig
+# links against build/ and include/ without installing (lelp-sys's static feature).
+$(BUILD)/pkgconfig/lelp.pc: pkgconfig/lelp.pc.in include/lelp.h scripts/static-libs.sh | $(PREREQ_STAMP)
+	@mkdir -p $(dir $@)
+	@$(call pc-gen,$(abspath .),$(abspath $(BUILD)),$(abspath include))
 
 install: all $(BUILD)/lelp.pc
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
