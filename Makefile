@@ -159,7 +159,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(wildcard tests/support/*.h) $(LIB_
 
 # `make check`: `make deps` (unless LELP_NO_DEPS=1), then check-suite.
 check:
-	@$(RUN_DEPS)
+	@+$(RUN_DEPS)
 	@$(MAKE) --no-print-directory check-suite
 
 # Runs every cmocka executable, every tests/check_*.sh, then CHECK_HOOKS, and
@@ -226,7 +226,7 @@ run-minimal: $(BUILD)/examples/minimal
 	$(BUILD)/examples/minimal
 
 demo:
-	@$(RUN_DEPS)
+	@+$(RUN_DEPS)
 	@$(MAKE) --no-print-directory $(DEMO_TARGET)
 
 # ---- benchmarks ------------------------------------------------------------------------

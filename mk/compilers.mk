@@ -13,7 +13,7 @@ werror-build = $(MAKE) --no-print-directory CC=$(1) BUILD=$(2) CFLAGS="$(WERROR_
 
 check-clang:
 	@command -v clang >/dev/null || { echo "check-clang: clang not found (make deps installs it)" >&2; exit 1; }
-	@$(call werror-build,clang,$(BUILD)/clang)
+	@+$(call werror-build,clang,$(BUILD)/clang)
 	@pass=0; fail=0; \
 	for t in $(patsubst $(BUILD)/%,$(BUILD)/clang/%,$(TEST_BINS)); do \
 	  echo "== clang $$t"; \
@@ -23,5 +23,5 @@ check-clang:
 	echo "clang: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 check-werror:
-	@$(call werror-build,gcc,$(BUILD)/werror)
+	@+$(call werror-build,gcc,$(BUILD)/werror)
 	@echo "check-werror: library, CLI and tests build with gcc -Werror"
