@@ -8,7 +8,8 @@
 # from another directory with LELP_LIBRARY, PYTHONPATH and LD_LIBRARY_PATH
 # unset: lelp imports, loads the liblelp.so.0 bundled in the venv, reports
 # the header's version as lelp.__version__, fits a model whose targets match
-# NumPy, and declares numpy (and the torch extra) in its metadata.
+# NumPy, and declares numpy (and the torch extra) in its metadata; with
+# LELP_LIBRARY set, that library is loaded instead.
 # No network: --no-index, setuptools and numpy from the system.
 # Run by `make check` (mk/pypkg.mk).
 set -euo pipefail
@@ -17,6 +18,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 BUILD=${BUILD:-build}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+tree_lib=$(cd "$BUILD" && pwd)/liblelp.so.0
 version=$(sed -n 's/^#define LELP_VERSION_STRING "\(.*\)"/\1/p' include/lelp.h)
 
 mkdir -p "$tmp/src/build"
@@ -62,3 +64,8 @@ err = float(np.abs(T - ref).max())
 assert err < 1e-5, err
 print(f"check_pypkg: ok (lelp {lelp.__version__} from {path}; targets vs NumPy max |err| {err:.1e})")
 PY
+# $LELP_LIBRARY still overrides the bundled library (an explicit choice)
+LELP_LIBRARY="$tree_lib" PYTHONDONTWRITEBYTECODE=1 "$tmp/venv/bin/python" -c \
+  'import os, lelp._lib as L; assert L.LIB.path == os.environ["LELP_LIBRARY"], L.LIB.path' \
+  || { echo "check_pypkg: LELP_LIBRARY did not override the bundled library" >&2; exit 1; }
+echo "check_pypkg: LELP_LIBRARY overrides the bundled library"
