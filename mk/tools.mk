@@ -8,9 +8,14 @@ UNINSTALL_HOOKS += uninstall-tool
 CHECK_HOOKS += check-cli
 .PHONY: install-tool uninstall-tool check-cli
 
-$(TOOL): tools/lelp.c tools/npy.c tools/npy.h $(LIB_A)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Iinclude -Itools tools/lelp.c tools/npy.c $(LIB_A) \
-	  $(LDFLAGS) $(LAPACK_LIBS) -lm -o $@
+# One file per concept: lelp.c (dispatch, help), cli_args.c, cli_input.c,
+# out_file.c, one cmd_*.c per command family, report.c; npy.c the .npy I/O.
+TOOL_SRCS := $(sort $(wildcard tools/*.c))
+TOOL_HDRS := $(wildcard tools/*.h)
+
+$(TOOL): $(TOOL_SRCS) $(TOOL_HDRS) $(LIB_A)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Iinclude -Itools $(TOOL_SRCS) $(LIB_A) \
+	  $(LDFLAGS) $(LAPACK_LIBS) -lm -lpthread -o $@
 
 install-tool: $(TOOL)
 	install -d $(DESTDIR)$(BINDIR)

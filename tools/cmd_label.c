@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_label.c -- `lelp label` and `lelp assign`: targets or hard
+ * pseudo-subclasses of every row, streamed in and out batch by batch. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cmd_label(const opts* o, int assign)
+{
+    const char* cmd = assign ? "assign" : "label";
+    if (!o->model || !o->embeddings || !o->out)
+        return die(EXIT_USAGE, "%s: --model, --embeddings and -o are required (see lelp %s --help)", cmd, cmd);
+    if (assign ? !o->labels : (!o->logits == !o->labels))
+        return die(EXIT_USAGE, assign ? "assign: --labels is required" : "label: give exactly one of --logits and --labels");
+    if (!assign && o->logits && o->have_smoothing) return die(EXIT_USAGE, "label: --smoothing goes with --labels");
+    if (!assign && o->labels && o->have_tau) return die(EXIT_USAGE, "label: --tau goes with --logits");
+    lelp_model* m = NULL;
+    int64_t d, C, S;
+    int rc = load_model(o->model, &m, &d, &C, &S);
+    if (rc) return rc;
+    if (o->have_beta) {
+        lelp_model* m2 = NULL;
+        if (lelp_model_with_beta(m, o->beta, &m2)) return die(EXIT_USAGE, "label: --beta: %s", lelp_last_error());
+        lelp_model_free(m);
+        m = m2;
+    }
+    npy_file H, Z, y, out;
+    if ((rc = open_matrix(&H, o->embeddings, "embeddings"))) return rc;
+    if (H.cols != d)
+        return die(EXIT_BAD, "%s: %lld columns but the model %s has d = %lld", o->embeddings, (long long)H.cols, o->model,
+                   (long long)d);
+    if (o->logits) {
+        if ((rc = open_matrix(&Z, o->logits, "logits"))) return rc;
+        if (Z.rows != H.rows || Z.cols != C)
+            return die(EXIT_BAD, "%s: shape (%lld, %lld), expected (N, C) = (%lld, %lld)", o->logits, (long long)Z.rows,
+                       (long long)Z.cols, (long long)H.rows, (long long)C);
+    } else if ((rc = open_labels(&y, o->labels, H.rows, o->embeddings))) {
+        return rc;
+    }
+    char err[1100];
+    const int64_t N = H.rows, K = assign ? 1 : C * S, B = batch_rows(o, d, K);
+    const char* tmp = out_begin(o->out);
+    if (!tmp) return EXIT_BAD;
+    if (npy_create(&out, tmp, assign ? "<i4" : "<f4", N, assign ? 0 : K, err, sizeof err)) return die(EXIT_BAD, "%s", err);
+    snprintf(out.path, sizeof out.path, "%s", o->out); /* messages name the target */
+    float* rows = xalloc((size_t)(B * d), sizeof(float), B);
+    float* zb = xalloc((size_t)(B * C), sizeof(float), B);
+    int32_t* lab = xalloc((size_t)B, sizeof(int32_t), B);
+    float* T = xalloc((size_t)(B * K), sizeof(float), B);
+    for (int64_t i = 0; i < N; i += B) {
+        int64_t nb = N - i < B ? N - i : B;
+        if (npy_read_f32(&H, i, nb, rows, err, sizeof err)) return die(EXIT_BAD, "%s", err);
+        int st;
+        if (o->logits) {
+            if (npy_read_f32(&Z, i, nb, zb, err, sizeof err)) return die(EXIT_BAD, "%s", err);
+            st = lelp_model_targets_from_logits(m, rows, zb, nb, d, o->tau, T);
+        } else {
+            if (npy_read_i32(&y, i, nb, lab, err, sizeof err)) return die(EXIT_BAD, "%s", err);
+            if (check_labels(o->labels, lab, nb, i, C)) return EXIT_BAD;
+            st = assign ? lelp_model_assign(m, rows, lab, nb, d, (int32_t*)(void*)T)
+                        : lelp_model_targets_from_labels(m, rows, lab, nb, d, o->smoothing, T);
+        }
+        if (st)
+            return die(EXIT_BAD, "%s: rows %lld..%lld: %s (%s)", o->embeddings, (long long)i, (long long)(i + nb - 1),
+                       lelp_last_error(), lelp_status_string(st));
+        if (npy_write(&out, T, (size_t)(nb * K) * 4, err, sizeof err)) return die(EXIT_BAD, "%s", err);
+    }
+    if (npy_finish(&out, err, sizeof err)) return die(EXIT_BAD, "%s", err);
+    if ((rc = outs_commit())) return rc;
+    free(rows), free(zb), free(lab), free(T);
+    npy_close(&H);
+    if (o->logits) npy_close(&Z);
+    else npy_close(&y);
+    lelp_model_free(m);
+    return 0;
+}
