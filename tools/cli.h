@@ -13,11 +13,15 @@
 #define EXIT_BAD 1
 #define EXIT_USAGE 2
 
+#define MAX_THREADS 1024
+
 typedef struct opts {
-    const char *embeddings, *labels, *head, *model, *logits, *out, *positional;
-    int64_t S, seed, batch;
-    double beta, tau, smoothing;
-    int null_space, rotate, json, have_beta, have_tau, have_smoothing;
+    const char *embeddings, *labels, *head, *model, *logits, *out, *positional, *fine_labels, *save;
+    int64_t S, seed, batch, threads, sketch_size, beta_sample, dim, epochs;
+    double beta, tau, smoothing, entropy_fraction, lr, weight_decay;
+    int null_space, rotate, json, have_beta, have_tau, have_smoothing, have_entropy_fraction, have_sketch_size,
+        have_beta_sample;
+    int solver, precision, gram_form, optimizer; /* index into the option's choices, -1 = not given */
 } opts;
 
 /* "lelp: " + the message on stderr, temporaries of this run removed; returns code. */
@@ -35,7 +39,7 @@ const char* out_begin(const char* path);
 int outs_commit(void);
 
 /* cli_input.c */
-int64_t batch_rows(const opts* o, int64_t in_width, int64_t out_width);
+int64_t batch_rows(const opts* o, int64_t rows, int64_t in_width, int64_t out_width);
 void* xalloc(size_t count, size_t size, int64_t rows);
 double now(void);
 void bar(int64_t done, int64_t total, double t0);
@@ -44,11 +48,28 @@ int open_labels(npy_file* f, const char* path, int64_t rows, const char* rows_fi
 int load_model(const char* path, lelp_model** m, int64_t* d, int64_t* C, int64_t* S);
 int check_labels(const char* file, const int32_t* lab, int64_t n, int64_t row0, int64_t C);
 
+/* parallel.c: threads over row shares. threads_use(--threads) is the count
+ * to use (0: every core) and pins BLAS to one thread when it is > 1;
+ * run_shares calls fn(ctx, t, T) for t = 0 .. T-1 on T threads (t = 0 on the
+ * caller) and returns when all are done; share_rows is share t's rows of n. */
+typedef void (*share_fn)(void* ctx, int t, int T);
+int threads_default(void);
+int threads_use(int64_t requested);
+void share_rows(int64_t n, int t, int T, int64_t* r0, int64_t* r1);
+void run_shares(int T, share_fn fn, void* ctx);
+/* a share's failure: the status and liblelp's (thread-local) message */
+typedef struct share_error {
+    int status;
+    char msg[512];
+} share_error;
+void share_fail(share_error* e, int st);
+
 /* the commands */
 int cmd_fit(const opts* o);
 int cmd_label(const opts* o, int assign);
 int cmd_info(const opts* o);
 int cmd_export(const opts* o);
 int cmd_report(const opts* o);
+int cmd_compress(const opts* o);
 
 #endif

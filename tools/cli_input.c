@@ -17,13 +17,18 @@
 
 /* Rows per batch: --batch, or as many as keep one batch of input (in_width
  * float32 values a row) and one of output (out_width) under 64 MiB each, at
- * most 65536: memory stays bounded whatever the file size. */
-int64_t batch_rows(const opts* o, int64_t in_width, int64_t out_width)
+ * most 65536: memory stays bounded whatever the file size. Never more than
+ * the file's `rows` (buffers are sized by what there is to read, not by
+ * --batch), and never so many that rows x width x 8 bytes overflows. */
+int64_t batch_rows(const opts* o, int64_t rows, int64_t in_width, int64_t out_width)
 {
-    if (o->batch > 0) return o->batch;
     int64_t w = in_width > out_width ? in_width : out_width;
-    int64_t b = (INT64_C(64) << 20) / (4 * (w > 0 ? w : 1));
-    return b < 1 ? 1 : (b > 65536 ? 65536 : b);
+    w = w > 0 ? w : 1;
+    int64_t b = (INT64_C(64) << 20) / (4 * w);
+    b = o->batch > 0 ? o->batch : (b > 65536 ? 65536 : b);
+    if (b > rows) b = rows;
+    if (b > INT64_MAX / 8 / w) b = INT64_MAX / 8 / w;
+    return b < 1 ? 1 : b;
 }
 
 void* xalloc(size_t count, size_t size, int64_t rows)

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_fit.c -- `lelp fit`: stream embeddings and labels into a builder, fit, save. */
+/* cmd_fit.c -- `lelp fit`: stream embeddings and labels into builders (one
+ * per thread, each its own share of every batch), merge them in thread
+ * order, fit, save. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -8,6 +10,109 @@
 #include <string.h>
 
 #include "cli.h"
+
+/* the builder options of the command line; 0, or an exit status after a message */
+static int configure(lelp_builder* b, const opts* o)
+{
+    const struct {
+        int param;
+        int given;
+        int64_t value;
+        const char* name;
+    } iv[] = {
+        {LELP_BUILDER_NULL_SPACE, 1, o->null_space, "--no-null-space"},
+        {LELP_BUILDER_ROTATE, 1, o->rotate, "--no-rotation"},
+        {LELP_BUILDER_SEED, 1, o->seed, "--seed"},
+        {LELP_BUILDER_SOLVER, o->solver >= 0, o->solver == 1 ? LELP_SOLVER_SKETCH : LELP_SOLVER_EXACT, "--solver"},
+        {LELP_BUILDER_SKETCH_SIZE, o->have_sketch_size, o->sketch_size, "--sketch-size"},
+        {LELP_BUILDER_PRECISION, o->precision >= 0,
+         o->precision == 1 ? LELP_PRECISION_FLOAT32 : LELP_PRECISION_FLOAT64, "--precision"},
+        {LELP_BUILDER_GRAM_FORM, o->gram_form >= 0, o->gram_form, "--gram-form"},
+        {LELP_BUILDER_BETA_SAMPLE, o->have_beta_sample, o->beta_sample, "--beta-sample"},
+    };
+    for (size_t k = 0; k < sizeof iv / sizeof iv[0]; k++)
+        if (iv[k].given && lelp_builder_set_int(b, iv[k].param, iv[k].value))
+            return die(EXIT_USAGE, "fit: %s: %s", iv[k].name, lelp_last_error());
+    if (lelp_builder_set_double(b, LELP_BUILDER_BETA, o->have_beta ? o->beta : 0.0))
+        return die(EXIT_USAGE, "fit: --beta: %s", lelp_last_error());
+    if (o->have_entropy_fraction && lelp_builder_set_double(b, LELP_BUILDER_ENTROPY_FRACTION, o->entropy_fraction))
+        return die(EXIT_USAGE, "fit: --entropy-fraction: %s", lelp_last_error());
+    return 0;
+}
+
+/* C = max(y) + 1 from one pass over the labels; 0, or an exit status */
+static int count_classes(const opts* o, npy_file* y, int32_t* lab, int64_t B, int64_t* C)
+{
+    char err[1100];
+    int32_t maxlab = -1;
+    for (int64_t i = 0; i < y->rows; i += B) {
+        int64_t nb = y->rows - i < B ? y->rows - i : B;
+        if (npy_read_i32(y, i, nb, lab, err, sizeof err)) return die(EXIT_BAD, "%s", err);
+        if (check_labels(o->labels, lab, nb, i, INT32_MAX)) return EXIT_BAD;
+        for (int64_t k = 0; k < nb; k++) maxlab = lab[k] > maxlab ? lab[k] : maxlab;
+    }
+    if (maxlab < 0) return die(EXIT_BAD, "%s: no labels (the file has 0 rows)", o->labels);
+    *C = (int64_t)maxlab + 1;
+    if (*C > y->rows / 2)
+        return die(EXIT_BAD, "%s: the largest label %d implies C = %lld classes but there are only %lld rows "
+                   "(every class needs at least 2)", o->labels, maxlab, (long long)*C, (long long)y->rows);
+    return 0;
+}
+
+/* one batch, shared among the threads: share t goes into builder t */
+typedef struct fit_batch {
+    lelp_builder** b;
+    const float* rows;
+    const int32_t* lab;
+    int64_t nb, d;
+    share_error* err;
+} fit_batch;
+
+static void update_share(void* ctx, int t, int T)
+{
+    fit_batch* fb = ctx;
+    int64_t r0, r1;
+    share_rows(fb->nb, t, T, &r0, &r1);
+    if (r1 > r0 && !fb->err[t].status) {
+        int st = lelp_builder_update(fb->b[t], fb->rows + r0 * fb->d, fb->lab + r0, r1 - r0, fb->d);
+        if (st) share_fail(&fb->err[t], st);
+    }
+}
+
+static int set_head(const opts* o, lelp_builder* b, int64_t C, int64_t d)
+{
+    char err[1100];
+    npy_file W;
+    int rc = open_matrix(&W, o->head, "the head");
+    if (rc) return rc;
+    if (W.rows != C || W.cols != d)
+        return die(EXIT_BAD, "%s: head is (%lld, %lld), expected (C, d) = (%lld, %lld) from %s and %s", o->head,
+                   (long long)W.rows, (long long)W.cols, (long long)C, (long long)d, o->labels, o->embeddings);
+    float* w = xalloc((size_t)(C * d), sizeof(float), C);
+    if (npy_read_f32(&W, 0, C, w, err, sizeof err)) return die(EXIT_BAD, "%s", err);
+    int st = lelp_builder_set_head(b, w, C, d);
+    free(w);
+    npy_close(&W);
+    return st ? die(EXIT_BAD, "%s: %s", o->head, lelp_last_error()) : 0;
+}
+
+/* the model to o->out: through a temporary renamed into place, or "-" to standard output */
+static int save_model(const opts* o, const lelp_model* m)
+{
+    const char* tmp = out_begin(o->out);
+    if (!tmp) return EXIT_BAD;
+    if (strcmp(tmp, "-")) {
+        if (lelp_model_save_path(m, tmp)) return die(EXIT_BAD, "%s: %s", o->out, lelp_last_error());
+        return outs_commit();
+    }
+    size_t size = 0, written = 0;
+    lelp_model_serialized_size(m, &size);
+    void* buf = xalloc(size, 1, 1);
+    int bad = lelp_model_serialize(m, buf, size, &written) || fwrite(buf, 1, written, stdout) != written ||
+              fflush(stdout) != 0;
+    free(buf);
+    return bad ? die(EXIT_BAD, "-: writing the model to standard output failed") : 0;
+}
 
 int cmd_fit(const opts* o)
 {
@@ -18,67 +123,56 @@ int cmd_fit(const opts* o)
     if (!rc) rc = open_labels(&y, o->labels, H.rows, o->embeddings);
     if (rc) return rc;
     char err[1100];
-    const int64_t N = H.rows, d = H.cols, B = batch_rows(o, d, 1);
+    const int64_t N = H.rows, d = H.cols, B = batch_rows(o, N, d, 1);
     if (o->S > d)
-        return die(EXIT_BAD, "%s: d = %lld columns, fewer than --subclasses %lld", o->embeddings, (long long)d,
-                   (long long)o->S);
+        return die(EXIT_USAGE, "fit: --subclasses %lld is more than d = %lld, the width of %s", (long long)o->S,
+                   (long long)d, o->embeddings);
     int32_t* lab = xalloc((size_t)B, sizeof(int32_t), B);
     float* rows = xalloc((size_t)(B * d), sizeof(float), B);
-    int32_t maxlab = -1;
-    for (int64_t i = 0; i < N; i += B) { /* the class count: one pass over the labels */
-        int64_t nb = N - i < B ? N - i : B;
-        if (npy_read_i32(&y, i, nb, lab, err, sizeof err)) return die(EXIT_BAD, "%s", err);
-        if (check_labels(o->labels, lab, nb, i, INT32_MAX)) return EXIT_BAD;
-        for (int64_t k = 0; k < nb; k++) maxlab = lab[k] > maxlab ? lab[k] : maxlab;
+    int64_t C = 0;
+    if ((rc = count_classes(o, &y, lab, B, &C))) return rc;
+    const int T = threads_use(o->threads);
+    lelp_builder* b[MAX_THREADS] = {0};
+    share_error errs[MAX_THREADS];
+    memset(errs, 0, sizeof errs);
+    for (int t = 0; t < T; t++) {
+        if (lelp_builder_create(&b[t], d, C, o->S, NULL)) return die(EXIT_BAD, "%s: %s", o->embeddings, lelp_last_error());
+        if ((rc = configure(b[t], o))) return rc;
     }
-    if (maxlab < 0) return die(EXIT_BAD, "%s: no labels (the file has 0 rows)", o->labels);
-    const int64_t C = (int64_t)maxlab + 1;
-    if (C > N / 2)
-        return die(EXIT_BAD, "%s: the largest label %d implies C = %lld classes but there are only %lld rows "
-                   "(every class needs at least 2)", o->labels, maxlab, (long long)C, (long long)N);
-    lelp_builder* b = NULL;
-    int st = lelp_builder_create(&b, d, C, o->S, NULL);
-    if (st) return die(EXIT_BAD, "%s: %s", o->embeddings, lelp_last_error());
-    lelp_builder_set_int(b, LELP_BUILDER_NULL_SPACE, o->null_space);
-    lelp_builder_set_int(b, LELP_BUILDER_ROTATE, o->rotate);
-    if ((st = lelp_builder_set_int(b, LELP_BUILDER_SEED, o->seed)))
-        return die(EXIT_USAGE, "fit: --seed: %s", lelp_last_error());
-    if ((st = lelp_builder_set_double(b, LELP_BUILDER_BETA, o->have_beta ? o->beta : 0.0)))
-        return die(EXIT_USAGE, "fit: --beta: %s", lelp_last_error());
     double t0 = now();
     for (int64_t i = 0; i < N; i += B) {
         int64_t nb = N - i < B ? N - i : B;
         if (npy_read_f32(&H, i, nb, rows, err, sizeof err) || npy_read_i32(&y, i, nb, lab, err, sizeof err))
             return die(EXIT_BAD, "%s", err);
-        if ((st = lelp_builder_update(b, rows, lab, nb, d)))
-            return die(EXIT_BAD, "%s: rows %lld..%lld: %s", o->embeddings, (long long)i, (long long)(i + nb - 1),
-                       lelp_last_error());
+        fit_batch fb = {b, rows, lab, nb, d, errs};
+        run_shares(T, update_share, &fb);
+        for (int t = 0; t < T; t++) /* the first failing share, in row order */
+            if (errs[t].status) {
+                int64_t r0, r1;
+                share_rows(nb, t, T, &r0, &r1);
+                return die(EXIT_BAD, "%s: rows %lld..%lld: %s", o->embeddings, (long long)(i + r0),
+                           (long long)(i + r1 - 1), errs[t].msg);
+            }
         bar(i + nb, N, t0);
     }
-    if (o->head) {
-        npy_file W;
-        if ((rc = open_matrix(&W, o->head, "the head"))) return rc;
-        if (W.rows != C || W.cols != d)
-            return die(EXIT_BAD, "%s: head is (%lld, %lld), expected (C, d) = (%lld, %lld) from %s and %s", o->head,
-                       (long long)W.rows, (long long)W.cols, (long long)C, (long long)d, o->labels, o->embeddings);
-        float* w = xalloc((size_t)(C * d), sizeof(float), C);
-        if (npy_read_f32(&W, 0, C, w, err, sizeof err)) return die(EXIT_BAD, "%s", err);
-        if ((st = lelp_builder_set_head(b, w, C, d))) return die(EXIT_BAD, "%s: %s", o->head, lelp_last_error());
-        free(w);
-        npy_close(&W);
+    for (int t = 1; t < T; t++) { /* a fixed order: the same bits for the same thread count */
+        if (lelp_builder_merge(b[0], b[t])) return die(EXIT_BAD, "%s: merging: %s", o->embeddings, lelp_last_error());
+        lelp_builder_free(b[t]);
     }
+    if (o->head && (rc = set_head(o, b[0], C, d))) return rc;
     lelp_model* m = NULL;
-    if ((st = lelp_builder_fit(b, &m)))
+    int st = lelp_builder_fit(b[0], &m);
+    if (st)
         return die(EXIT_BAD, "%s: the fit failed: %s (%s)",
                    st == LELP_E_TOO_FEW_SAMPLES ? o->labels : (st == LELP_E_NONFINITE && o->head ? o->head : o->embeddings),
                    lelp_last_error(), lelp_status_string(st));
-    if ((st = lelp_model_save_path(m, o->out))) return die(EXIT_BAD, "%s", lelp_last_error()); /* names the path */
+    if ((rc = save_model(o, m))) return rc;
     double beta = 0;
     lelp_model_get_double(m, LELP_MODEL_BETA, &beta);
-    fprintf(stderr, "lelp fit: %lld rows, d = %lld, C = %lld, S = %lld, beta = %.6g -> %s (%.1fs)\n", (long long)N,
-            (long long)d, (long long)C, (long long)o->S, beta, o->out, now() - t0);
+    fprintf(stderr, "lelp fit: %lld rows, d = %lld, C = %lld, S = %lld, beta = %.6g, %d thread%s -> %s (%.1fs)\n",
+            (long long)N, (long long)d, (long long)C, (long long)o->S, beta, T, T > 1 ? "s" : "", o->out, now() - t0);
     lelp_model_free(m);
-    lelp_builder_free(b);
+    lelp_builder_free(b[0]);
     free(lab);
     free(rows);
     npy_close(&H);

@@ -35,14 +35,37 @@ static void print_rows(const double* v, int64_t C, int64_t S)
     printf("]");
 }
 
-static void print_json_string(const char* s)
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0 if the byte at s does not start one. */
+static int utf8_length(const unsigned char* s)
 {
+    if (s[0] < 0x80) return 1;
+    int n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : (s[0] >= 0xe0 && s[0] <= 0xef ? 3 : (s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0));
+    if (!n) return 0;
+    /* the second byte's range carries the overlong / surrogate / > U+10FFFF exclusions */
+    unsigned char lo = s[0] == 0xe0 ? 0xa0 : (s[0] == 0xf0 ? 0x90 : 0x80);
+    unsigned char hi = s[0] == 0xed ? 0x9f : (s[0] == 0xf4 ? 0x8f : 0xbf);
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (int k = 2; k < n; k++)
+        if (s[k] < 0x80 || s[k] > 0xbf) return 0;
+    return n;
+}
+
+/* A JSON string: valid UTF-8 as is, ", backslash and control characters escaped, and
+ * each byte that is not part of well-formed UTF-8 (a file name is bytes, not
+ * text) written as the escape u+FFFD, the replacement character -- so the output is
+ * always valid JSON (docs/cli.md). */
+static void print_json_string(const char* str)
+{
+    const unsigned char* s = (const unsigned char*)str;
     putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') printf("\\%c", ch);
-        else if (ch < 0x20) printf("\\u%04x", ch);
-        else putchar(ch);
+    while (*s) {
+        int n = utf8_length(s);
+        if (!n) printf("\\ufffd"), n = 1;
+        else if (*s == '"' || *s == '\\') printf("\\%c", *s);
+        else if (*s < 0x20 || *s == 0x7f) printf("\\u%04x", *s);
+        else fwrite(s, 1, (size_t)n, stdout);
+        s += n;
     }
     putchar('"');
 }
@@ -123,6 +146,7 @@ static int write_f64(const char* dir, const char* name, const double* v, int ndi
 int cmd_export(const opts* o)
 {
     if (!o->model || !o->out) return die(EXIT_USAGE, "export: MODEL and -o DIR are required (see lelp export --help)");
+    if (!strcmp(o->out, "-")) return die(EXIT_USAGE, "export: -o names a directory; standard output (-) cannot hold four files");
     lelp_model* m = NULL;
     int64_t d, C, S;
     int rc = load_model(o->model, &m, &d, &C, &S);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_label.c -- `lelp label` and `lelp assign`: targets or hard
- * pseudo-subclasses of every row, streamed in and out batch by batch. */
+ * pseudo-subclasses of every row, streamed in and out batch by batch. The
+ * main thread reads a batch and writes it; in between, the threads share one
+ * model (a const lelp_model* is thread-safe, docs/api.md), each its own
+ * block of the batch's rows. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -10,11 +13,40 @@
 
 #include "cli.h"
 
+typedef struct label_batch {
+    const lelp_model* m;
+    const opts* o;
+    int assign;
+    const float *rows, *zb;
+    const int32_t* lab;
+    float* T; /* nb x K, or nb int32 for assign */
+    int64_t nb, d, C, K;
+    share_error* err;
+} label_batch;
+
+static void label_share(void* ctx, int t, int T)
+{
+    label_batch* lb = ctx;
+    int64_t r0, r1;
+    share_rows(lb->nb, t, T, &r0, &r1);
+    if (r1 <= r0) return;
+    const int64_t n = r1 - r0, d = lb->d;
+    const float* H = lb->rows + r0 * d;
+    int st;
+    if (lb->o->logits)
+        st = lelp_model_targets_from_logits(lb->m, H, lb->zb + r0 * lb->C, n, d, lb->o->tau, lb->T + r0 * lb->K);
+    else if (lb->assign)
+        st = lelp_model_assign(lb->m, H, lb->lab + r0, n, d, (int32_t*)(void*)lb->T + r0);
+    else
+        st = lelp_model_targets_from_labels(lb->m, H, lb->lab + r0, n, d, lb->o->smoothing, lb->T + r0 * lb->K);
+    if (st) share_fail(&lb->err[t], st);
+}
+
 int cmd_label(const opts* o, int assign)
 {
     const char* cmd = assign ? "assign" : "label";
     if (!o->model || !o->embeddings || !o->out)
-        return die(EXIT_USAGE, "%s: --model, --embeddings and -o are required (see lelp %s --help)", cmd, cmd);
+        return die(EXIT_USAGE, "%s: MODEL (or --model), --embeddings and -o are required (see lelp %s --help)", cmd, cmd);
     if (assign ? !o->labels : (!o->logits == !o->labels))
         return die(EXIT_USAGE, assign ? "assign: --labels is required" : "label: give exactly one of --logits and --labels");
     if (!assign && o->logits && o->have_smoothing) return die(EXIT_USAGE, "label: --smoothing goes with --labels");
@@ -43,31 +75,37 @@ int cmd_label(const opts* o, int assign)
         return rc;
     }
     char err[1100];
-    const int64_t N = H.rows, K = assign ? 1 : C * S, B = batch_rows(o, d, K);
+    const int64_t N = H.rows, K = assign ? 1 : C * S, B = batch_rows(o, N, d, K);
+    /* buffers first: a batch that does not fit in memory fails before any output exists */
+    float* rows = xalloc((size_t)(B * d), sizeof(float), B);
+    float* zb = o->logits ? xalloc((size_t)(B * C), sizeof(float), B) : NULL;
+    int32_t* lab = o->logits ? NULL : xalloc((size_t)B, sizeof(int32_t), B);
+    float* T = xalloc((size_t)(B * K), sizeof(float), B);
     const char* tmp = out_begin(o->out);
     if (!tmp) return EXIT_BAD;
     if (npy_create(&out, tmp, assign ? "<i4" : "<f4", N, assign ? 0 : K, err, sizeof err)) return die(EXIT_BAD, "%s", err);
     snprintf(out.path, sizeof out.path, "%s", o->out); /* messages name the target */
-    float* rows = xalloc((size_t)(B * d), sizeof(float), B);
-    float* zb = xalloc((size_t)(B * C), sizeof(float), B);
-    int32_t* lab = xalloc((size_t)B, sizeof(int32_t), B);
-    float* T = xalloc((size_t)(B * K), sizeof(float), B);
+    const int nt = threads_use(o->threads);
+    share_error errs[MAX_THREADS];
     for (int64_t i = 0; i < N; i += B) {
         int64_t nb = N - i < B ? N - i : B;
         if (npy_read_f32(&H, i, nb, rows, err, sizeof err)) return die(EXIT_BAD, "%s", err);
-        int st;
         if (o->logits) {
             if (npy_read_f32(&Z, i, nb, zb, err, sizeof err)) return die(EXIT_BAD, "%s", err);
-            st = lelp_model_targets_from_logits(m, rows, zb, nb, d, o->tau, T);
         } else {
             if (npy_read_i32(&y, i, nb, lab, err, sizeof err)) return die(EXIT_BAD, "%s", err);
             if (check_labels(o->labels, lab, nb, i, C)) return EXIT_BAD;
-            st = assign ? lelp_model_assign(m, rows, lab, nb, d, (int32_t*)(void*)T)
-                        : lelp_model_targets_from_labels(m, rows, lab, nb, d, o->smoothing, T);
         }
-        if (st)
-            return die(EXIT_BAD, "%s: rows %lld..%lld: %s (%s)", o->embeddings, (long long)i, (long long)(i + nb - 1),
-                       lelp_last_error(), lelp_status_string(st));
+        memset(errs, 0, sizeof errs[0] * (size_t)nt);
+        label_batch lb = {m, o, assign, rows, zb, lab, T, nb, d, C, K, errs};
+        run_shares(nt, label_share, &lb);
+        for (int t = 0; t < nt; t++) /* the first failing share, in row order */
+            if (errs[t].status) {
+                int64_t r0, r1;
+                share_rows(nb, t, nt, &r0, &r1);
+                return die(EXIT_BAD, "%s: rows %lld..%lld: %s (%s)", o->embeddings, (long long)(i + r0),
+                           (long long)(i + r1 - 1), errs[t].msg, lelp_status_string(errs[t].status));
+            }
         if (npy_write(&out, T, (size_t)(nb * K) * 4, err, sizeof err)) return die(EXIT_BAD, "%s", err);
     }
     if (npy_finish(&out, err, sizeof err)) return die(EXIT_BAD, "%s", err);
