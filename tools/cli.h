@@ -13,7 +13,7 @@
 #define EXIT_BAD 1
 #define EXIT_USAGE 2
 
-#define MAX_THREADS 1024
+#define MAX_THREADS 256 /* each opens its own handle of every input file */
 
 typedef struct opts {
     const char *embeddings, *labels, *head, *model, *logits, *out, *positional, *fine_labels, *save;
@@ -47,6 +47,13 @@ int open_matrix(npy_file* f, const char* path, const char* what);
 int open_labels(npy_file* f, const char* path, int64_t rows, const char* rows_file);
 int load_model(const char* path, lelp_model** m, int64_t* d, int64_t* C, int64_t* S);
 int check_labels(const char* file, const int32_t* lab, int64_t n, int64_t row0, int64_t C);
+/* the same check for a thread: 1 with the message in msg, never printing */
+int label_problem(const char* file, const int32_t* lab, int64_t n, int64_t row0, int64_t C, char* msg, size_t len);
+/* T handles of one input file (already checked once by the caller), one per
+ * thread: each thread reads its own rows through its own FILE*. NULL after a
+ * message. */
+npy_file* open_copies(const char* path, int T);
+void close_copies(npy_file* f, int T);
 
 /* parallel.c: threads over row shares. threads_use(--threads) is the count
  * to use (0: every core) and pins BLAS to one thread when it is > 1;
@@ -59,8 +66,8 @@ void share_rows(int64_t n, int t, int T, int64_t* r0, int64_t* r1);
 void run_shares(int T, share_fn fn, void* ctx);
 /* a share's failure: the status and liblelp's (thread-local) message */
 typedef struct share_error {
-    int status;
-    char msg[512];
+    int status; /* a lelp_status, or -1 for an input file's problem */
+    char msg[1200];
 } share_error;
 void share_fail(share_error* e, int st);
 

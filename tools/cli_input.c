@@ -100,13 +100,40 @@ int load_model(const char* path, lelp_model** m, int64_t* d, int64_t* C, int64_t
 }
 
 /* labels in [0, C) (the library checks too; this names the file and the absolute row) */
-int check_labels(const char* file, const int32_t* lab, int64_t n, int64_t row0, int64_t C)
+int label_problem(const char* file, const int32_t* lab, int64_t n, int64_t row0, int64_t C, char* msg, size_t len)
 {
     for (int64_t k = 0; k < n; k++)
         if (lab[k] < 0)
-            return die(EXIT_BAD, "%s: label %d at row %lld is negative", file, lab[k], (long long)(row0 + k));
+            return snprintf(msg, len, "%s: label %d at row %lld is negative", file, lab[k], (long long)(row0 + k)), 1;
         else if (lab[k] >= C)
-            return die(EXIT_BAD, "%s: label %d at row %lld is outside [0, %lld)", file, lab[k], (long long)(row0 + k),
-                       (long long)C);
+            return snprintf(msg, len, "%s: label %d at row %lld is outside [0, %lld)", file, lab[k],
+                            (long long)(row0 + k), (long long)C), 1;
     return 0;
+}
+
+int check_labels(const char* file, const int32_t* lab, int64_t n, int64_t row0, int64_t C)
+{
+    char msg[1200];
+    return label_problem(file, lab, n, row0, C, msg, sizeof msg) ? die(EXIT_BAD, "%s", msg) : 0;
+}
+
+npy_file* open_copies(const char* path, int T)
+{
+    char err[1100];
+    npy_file* f = xalloc((size_t)T, sizeof(npy_file), T);
+    for (int t = 0; t < T; t++)
+        if (npy_open(&f[t], path, err, sizeof err)) {
+            die(EXIT_BAD, "%s", err);
+            for (int k = 0; k < t; k++) npy_close(&f[k]);
+            free(f);
+            return NULL;
+        }
+    return f;
+}
+
+void close_copies(npy_file* f, int T)
+{
+    if (!f) return;
+    for (int t = 0; t < T; t++) npy_close(&f[t]);
+    free(f);
 }

@@ -59,24 +59,33 @@ static int count_classes(const opts* o, npy_file* y, int32_t* lab, int64_t B, in
     return 0;
 }
 
-/* one batch, shared among the threads: share t goes into builder t */
+/* one batch, shared among the threads: share t is read through handle t and goes into builder t */
 typedef struct fit_batch {
+    const opts* o;
     lelp_builder** b;
-    const float* rows;
-    const int32_t* lab;
-    int64_t nb, d;
+    npy_file *H, *y;
+    float* rows;
+    int32_t* lab;
+    int64_t i, nb, d;
     share_error* err;
 } fit_batch;
 
 static void update_share(void* ctx, int t, int T)
 {
     fit_batch* fb = ctx;
+    share_error* e = &fb->err[t];
     int64_t r0, r1;
     share_rows(fb->nb, t, T, &r0, &r1);
-    if (r1 > r0 && !fb->err[t].status) {
-        int st = lelp_builder_update(fb->b[t], fb->rows + r0 * fb->d, fb->lab + r0, r1 - r0, fb->d);
-        if (st) share_fail(&fb->err[t], st);
+    if (r1 <= r0) return;
+    const int64_t n = r1 - r0, row = fb->i + r0;
+    float* H = fb->rows + r0 * fb->d;
+    if (npy_read_f32(&fb->H[t], row, n, H, e->msg, sizeof e->msg) ||
+        npy_read_i32(&fb->y[t], row, n, fb->lab + r0, e->msg, sizeof e->msg)) {
+        e->status = -1; /* an input file's problem: the message names the file and the row */
+        return;
     }
+    int st = lelp_builder_update(fb->b[t], H, fb->lab + r0, n, fb->d);
+    if (st) share_fail(e, st);
 }
 
 static int set_head(const opts* o, lelp_builder* b, int64_t C, int64_t d)
@@ -122,7 +131,6 @@ int cmd_fit(const opts* o)
     int rc = open_matrix(&H, o->embeddings, "embeddings");
     if (!rc) rc = open_labels(&y, o->labels, H.rows, o->embeddings);
     if (rc) return rc;
-    char err[1100];
     const int64_t N = H.rows, d = H.cols, B = batch_rows(o, N, d, 1);
     if (o->S > d)
         return die(EXIT_USAGE, "fit: --subclasses %lld is more than d = %lld, the width of %s", (long long)o->S,
@@ -133,21 +141,23 @@ int cmd_fit(const opts* o)
     if ((rc = count_classes(o, &y, lab, B, &C))) return rc;
     const int T = threads_use(o->threads);
     lelp_builder* b[MAX_THREADS] = {0};
-    share_error errs[MAX_THREADS];
-    memset(errs, 0, sizeof errs);
+    share_error* errs = xalloc((size_t)T, sizeof(share_error), T);
     for (int t = 0; t < T; t++) {
         if (lelp_builder_create(&b[t], d, C, o->S, NULL)) return die(EXIT_BAD, "%s: %s", o->embeddings, lelp_last_error());
         if ((rc = configure(b[t], o))) return rc;
     }
+    npy_file* Hs = open_copies(o->embeddings, T);
+    npy_file* Ys = !Hs ? NULL : open_copies(o->labels, T);
+    if (!Ys) return EXIT_BAD;
     double t0 = now();
     for (int64_t i = 0; i < N; i += B) {
         int64_t nb = N - i < B ? N - i : B;
-        if (npy_read_f32(&H, i, nb, rows, err, sizeof err) || npy_read_i32(&y, i, nb, lab, err, sizeof err))
-            return die(EXIT_BAD, "%s", err);
-        fit_batch fb = {b, rows, lab, nb, d, errs};
+        fit_batch fb = {o, b, Hs, Ys, rows, lab, i, nb, d, errs};
         run_shares(T, update_share, &fb);
         for (int t = 0; t < T; t++) /* the first failing share, in row order */
-            if (errs[t].status) {
+            if (errs[t].status == -1) {
+                return die(EXIT_BAD, "%s", errs[t].msg);
+            } else if (errs[t].status) {
                 int64_t r0, r1;
                 share_rows(nb, t, T, &r0, &r1);
                 return die(EXIT_BAD, "%s: rows %lld..%lld: %s", o->embeddings, (long long)(i + r0),
@@ -155,6 +165,7 @@ int cmd_fit(const opts* o)
             }
         bar(i + nb, N, t0);
     }
+    close_copies(Hs, T), close_copies(Ys, T);
     for (int t = 1; t < T; t++) { /* a fixed order: the same bits for the same thread count */
         if (lelp_builder_merge(b[0], b[t])) return die(EXIT_BAD, "%s: merging: %s", o->embeddings, lelp_last_error());
         lelp_builder_free(b[t]);
@@ -173,6 +184,7 @@ int cmd_fit(const opts* o)
             (long long)N, (long long)d, (long long)C, (long long)o->S, beta, T, T > 1 ? "s" : "", o->out, now() - t0);
     lelp_model_free(m);
     lelp_builder_free(b[0]);
+    free(errs);
     free(lab);
     free(rows);
     npy_close(&H);

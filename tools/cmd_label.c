@@ -17,21 +17,31 @@ typedef struct label_batch {
     const lelp_model* m;
     const opts* o;
     int assign;
-    const float *rows, *zb;
-    const int32_t* lab;
+    npy_file *H, *Z, *y; /* one handle of each input per thread */
+    float *rows, *zb;
+    int32_t* lab;
     float* T; /* nb x K, or nb int32 for assign */
-    int64_t nb, d, C, K;
+    int64_t i, nb, d, C, K;
     share_error* err;
 } label_batch;
 
+/* share t of the batch's rows: read through its own handles, checked, computed */
 static void label_share(void* ctx, int t, int T)
 {
     label_batch* lb = ctx;
+    share_error* e = &lb->err[t];
     int64_t r0, r1;
     share_rows(lb->nb, t, T, &r0, &r1);
     if (r1 <= r0) return;
-    const int64_t n = r1 - r0, d = lb->d;
-    const float* H = lb->rows + r0 * d;
+    const int64_t n = r1 - r0, d = lb->d, row = lb->i + r0;
+    float* H = lb->rows + r0 * d;
+    if (npy_read_f32(&lb->H[t], row, n, H, e->msg, sizeof e->msg) ||
+        (lb->o->logits ? npy_read_f32(&lb->Z[t], row, n, lb->zb + r0 * lb->C, e->msg, sizeof e->msg)
+                       : (npy_read_i32(&lb->y[t], row, n, lb->lab + r0, e->msg, sizeof e->msg) ||
+                          label_problem(lb->o->labels, lb->lab + r0, n, row, lb->C, e->msg, sizeof e->msg)))) {
+        e->status = -1; /* an input file's problem: the message names the file and the row */
+        return;
+    }
     int st;
     if (lb->o->logits)
         st = lelp_model_targets_from_logits(lb->m, H, lb->zb + r0 * lb->C, n, d, lb->o->tau, lb->T + r0 * lb->K);
@@ -39,7 +49,7 @@ static void label_share(void* ctx, int t, int T)
         st = lelp_model_assign(lb->m, H, lb->lab + r0, n, d, (int32_t*)(void*)lb->T + r0);
     else
         st = lelp_model_targets_from_labels(lb->m, H, lb->lab + r0, n, d, lb->o->smoothing, lb->T + r0 * lb->K);
-    if (st) share_fail(&lb->err[t], st);
+    if (st) share_fail(e, st);
 }
 
 int cmd_label(const opts* o, int assign)
@@ -86,21 +96,19 @@ int cmd_label(const opts* o, int assign)
     if (npy_create(&out, tmp, assign ? "<i4" : "<f4", N, assign ? 0 : K, err, sizeof err)) return die(EXIT_BAD, "%s", err);
     snprintf(out.path, sizeof out.path, "%s", o->out); /* messages name the target */
     const int nt = threads_use(o->threads);
-    share_error errs[MAX_THREADS];
+    npy_file* Hs = open_copies(o->embeddings, nt);
+    npy_file* Ys = !Hs ? NULL : open_copies(o->logits ? o->logits : o->labels, nt);
+    if (!Ys) return EXIT_BAD;
+    share_error* errs = xalloc((size_t)nt, sizeof(share_error), nt);
     for (int64_t i = 0; i < N; i += B) {
         int64_t nb = N - i < B ? N - i : B;
-        if (npy_read_f32(&H, i, nb, rows, err, sizeof err)) return die(EXIT_BAD, "%s", err);
-        if (o->logits) {
-            if (npy_read_f32(&Z, i, nb, zb, err, sizeof err)) return die(EXIT_BAD, "%s", err);
-        } else {
-            if (npy_read_i32(&y, i, nb, lab, err, sizeof err)) return die(EXIT_BAD, "%s", err);
-            if (check_labels(o->labels, lab, nb, i, C)) return EXIT_BAD;
-        }
         memset(errs, 0, sizeof errs[0] * (size_t)nt);
-        label_batch lb = {m, o, assign, rows, zb, lab, T, nb, d, C, K, errs};
+        label_batch lb = {m, o, assign, Hs, Ys, Ys, rows, zb, lab, T, i, nb, d, C, K, errs};
         run_shares(nt, label_share, &lb);
         for (int t = 0; t < nt; t++) /* the first failing share, in row order */
-            if (errs[t].status) {
+            if (errs[t].status == -1) {
+                return die(EXIT_BAD, "%s", errs[t].msg);
+            } else if (errs[t].status) {
                 int64_t r0, r1;
                 share_rows(nb, t, nt, &r0, &r1);
                 return die(EXIT_BAD, "%s: rows %lld..%lld: %s (%s)", o->embeddings, (long long)(i + r0),
@@ -108,6 +116,7 @@ int cmd_label(const opts* o, int assign)
             }
         if (npy_write(&out, T, (size_t)(nb * K) * 4, err, sizeof err)) return die(EXIT_BAD, "%s", err);
     }
+    close_copies(Hs, nt), close_copies(Ys, nt), free(errs);
     if (npy_finish(&out, err, sizeof err)) return die(EXIT_BAD, "%s", err);
     if ((rc = outs_commit())) return rc;
     free(rows), free(zb), free(lab), free(T);
