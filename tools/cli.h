@@ -37,6 +37,9 @@ int parse(int argc, char** argv, const char* cmd, const char* accepted, opts* o)
  * the run into place (0, or an exit status after a message). */
 const char* out_begin(const char* path);
 int outs_commit(void);
+/* size bytes to the name out_begin gave (tmp, or "-" for standard output);
+ * messages name target. 0, or an exit status after a message. */
+int write_bytes(const char* tmp, const char* target, const void* data, size_t size);
 
 /* cli_input.c */
 int64_t batch_rows(const opts* o, int64_t rows, int64_t in_width, int64_t out_width);

@@ -145,10 +145,15 @@ int cmd_compress(const opts* o)
     }
     if ((rc = settings(c, o))) return rc;
     if (o->labels && (rc = train(c, o, &E, &y, C))) return rc;
-    if (o->save) {
+    if (o->save) { /* serialized here, written through this run's own temporary */
+        size_t size = 0, written = 0;
+        if (lelp_compressor_serialized_size(c, &size)) return die(EXIT_BAD, "%s: %s", o->save, lelp_last_error());
+        void* buf = xalloc(size, 1, 1);
+        if (lelp_compressor_serialize(c, buf, size, &written)) return die(EXIT_BAD, "%s: %s", o->save, lelp_last_error());
         const char* tmp = out_begin(o->save);
-        if (!tmp) return EXIT_BAD;
-        if (lelp_compressor_save_path(c, tmp)) return die(EXIT_BAD, "%s: %s", o->save, lelp_last_error());
+        rc = !tmp ? EXIT_BAD : write_bytes(tmp, o->save, buf, written);
+        free(buf);
+        if (rc) return rc;
     }
     if (o->out && (rc = apply(c, o, &E, k))) return rc;
     if ((rc = outs_commit())) return rc; /* the state and the .npy together, or neither */

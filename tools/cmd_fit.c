@@ -105,22 +105,18 @@ static int set_head(const opts* o, lelp_builder* b, int64_t C, int64_t d)
     return st ? die(EXIT_BAD, "%s: %s", o->head, lelp_last_error()) : 0;
 }
 
-/* the model to o->out: through a temporary renamed into place, or "-" to standard output */
+/* the model to o->out: serialized here and written through this run's own
+ * temporary (registered for the signal handler), or "-" to standard output */
 static int save_model(const opts* o, const lelp_model* m)
 {
-    const char* tmp = out_begin(o->out);
-    if (!tmp) return EXIT_BAD;
-    if (strcmp(tmp, "-")) {
-        if (lelp_model_save_path(m, tmp)) return die(EXIT_BAD, "%s: %s", o->out, lelp_last_error());
-        return outs_commit();
-    }
     size_t size = 0, written = 0;
-    lelp_model_serialized_size(m, &size);
+    if (lelp_model_serialized_size(m, &size)) return die(EXIT_BAD, "%s: %s", o->out, lelp_last_error());
     void* buf = xalloc(size, 1, 1);
-    int bad = lelp_model_serialize(m, buf, size, &written) || fwrite(buf, 1, written, stdout) != written ||
-              fflush(stdout) != 0;
+    if (lelp_model_serialize(m, buf, size, &written)) return die(EXIT_BAD, "%s: %s", o->out, lelp_last_error());
+    const char* tmp = out_begin(o->out);
+    int rc = !tmp ? EXIT_BAD : write_bytes(tmp, o->out, buf, written);
     free(buf);
-    return bad ? die(EXIT_BAD, "-: writing the model to standard output failed") : 0;
+    return rc ? rc : outs_commit();
 }
 
 int cmd_fit(const opts* o)

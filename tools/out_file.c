@@ -157,3 +157,12 @@ int outs_commit(void)
     hold_signals(0, &old);
     return 0;
 }
+
+int write_bytes(const char* tmp, const char* target, const void* data, size_t size)
+{
+    FILE* f = strcmp(tmp, "-") ? fopen(tmp, "wb") : stdout;
+    if (!f) return die(EXIT_BAD, "%s: cannot create (%s)", target, strerror(errno));
+    int bad = fwrite(data, 1, size, f) != size;
+    bad |= f == stdout ? fflush(f) != 0 : fclose(f) != 0;
+    return bad ? die(EXIT_BAD, "%s: write failed", target) : 0;
+}

@@ -777,11 +777,11 @@ def usage(p, S):
               f"usage error {' '.join(a if len(a) < 30 else os.path.basename(a) for a in map(str, args))}: exit 2 "
               f"({err.strip().splitlines()[0] if err.strip() else ''})")
     rc, out, _ = run("--help")
-    check(rc == 0 and all(c in out for c in ("fit", "label", "assign", "info", "export", "report", "Exit status")),
+    check(rc == 0 and all(c in out for c in ("fit", "label", "assign", "info", "export", "report", "compress", "Exit status")),
           "--help exits 0 and lists the commands")
     rc, out, _ = run("--version")
     check(rc == 0 and out.strip() == "lelp " + lelp.version(), "--version")
-    for cmd in ("fit", "label", "assign", "info", "export", "report"):
+    for cmd in ("fit", "label", "assign", "info", "export", "report", "compress"):
         rc, out, _ = run(cmd, "--help")
         check(rc == 0 and out.startswith("usage: lelp " + cmd), f"lelp {cmd} --help")
         rc, out2, _ = run(cmd, "--embeddings", "whatever", "--help")
