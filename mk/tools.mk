@@ -6,6 +6,7 @@ ALL_EXTRA += $(TOOL)
 INSTALL_HOOKS += install-tool
 UNINSTALL_HOOKS += uninstall-tool
 CHECK_HOOKS += check-cli
+DEPS_EXTRA += python3-numpy python3-sklearn time # check-cli: the references and GNU time
 .PHONY: install-tool uninstall-tool check-cli
 
 # One file per concept: lelp.c (dispatch, help), cli_args.c, cli_input.c,
@@ -25,6 +26,6 @@ uninstall-tool:
 	rm -f $(DESTDIR)$(BINDIR)/lelp
 
 check-cli: $(TOOL) $(LIB_SO)
-	@bash scripts/ensure-deps.sh python3-numpy time
+	@bash scripts/ensure-deps.sh python3-numpy python3-sklearn time
 	PYTHONPATH=bindings/python LELP_LIBRARY=$(CURDIR)/$(LIB_SO) OPENBLAS_NUM_THREADS=1 \
 	  $(PYTHON) tests/cli/check_cli.py $(TOOL)

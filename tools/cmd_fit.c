@@ -88,6 +88,19 @@ static void update_share(void* ctx, int t, int T)
     if (st) share_fail(e, st);
 }
 
+/* Every core by default, but never so many builders (one per thread) that
+ * their statistics pass FIT_BUDGET: C*d*d doubles each with the exact solver,
+ * (C+1)*2l*d with the sketch (include/lelp.h). --threads overrides. */
+#define FIT_BUDGET (INT64_C(2) << 30)
+static int64_t default_fit_threads(const opts* o, int64_t d, int64_t C)
+{
+    int64_t l = o->have_sketch_size && o->sketch_size > 0 ? o->sketch_size : (d + 1 < 4 * o->S + 16 ? d + 1 : 4 * o->S + 16);
+    double bytes = o->solver == 1 ? 8.0 * (double)(C + 1) * 2.0 * (double)l * (double)d : 8.0 * (double)C * (double)d * (double)d;
+    double fit = (double)FIT_BUDGET / (bytes > 1 ? bytes : 1);
+    int64_t t = threads_default();
+    return fit < 1 ? 1 : (fit < (double)t ? (int64_t)fit : t);
+}
+
 static int set_head(const opts* o, lelp_builder* b, int64_t C, int64_t d)
 {
     char err[1100];
@@ -135,7 +148,7 @@ int cmd_fit(const opts* o)
     float* rows = xalloc((size_t)(B * d), sizeof(float), B);
     int64_t C = 0;
     if ((rc = count_classes(o, &y, lab, B, &C))) return rc;
-    const int T = threads_use(o->threads);
+    const int T = threads_use(o->threads > 0 ? o->threads : default_fit_threads(o, d, C));
     lelp_builder* b[MAX_THREADS] = {0};
     share_error* errs = xalloc((size_t)T, sizeof(share_error), T);
     for (int t = 0; t < T; t++) {

@@ -432,8 +432,6 @@ def threads(p, H, y, Z, C, S):
     one = export_arrays(p, p("thr1.lelp"), "thr1")
     for t in (2, 3):
         many = export_arrays(p, p(f"thr{t}.lelp"), f"thr{t}")
-        check(one is not None and many is not None and outs[1] != outs[t] or outs[1] == outs[t],
-              f"fit --threads {t} runs")
         ok = (one is not None and many is not None and
               np.allclose(many["eigenvalues"], one["eigenvalues"], rtol=1e-10) and
               np.allclose(many["means"], one["means"], rtol=1e-12, atol=1e-12) and
