@@ -12,7 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "common.h"
+
+static int lelp__read_file(const lelp__mem* mem, const char* path, const lelp__file_kind* kind, uint8_t** buf,
+                           size_t* size);
+static int lelp__write_file(const char* path, const uint8_t* buf, size_t size);
 
 /* The *_save_path / *_load_path conveniences of every object share these:
  * a buffer for the serialized bytes, then one write; one read, then the
@@ -26,9 +30,10 @@ int lelp__save_begin(const lelp__mem* mem, const char* path, size_t size, uint8_
     return LELP_OK;
 }
 
-int lelp__save_end(const lelp__mem* mem, const char* path, uint8_t* buf, size_t size, int status)
+int lelp__save_end(const lelp__mem* mem, const char* path, uint8_t* buf, size_t size, int status, const char* what)
 {
-    if (status == LELP_OK) status = lelp__write_file(path, buf, size);
+    /* the file helpers' messages name the path; the call's name goes first */
+    if (status == LELP_OK && (status = lelp__write_file(path, buf, size))) lelp__fail_within(status, what);
     lelp__free(mem, buf, size);
     return status;
 }
@@ -39,19 +44,21 @@ int lelp__load_begin(int have_out, const char* path, const lelp_allocator* alloc
     *buf = NULL;
     if (!have_out) return lelp__fail(LELP_E_NULL, "%s: out is NULL", what);
     if (!path) return lelp__fail(LELP_E_NULL, "%s: path is NULL", what);
-    int st = lelp__check_allocator(alloc);
+    int st = lelp__check_allocator(alloc, what);
     if (st) return st;
     lelp__mem_init(mem, alloc);
-    return lelp__read_file(mem, path, kind, buf, size);
+    if ((st = lelp__read_file(mem, path, kind, buf, size))) return lelp__fail_within(st, what);
+    return LELP_OK;
 }
 
 #if defined(LELP_NO_STDIO)
-int lelp__read_file(const lelp__mem* mem, const char* path, const lelp__file_kind* kind, uint8_t** buf, size_t* size)
+static int lelp__read_file(const lelp__mem* mem, const char* path, const lelp__file_kind* kind, uint8_t** buf,
+                           size_t* size)
 {
     (void)mem; (void)kind; (void)buf; (void)size;
     return lelp__fail(LELP_E_IO, "%s: built without file I/O (LELP_NO_STDIO)", path);
 }
-int lelp__write_file(const char* path, const uint8_t* buf, size_t size)
+static int lelp__write_file(const char* path, const uint8_t* buf, size_t size)
 {
     (void)buf; (void)size;
     return lelp__fail(LELP_E_IO, "%s: built without file I/O (LELP_NO_STDIO)", path);
@@ -123,25 +130,44 @@ static void lelp__close(lelp__fd fd)
 }
 #endif
 
+/* A kind without a magic (lelp_inspect_path) takes the file's own, if it is
+ * one of liblelp's. */
+static int lelp__file_kind_of(const uint8_t* head, size_t n, const lelp__file_kind** kind, const char* path)
+{
+    static const lelp__file_kind kinds[] = {{"LELPMODL", LELP__MODEL_FORMAT_VERSION},
+                                            {"LELPBLDR", LELP__BUILDER_FORMAT_VERSION},
+                                            {"LELPCOMP", LELP__COMPRESSOR_FORMAT_VERSION}};
+    if ((*kind)->magic) return LELP_OK;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (n >= 8 && memcmp(head, kinds[i].magic, 8) == 0) {
+            *kind = &kinds[i];
+            return LELP_OK;
+        }
+    return lelp__fail(n < 8 ? LELP_E_TRUNCATED : LELP_E_FORMAT, "%s: not a liblelp file (unknown magic)", path);
+}
+
 /* The fixed header first: a file of another kind, a newer version or a
  * length that disagrees with the file's is refused after reading 32 bytes,
  * so nothing is allocated or read for it; the rest is read only when the
  * file is exactly as long as its header says (then the buffer is the
  * file's own size). Errors are the envelope's (docs/format.md), naming the
  * path. */
-int lelp__read_file(const lelp__mem* mem, const char* path, const lelp__file_kind* kind, uint8_t** buf, size_t* size)
+static int lelp__read_file(const lelp__mem* mem, const char* path, const lelp__file_kind* kind, uint8_t** buf,
+                           size_t* size)
 {
     *buf = NULL;
     *size = 0;
     lelp__fd fd;
     size_t fsize = 0, total = 0;
     uint8_t head[32];
+    lelp__envelope env;
     int st = lelp__open_regular(path, &fd, &fsize);
     if (st) return st;
     const size_t nhead = fsize < sizeof head ? fsize : sizeof head;
     if (!lelp__read_exact(fd, head, nhead)) {
         st = lelp__fail(LELP_E_IO, "%s: short read", path);
-    } else if (!(st = lelp__envelope_header(head, nhead, kind->magic, kind->max_version, &total, path)) &&
+    } else if (!(st = lelp__file_kind_of(head, nhead, &kind, path)) &&
+               !(st = lelp__envelope_header(head, nhead, kind->magic, kind->max_version, &env, &total, path)) &&
                !(st = lelp__envelope_size(fsize, total, path))) {
         *buf = lelp__alloc(mem, total);
         if (!*buf) {
@@ -227,7 +253,7 @@ static int lelp__write_all(FILE* f, const uint8_t* buf, size_t size)
     return ok;
 }
 
-int lelp__write_file(const char* path, const uint8_t* buf, size_t size)
+static int lelp__write_file(const char* path, const uint8_t* buf, size_t size)
 {
     char target[4096], tmp[4096 + 8];
     if (!*path) return lelp__fail(LELP_E_IO, "the path is empty");

@@ -4,7 +4,7 @@
  * validate.c, status.c and alloc.c alone. */
 #include <math.h>
 
-#include "internal.h"
+#include "train.h"
 
 static int lelp__check_logits(const float* U, const char* name, int64_t n, int64_t C, int64_t S,
                               const void* out, size_t out_elem, const char* what)
@@ -21,7 +21,7 @@ static int lelp__check_logits(const float* U, const char* name, int64_t n, int64
                           (long long)S);
     int st = lelp__check_disjoint(out, (size_t)(n * C) * out_elem, "out", U, (size_t)(n * C * S) * sizeof(float), name,
                                   what);
-    return st ? st : lelp__check_finite_f32(U, n, C * S, name);
+    return st ? st : lelp__check_finite_f32(U, n, C * S, what, name);
 }
 
 int lelp_predict_log_proba(const float* U, int64_t n, int64_t C, int64_t S, float* out)
