@@ -6,7 +6,7 @@
  * crafted file cannot reserve gigabytes. */
 #include <stdatomic.h>
 
-#include "internal.h"
+#include "common.h"
 
 /* Every loaded object holds at most this many times its serialized size
  * when its fields are consistent (a model 1.5x, a compressor 1.33x, an
