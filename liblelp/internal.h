@@ -194,8 +194,17 @@ struct lelp_compressor {
 #else
 #  define LELP__PRINTF(a, b)
 #endif
-/* Records a formatted message for lelp_last_error() and returns code. */
+/* Records a formatted message for lelp_last_error() and returns code.
+ * Built with LELP_NO_ERROR_STRINGS (docs/edge.md) only the code is kept: the
+ * macro leaves the format and its arguments in an unevaluated sizeof, so
+ * they are still type-checked and "used" but no text reaches the binary. */
+#if defined(LELP_NO_ERROR_STRINGS)
+int lelp__fail_code(int code);
+int lelp__fail_unused(const char* fmt, ...); /* never defined nor called */
+#define lelp__fail(code, ...) (lelp__fail_code(code) + 0 * (int)sizeof lelp__fail_unused(__VA_ARGS__))
+#else
 int lelp__fail(int code, const char* fmt, ...) LELP__PRINTF(2, 3);
+#endif
 
 /* ---- memory (alloc.c) --------------------------------------------------- */
 void lelp__mem_init(lelp__mem* mem, const lelp_allocator* alloc);
