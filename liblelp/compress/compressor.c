@@ -58,11 +58,15 @@ void lelp__compressor_release(lelp_compressor* c)
 int lelp__compressor_alloc(const lelp__mem* mem, int64_t dt, int64_t k, int64_t C, lelp_compressor** out)
 {
     *out = NULL;
-    if (dt < 1 || dt > 1048576 || k < 1 || k > 1048576 || C < 1 || C > 1048576 ||
-        lelp__bytes(k, dt, sizeof(double)) > ((size_t)1 << 40))
+    /* k*dt in int64 (each <= 2^20): (size_t)1 << 40 is 0 on 32-bit targets */
+    if (dt < 1 || dt > 1048576 || k < 1 || k > 1048576 || C < 1 || C > 1048576 || k * dt > (INT64_C(1) << 37))
         return lelp__fail(LELP_E_INVALID_ARG, "lelp_compressor_create: teacher_dim = %lld, student_dim = %lld, "
                           "C = %lld must be in [1, 2^20] with k*dt*8 <= 2^40 bytes", (long long)dt, (long long)k,
                           (long long)C);
+    const int64_t np = k * dt + k + C * k + C;
+    if (lelp__bytes(np, 1, sizeof(double)) == SIZE_MAX)
+        return lelp__fail(LELP_E_NOMEM, "lelp_compressor_create: %lld parameters of 8 bytes do not fit this "
+                          "platform's size_t", (long long)np);
     lelp_compressor* c = lelp__calloc(mem, sizeof *c);
     if (!c) return lelp__fail(LELP_E_NOMEM, "lelp_compressor_create: out of memory");
     c->magic = LELP__MAGIC_COMPRESSOR;
