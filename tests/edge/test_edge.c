@@ -259,7 +259,7 @@ static void errors_case(void)
     check(strlen(lelp_status_string(LELP_E_NOMEM)) > 0, "status string");
 }
 
-/* Counting allocator: the KL loss allocates at create only (docs/edge.md). */
+/* Counting allocator: the KL and DKD losses allocate at create only (docs/edge.md). */
 static int64_t allocs, live_bytes;
 static void* count_alloc(void* opaque, size_t size, size_t align)
 {
@@ -299,6 +299,14 @@ static void allocation_case(void)
         OK(lelp_loss_compute(l, U, T, y, NULL, 64 - rep, &v, G));
     }
     check(allocs == after_create, "KL loss allocated %lld times per compute", (long long)(allocs - after_create));
+    lelp_loss_free(l);
+    /* DKD (S = 1): likewise */
+    l = NULL;
+    OK(lelp_loss_create(&l, 12, 1, a));
+    const int64_t dkd_create = allocs;
+    if (l) OK(lelp_loss_set_int(l, LELP_LOSS_KIND, LELP_LOSS_KIND_DKD));
+    for (int rep = 0; rep < 3 && l; rep++) OK(lelp_loss_compute(l, U, T, y, NULL, 64 - rep, &v, G));
+    check(allocs == dkd_create, "DKD loss allocated %lld times per compute", (long long)(allocs - dkd_create));
     lelp_loss_free(l);
     lelp_allocator_free(a);
     check(live_bytes == 0, "%lld bytes not freed", (long long)live_bytes);
