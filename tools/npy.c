@@ -4,6 +4,10 @@
  * 2.0/3.0), then a Python dict literal {'descr': ..., 'fortran_order': ...,
  * 'shape': (...), } padded with spaces and a newline; the data follow. */
 #define _POSIX_C_SOURCE 200809L
+/* 64-bit off_t on 32-bit glibc targets: embeddings files over 2 GiB are
+ * streamed there too (fopen would fail with EOVERFLOW, fseeko could not
+ * reach the rows) */
+#define _FILE_OFFSET_BITS 64
 #include "npy.h"
 
 #include <math.h>

@@ -10,7 +10,7 @@
 #     qemu (build/<triple>/run), LELP_TEST_LIGHT=1 as under valgrind;
 #  3. files across hosts (tests/cross/portable.c): what the native build
 #     writes, the target reads, and the reverse; lelp info on the other
-#     host's model.
+#     host's model; the last row of a sparse .npy over 2 GiB (32-bit offsets).
 # Prints one line per step and "check-cross: N passed, M failed".
 set -uo pipefail
 edge_triples=$1 full_triples=$2 core_tests=$3
@@ -36,13 +36,20 @@ step "edge native" bash -c "make --no-print-directory -s BUILD=$BUILD edge-test 
 for t in $edge_triples; do
     step "edge $t build" mk edge-test CROSS="$t-"
     step "edge $t run" bash -c "$(qemu_of "$t") $BUILD/$t/edge/test_edge $out/edge-$t.txt && cat $out/edge-$t.txt > /dev/null"
-    step "edge $t = native" python3 scripts/compare_dump.py "$out/edge-native.txt" "$out/edge-$t.txt"
+    step "edge $t = native" /usr/bin/python3 scripts/compare_dump.py "$out/edge-native.txt" "$out/edge-$t.txt"
     grep -h 'test_edge\|compare_dump' "$out/edge_${t}_run.log" "$out/edge_${t}_=_native.log" 2>/dev/null | sed 's/^/     /'
 done
 
 # 2./3. the whole library
 step "native portable build" mk "$BUILD/cross/portable" "$BUILD/lelp"
 step "native portable write" bash -c "mkdir -p $out/native && $BUILD/cross/portable write $out/native"
+# a sparse 2 GiB + 128 B .npy whose last row only is data (no disk used)
+big=$out/big.npy
+step "sparse .npy over 2 GiB" /usr/bin/python3 -c "
+import numpy as np
+a = np.lib.format.open_memmap('$big', mode='w+', dtype='<f4', shape=((1 << 27) + 8, 4))
+a[-1] = [1.5, -2.25, 3.0, 4.125]
+a.flush()"
 for t in $full_triples; do
     run=$BUILD/$t/run
     step "$t library, lelp, tests build" mk -j2 cross-tests CROSS="$t-"
@@ -53,6 +60,7 @@ for t in $full_triples; do
     step "$t reads native files" "$run" "$BUILD/$t/cross/portable" check "$out/native"
     step "native reads $t files" "$BUILD/cross/portable" check "$out/$t"
     step "$t lelp info on a native model" "$run" "$BUILD/$t/lelp" info "$out/native/exact_model.lelp"
+    step "$t .npy over 2 GiB: last row" bash -c "[ \"\$($run $BUILD/$t/cross/portable lastrow $big)\" = '1.5 -2.25 3 4.125' ]"
 done
 
 echo

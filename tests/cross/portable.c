@@ -15,7 +15,9 @@
  *     - the other host's half state merged with this host's second half and
  *       fitted equals this host's single-host fit (targets 1e-6, means and
  *       eigenvalues 1e-9 relative);
- *     - the other host's compressor compresses as it did there (1e-6).
+ *     - the other host's compressor compresses as it did there (1e-6);
+ *   portable lastrow FILE  prints the last row of a float .npy (a sparse
+ *                        file over 2 GiB: 64-bit offsets on 32-bit targets).
  * Three solver cases: exact co-moments, the Frequent Directions sketch, and
  * the exact solver's Gram (row) form (few rows per class). The synthetic
  * data are computed exactly in double and rounded once: s390x evaluates
@@ -292,10 +294,28 @@ static void check_case(const char* dir, const pcase* pc, const float* H, const i
     lelp_builder_free(all);
 }
 
+/* the last row of a float .npy, "%.9g" each: tools/npy.c beyond 2 GiB */
+static int last_row(const char* path)
+{
+    npy_file f;
+    char err[1024];
+    float row[16];
+    if (npy_open(&f, path, err, sizeof err) || f.cols > 16 || f.rows < 1 ||
+        npy_read_f32(&f, f.rows - 1, 1, row, err, sizeof err)) {
+        fprintf(stderr, "portable: %s\n", f.cols > 16 ? "more than 16 columns" : err);
+        return 1;
+    }
+    for (int64_t j = 0; j < f.cols; j++) printf("%s%.9g", j ? " " : "", row[j]);
+    printf("\n");
+    npy_close(&f);
+    return 0;
+}
+
 int main(int argc, char** argv)
 {
+    if (argc == 3 && strcmp(argv[1], "lastrow") == 0) return last_row(argv[2]);
     if (argc != 3 || (strcmp(argv[1], "write") && strcmp(argv[1], "check"))) {
-        fprintf(stderr, "usage: portable write|check DIR\n");
+        fprintf(stderr, "usage: portable write|check|lastrow DIR|FILE\n");
         return 2;
     }
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
