@@ -6,8 +6,8 @@
 #                                       binary under qemu with the target's
 #                                       BLAS/LAPACK), against Debian multiarch
 #   make deps-cross                     cross compilers, qemu-user and the
-#                                       :s390x/:armhf libraries (skipped with
-#                                       LELP_NO_DEPS=1)
+#                                       :s390x/:armhf libraries (check-cross
+#                                       runs it first unless LELP_NO_DEPS is set)
 #   make check-cross                    the edge test on aarch64, armhf and
 #                                       s390x against the native run; the core
 #                                       cmocka tests and the cross-host file
@@ -43,9 +43,7 @@ CROSS_DEPS := qemu-user $(foreach t,$(CROSS_EDGE_TRIPLES),gcc-$(t)) \
   $(foreach t,$(CROSS_FULL_TRIPLES),$(foreach p,libblas-dev liblapack-dev liblapacke-dev libcmocka-dev,$(p):$(debarch_$(t))))
 
 deps-cross:
-ifneq ($(LELP_NO_DEPS),1)
 	@bash scripts/ensure-cross-deps.sh "$(foreach t,$(CROSS_FULL_TRIPLES),$(debarch_$(t)))" $(CROSS_DEPS)
-endif
 
 CROSS_MAKE = $(MAKE) --no-print-directory BUILD=$(XBUILD) CROSS= CC=$(CROSS)gcc AR=$(CROSS)ar \
   LAPACK_CFLAGS= LAPACK_LIBS="$(CROSS_LAPACK_LIBS)" CMOCKA_CFLAGS= CMOCKA_LIBS=-lcmocka
@@ -68,7 +66,8 @@ cross:
 cross-tests: cross
 	+@$(CROSS_MAKE) $(patsubst %,$(XBUILD)/tests/%,$(CROSS_CORE_TESTS)) $(XBUILD)/cross/portable
 
-check-cross: deps-cross
+check-cross:
+	@$(if $(LELP_NO_DEPS),:,$(MAKE) --no-print-directory deps-cross)
 	@bash tests/cross/check_cross.sh "$(CROSS_EDGE_TRIPLES)" "$(CROSS_FULL_TRIPLES)" "$(CROSS_CORE_TESTS)"
 
 # tests/cross/portable.c: files written on one host, read on another.

@@ -13,6 +13,7 @@ import operator
 import numpy as np
 
 from ._lib import LIB as _L
+from ._lib import __version__  # the C library's version (lelp_version_string)
 
 __all__ = ["SubspaceBuilder", "Model", "Loss", "Compressor", "predict_log_proba", "predict_class",
            "softmax_targets", "LelpError", "version"]
