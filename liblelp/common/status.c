@@ -9,16 +9,17 @@
  *   LELP_NO_TLS            the message is one static buffer, not one per
  *                          thread: lelp_last_error() is then not thread-safe;
  *   LELP_NO_ERROR_STRINGS  no message texts in the binary (lelp__fail is a
- *                          macro in internal.h that drops them):
+ *                          macro in common.h that drops them):
  *                          lelp_last_error() says "liblelp error N" and
  *                          lelp_status_string() gives a fixed text. */
 #include <stdarg.h>
 #include <stdint.h>
+#include <string.h>
 #if !defined(LELP_NO_STDIO)
 #include <stdio.h>
 #endif
 
-#include "internal.h"
+#include "common.h"
 
 #if defined(LELP_NO_TLS)
 #  define LELP__TLS
@@ -180,6 +181,12 @@ int lelp__fail_code(int code)
     return code;
 }
 
+int lelp__fail_within(int code, const char* fn)
+{
+    (void)fn;
+    return lelp__fail_code(code);
+}
+
 const char* lelp_last_error(void)
 {
     size_t pos = 0;
@@ -201,6 +208,13 @@ int lelp__fail(int code, const char* fmt, ...)
 #endif
     va_end(ap);
     return code;
+}
+
+int lelp__fail_within(int code, const char* fn)
+{
+    char inner[sizeof lelp__message];
+    memcpy(inner, lelp__message, sizeof inner); /* always NUL-terminated */
+    return lelp__fail(code, "%s: %s", fn, inner);
 }
 
 const char* lelp_last_error(void)
