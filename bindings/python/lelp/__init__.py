@@ -428,13 +428,13 @@ class SubspaceBuilder(_Handle):
         _check(_L.lelp_builder_load(ct.byref(h), blob, len(blob), None))
         return cls(*cls._header_dims(blob), _ptr_=h)
 
-    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+    def save(self, path: Union[str, os.PathLike]) -> None:
         """Writes to_bytes() to path (atomically: a temporary file renamed).
         Raises LelpIOError."""
         _check(_L.lelp_builder_save_path(self, str(path).encode()))
 
     @classmethod
-    def load(cls, path: Union[str, "os.PathLike[str]"]) -> "SubspaceBuilder":
+    def load(cls, path: Union[str, os.PathLike]) -> "SubspaceBuilder":
         """Reads a builder saved with save(). Raises LelpIOError and the
         format errors of from_bytes."""
         h = ct.c_void_p()
@@ -681,12 +681,12 @@ class Model(_Handle):
         _check(_L.lelp_model_load(ct.byref(h), blob, len(blob), None))
         return cls(h)
 
-    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+    def save(self, path: Union[str, os.PathLike]) -> None:
         """Writes to_bytes() to path. Raises LelpIOError."""
         _check(_L.lelp_model_save_path(self, str(path).encode()))
 
     @classmethod
-    def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Model":
+    def load(cls, path: Union[str, os.PathLike]) -> "Model":
         """Reads a model saved with save() (or `lelp fit`). Raises LelpIOError
         and the format errors of from_bytes."""
         h = ct.c_void_p()
@@ -958,12 +958,12 @@ class Compressor(_Handle):
         _check(_L.lelp_compressor_load(ct.byref(h), blob, len(blob), None))
         return cls(*SubspaceBuilder._header_dims(blob), _ptr_=h)
 
-    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+    def save(self, path: Union[str, os.PathLike]) -> None:
         """Writes to_bytes() to path. Raises LelpIOError."""
         _check(_L.lelp_compressor_save_path(self, str(path).encode()))
 
     @classmethod
-    def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Compressor":
+    def load(cls, path: Union[str, os.PathLike]) -> "Compressor":
         """Reads a compressor saved with save(). Raises LelpIOError and the format errors."""
         h = ct.c_void_p()
         _check(_L.lelp_compressor_load_path(ct.byref(h), str(path).encode(), None))

@@ -76,6 +76,8 @@ class LELPFunction(_torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, u: Any, T: Any, labels: Any, weights: Any, loss: Loss) -> Any:  # type: ignore[override]
+        """The loss value as a 0-d tensor (float32, or float64 for float64 u);
+        keeps liblelp's dL/du for backward when u requires grad."""
         want_grad = bool(ctx.needs_input_grad[0])
         value, grad = _compute(loss, u, T, labels, weights, want_grad)
         if want_grad:
@@ -85,6 +87,7 @@ class LELPFunction(_torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_out: Any) -> Tuple[Any, None, None, None, None]:  # type: ignore[override]
+        """grad_out times the saved dL/du, in u's dtype; no gradient for the others."""
         (grad,) = ctx.saved_tensors
         return (grad_out.to(grad.dtype) * grad).to(ctx.u_dtype), None, None, None, None
 
@@ -116,11 +119,16 @@ class LELPLoss(_torch.nn.Module):
                          **kw)
 
     def extra_repr(self) -> str:
+        """The settings shown by repr(): num_classes, subclasses, tau, alpha, reduction, kind."""
         r = repr(self.loss)
         return r[r.index("(") + 1:-1]
 
     def forward(self, u: Any, T: Optional[Any] = None, labels: Optional[Any] = None,
                 weights: Optional[Any] = None) -> Any:
+        """The loss of student logits u (n, C*S) against targets T (n, C*S),
+        with optional labels (n,) and weights (n,): a 0-d tensor whose
+        backward is liblelp's gradient (the value only under torch.no_grad()
+        or when u does not require grad). See the class docstring."""
         if not (_torch.is_grad_enabled() and isinstance(u, _torch.Tensor) and u.requires_grad):
             # evaluation: the value only, no gradient
             value, _ = _compute(self.loss, u, T, labels, weights, False)
