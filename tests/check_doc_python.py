@@ -20,6 +20,7 @@ exception fails the file with the block's line and the traceback. Exit status:
 0 all ran (or were skipped for a missing optional package), 1 otherwise.
 """
 import glob
+import importlib.util
 import os
 import re
 import subprocess
@@ -68,7 +69,8 @@ def run_file(path):
         try:
             exec(compile(code, where, "exec"), ns)
         except ModuleNotFoundError as e:
-            if e.name and e.name.split(".")[0] in OPTIONAL:
+            top = (e.name or "").split(".")[0]
+            if top in OPTIONAL and importlib.util.find_spec(top) is None:  # the package itself is absent
                 print(f"  {where}: SKIPPED: needs {e.name}, which is not installed")
                 return 2
             traceback.print_exc()
@@ -90,7 +92,7 @@ def default_files():
 
 
 def has_python(path):
-    return any(lang in ("python", "py", "python3") and not marked for _, lang, _, marked in blocks(path))
+    return any(lang in ("python", "py", "python3") for _, lang, _, _ in blocks(path))
 
 
 def main(argv):

@@ -154,3 +154,26 @@ def test_blas_is_held_at_one_thread_while_shards_run_and_restored(monkeypatch):
         assert seen == [2]
     finally:
         one._set(saved)
+
+
+def test_sharding_copies_no_rows():
+    # the shards are views of the caller's batch: NumPy allocations (which
+    # tracemalloc sees) during a sharded call are the output alone
+    import tracemalloc
+    n = 2 * ROWS + 100
+    H, y, Z = data(n)
+    m = lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=4).update(H, y, threads=1).fit()
+    m.targets(H, logits=Z, threads=2)  # warm-up (thread pool machinery, ctypes caches)
+    tracemalloc.start()
+    try:
+        T = m.targets(H, logits=Z, threads=2)
+        _, peak = tracemalloc.get_traced_memory()
+        assert peak < T.nbytes + 256 * 1024, (peak, T.nbytes, H.nbytes)
+        del T
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=4).update(H, y, threads=2)
+        _, peak = tracemalloc.get_traced_memory()
+        assert peak - before < 256 * 1024 < H.nbytes, peak - before
+    finally:
+        tracemalloc.stop()
