@@ -800,19 +800,29 @@ class Loss(_Handle):
         T = None if T is None else _as(T, np.float32, 2, "T", (n, K))
         y = None if labels is None else _as(labels, np.int32, 1, "labels", (n,))
         w = None if weights is None else _as(weights, np.float32, 1, "weights", (n,))
-        if grad:
-            g, ret = _out_buf(out, (n, K), np.float32, "out")
-            if out is not None:
-                _no_alias(g, "out", u=u, T=T, labels=y, weights=w)
+        pu, pT, py, pw = _ptr(u), _ptr(T), _ptr(y), _ptr(w)
+        if not grad:
+            g = pg = None
+        elif out is None:
+            g = np.empty((n, K), np.float32)
+            pg = _ptr(g)
         else:
-            g = ret = None
+            g, ret = _out_buf(out, (n, K), np.float32, "out")
+            pg = _ptr(g)
+            # the inputs are contiguous buffers here: an address-range test is
+            # exact, and cheaper per training step than np.may_share_memory
+            for name, a, pa in (("u", u, pu), ("T", T, pT), ("labels", y, py), ("weights", w, pw)):
+                if a is not None and a.nbytes and g.nbytes and pa < pg + g.nbytes and pg < pa + a.nbytes:
+                    _no_alias(g, "out", **{name: a})
         # self._h, not self: the handle property costs as much as a pointer
-        st = _L.lelp_loss_compute(self._h, _ptr(u), _ptr(T), _ptr(y), _ptr(w), n, ct.byref(self._value), _ptr(g))
+        st = _L.lelp_loss_compute(self._h, pu, pT, py, pw, n, ct.byref(self._value), pg)
         if st:
             _check(st)
         if not grad:
             return self._value.value
-        return self._value.value, (ret if out is not None or wrap is None else wrap(g))
+        if out is not None:
+            return self._value.value, ret
+        return self._value.value, (g if wrap is None else wrap(g))
 
 
 def _restore_loss(C: int, S: int, settings: Dict[str, Any]) -> Loss:
