@@ -351,7 +351,9 @@ class SubspaceBuilder(_Handle):
             y: (n,) integer labels in [0, C) (int32 without a copy).
             threads: shards of the batch (None: self.threads, whose default is
                 every core). A batch of at least 2 x 4096 rows is split into
-                contiguous row slices, one fresh builder each on its own thread
+                contiguous row slices (no more than the shards whose builder
+                states fit in the batch's own bytes: n >= 2*C*d rows per
+                shard for the exact solver), one fresh builder each on its own thread
                 (one BLAS thread each), merged into this builder in slice
                 order once all succeeded: the same bits every run for a given
                 thread count, equal to threads=1 to rounding. Smaller batches,
@@ -364,7 +366,8 @@ class SubspaceBuilder(_Handle):
         H = _as(H, np.float32, 2, "H")  # a wrong d: ShapeMismatchError from C
         y = _as(y, np.int32, 1, "y", (H.shape[0],))
         n, d = H.shape
-        shards = _threads.ranges(n, _threads.resolve(self.threads if threads is None else threads))
+        T = min(_threads.resolve(self.threads if threads is None else threads), self._shards_memory_allows(n))
+        shards = _threads.ranges(n, T)
         if len(shards) == 1:
             _check(_L.lelp_builder_update(self, _ptr(H), _ptr(y), n, d))
             return self
@@ -381,6 +384,22 @@ class SubspaceBuilder(_Handle):
         for p in parts:
             self.merge(p)
         return self
+
+    def _shards_memory_allows(self, n: int) -> int:
+        """The most shards whose builder states together take no more memory
+        than the batch's own n x d float32 rows, so a sharded update stays
+        within twice the batch: each shard holds C*d^2 doubles (the exact
+        solver's co-moments; Gram-form shards of a batch of <= d rows hold
+        their rows) or C*2l*d doubles (the sketch)."""
+        d, C, S = self._dims
+        if self._get_int(_BUILDER_SOLVER) == _SOLVERS["sketch"]:
+            ell = self._get_int(_BUILDER_SKETCH_SIZE) or min(d + 1, 4 * S + 16)
+            per_shard = C * 2 * ell * d * 8
+        elif self.gram_form and n <= d:
+            return n  # the shards keep their rows: no more than the batch
+        else:
+            per_shard = C * d * d * 8
+        return max(1, (n * d * 4) // per_shard)
 
     def set_head(self, W: ArrayLike) -> "SubspaceBuilder":
         """Sets the teacher's output head W, (C, d) float32 (other real dtypes

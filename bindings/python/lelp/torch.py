@@ -28,9 +28,10 @@ __all__ = ["LELPLoss", "LELPFunction"]
 
 
 def _plain(t: Optional[Any], dtype: Any, shape: Tuple[int, ...]) -> bool:
-    """t is None, or a contiguous CPU tensor of dtype and shape."""
+    """t is None, or a contiguous CPU tensor of dtype and shape at an aligned
+    address (torch.frombuffer at an odd offset is not: it takes the copying path)."""
     return t is None or (isinstance(t, _torch.Tensor) and t.dtype == dtype and t.device.type == "cpu"
-                         and t.is_contiguous() and t.shape == shape)
+                         and t.is_contiguous() and t.shape == shape and t.data_ptr() % 4 == 0)
 
 
 def _direct(loss: Loss, u: Any, T: Any, labels: Any, weights: Any, want_grad: bool

@@ -177,3 +177,21 @@ def test_sharding_copies_no_rows():
         assert peak - before < 256 * 1024 < H.nbytes, peak - before
     finally:
         tracemalloc.stop()
+
+
+def test_shards_are_capped_by_the_memory_of_the_batch(monkeypatch):
+    # each shard's builder holds C*d^2 doubles (exact solver): a batch is not
+    # sharded into more states than its own bytes pay for (n >= 2*C*d per shard)
+    d, C = 512, 4
+    n = 2 * ROWS + 100                     # 8292 rows < 2 * (2*C*d) = 8192 * 2
+    rng = np.random.default_rng(0)
+    H = rng.normal(size=(n, d)).astype(np.float32)
+    y = rng.integers(0, C, n).astype(np.int32)
+    b = lelp.SubspaceBuilder(dim=d, num_classes=C, subclasses=2)
+    assert b._shards_memory_allows(n) == 2 and b._shards_memory_allows(n - 200) == 1
+    calls = spy(monkeypatch, "lelp_builder_update")
+    b.update(H[:n - 200], y[:n - 200], threads=2)
+    assert len(calls) == 1                 # one shard: 4 * 512^2 doubles > the batch
+    calls.clear()
+    lelp.SubspaceBuilder(dim=d, num_classes=C, subclasses=2, solver="sketch").update(H, y, threads=2)
+    assert len(calls) == 2                 # the sketch's state is small: sharded
