@@ -82,7 +82,7 @@ class LelpError(Exception):
         super().__init__(message)
         self.code = code
 
-    def __reduce__(self) -> Tuple[Any, Tuple[int, str]]:
+    def __reduce__(self) -> Tuple[Any, Tuple[Optional[int], str]]:
         # pickled by dask/multiprocessing: rebuilt with both arguments
         return type(self), (self.code, str(self))
 
@@ -165,7 +165,7 @@ class _Handle:
     _free: Any = None
 
     def __init__(self, ptr: ct.c_void_p) -> None:
-        self._h = ptr
+        self._h: Optional[ct.c_void_p] = ptr
 
     def __del__(self) -> None:
         h = getattr(self, "_h", None)
@@ -174,7 +174,7 @@ class _Handle:
             self._h = None
 
     @property
-    def _as_parameter_(self) -> ct.c_void_p:
+    def _as_parameter_(self) -> Optional[ct.c_void_p]:
         return self._h
 
     def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
@@ -195,14 +195,15 @@ class SubspaceBuilder(_Handle):
 
     Args:
         dim: d, the embedding width (1 <= d <= 65536).
-        num_classes: C, the number of teacher classes (>= 2).
+        num_classes: C, the number of teacher classes (>= 1).
         subclasses: S, subclasses (principal directions) per class (S <= d).
-        seed: seed of the rotation and the beta sample (int64).
-        null_space: add the teacher head's null space to the projections.
-        rotate: random rotation of each class's subspace (the paper's default).
+        seed: seed of the rotation and the automatic beta, 0 ... 2**63-1.
+        null_space: project out the head's row space when a head is set.
+        rotate: seeded Haar rotation of each class's directions.
         beta: "auto" (solved so the mean within-class entropy is
             entropy_fraction * log S) or a positive float.
-        entropy_fraction: target of the automatic beta, in (0, 1).
+        entropy_fraction: the automatic beta's target entropy as a fraction
+            of log S, in [0.01, 0.99].
         solver: "exact" (C*d^2 co-moments) or "sketch" (Frequent Directions,
             C*2l*d doubles).
         sketch_size: sketch rows l per class; 0 automatic (min(d+1, 4S+16)).
@@ -403,8 +404,8 @@ class SubspaceBuilder(_Handle):
 
     def set_head(self, W: ArrayLike) -> "SubspaceBuilder":
         """Sets the teacher's output head W, (C, d) float32 (other real dtypes
-        converted once); its null space joins the projections when null_space
-        is on. Returns self. Raises ShapeMismatchError, NonFiniteError."""
+        converted once); its row space is projected out before the fit when
+        null_space is on. Returns self. Raises ShapeMismatchError, NonFiniteError."""
         W = _as(W, np.float32, 2, "W")  # the shape is checked by C (ShapeMismatchError)
         _check(_L.lelp_builder_set_head(self, _ptr(W), W.shape[0], W.shape[1]))
         return self
@@ -445,7 +446,8 @@ class SubspaceBuilder(_Handle):
         blob = bytes(blob)
         h = ct.c_void_p()
         _check(_L.lelp_builder_load(ct.byref(h), blob, len(blob), None))
-        return cls(*cls._header_dims(blob), _ptr_=h)
+        d, C, S = cls._header_dims(blob)
+        return cls(d, C, S, _ptr_=h)
 
     def save(self, path: Union[str, os.PathLike]) -> None:
         """Writes to_bytes() to path (atomically: a temporary file renamed).
@@ -460,7 +462,8 @@ class SubspaceBuilder(_Handle):
         _check(_L.lelp_builder_load_path(ct.byref(h), str(path).encode(), None))
         with open(path, "rb") as f:
             head = f.read(56)
-        return cls(*cls._header_dims(head), _ptr_=h)
+        d, C, S = cls._header_dims(head)
+        return cls(d, C, S, _ptr_=h)
 
 
 # ---- model ----------------------------------------------------------------------------------
@@ -511,17 +514,17 @@ class Model(_Handle):
 
     @property
     def head_rank(self) -> int:
-        """Rank of the teacher head used for the null space (0: no head)."""
+        """Rank of the head's row space projected out (0: no null-space projection)."""
         return self._get_int(_MODEL_HEAD_RANK)
 
     @property
     def null_space(self) -> bool:
-        """Whether the head's null space was added to the projections."""
+        """Whether the head's row space is projected out (when a head was set)."""
         return bool(self._get_int(_MODEL_NULL_SPACE))
 
     @property
     def rotate(self) -> bool:
-        """Whether each class's subspace was randomly rotated."""
+        """Whether each class's directions were given the seeded Haar rotation."""
         return bool(self._get_int(_MODEL_ROTATE))
 
     @property
@@ -561,7 +564,8 @@ class Model(_Handle):
 
     @property
     def eigenvalues(self) -> np.ndarray:
-        """(C, S) float64: each class's top-S co-moment eigenvalues, descending."""
+        """(C, S) float64: each class's top-S covariance eigenvalues (of the
+        unrotated eigenvectors), descending."""
         return self._array(_L.lelp_model_eigenvalues, (self.num_classes, self.subclasses))
 
     @property
@@ -571,9 +575,9 @@ class Model(_Handle):
 
     @property
     def components(self) -> np.ndarray:
-        """(C, S, d) float64: each class's orthonormal projection directions
-        (rotated and null-space-extended as fitted; signs fixed by the sign rule
-        of docs/method.md)."""
+        """(C, S, d) float64: the directions the projections use -- each
+        class's top-S eigenvectors (signs by the sign rule of docs/method.md),
+        rotated when rotation is on."""
         return self._array(_L.lelp_model_components, (self.num_classes, self.subclasses, self.dim))
 
     @property
@@ -583,7 +587,7 @@ class Model(_Handle):
 
     @property
     def offsets(self) -> np.ndarray:
-        """(C, S) float64: <components, mean>, subtracted from projections."""
+        """(C, S) float64: b = <components, mean>, subtracted in project()."""
         return self._array(_L.lelp_model_offsets, (self.num_classes, self.subclasses))
 
     def _H(self, H: ArrayLike) -> np.ndarray:
@@ -638,9 +642,10 @@ class Model(_Handle):
         return ret if out is not None else wrap(T)
 
     def project(self, H: ArrayLike, *, threads: Optional[int] = None) -> Any:
-        """Projections <components, h - mean> of each row onto every class's
-        subspace: (n, C*S) float32 (a tensor when H is one). threads= as in
-        targets(). Raises ValueError/TypeError, NonFiniteError."""
+        """The subclass logits f = (<components, h> - offsets) / beta of each
+        row for every class and subclass: (n, C*S) float32 (a tensor when H
+        is one). threads= as in targets(). Raises ValueError/TypeError,
+        NonFiniteError."""
         wrap = _like(H)
         H = self._H(H)
         F = np.empty((H.shape[0], self.num_classes * self.subclasses), np.float32)
@@ -826,13 +831,14 @@ class Loss(_Handle):
             g = np.empty((n, K), np.float32)
             pg = _ptr(g)
         else:
-            g, ret = _out_buf(out, (n, K), np.float32, "out")
-            pg = _ptr(g)
+            gb, ret = _out_buf(out, (n, K), np.float32, "out")
+            g, pg = gb, _ptr(gb)
             # the inputs are contiguous buffers here: an address-range test is
             # exact, and cheaper per training step than np.may_share_memory
             for name, a, pa in (("u", u, pu), ("T", T, pT), ("labels", y, py), ("weights", w, pw)):
-                if a is not None and a.nbytes and g.nbytes and pa < pg + g.nbytes and pg < pa + a.nbytes:
-                    _no_alias(g, "out", **{name: a})
+                if a is not None and pa is not None and pg is not None and a.nbytes and gb.nbytes \
+                        and pa < pg + gb.nbytes and pg < pa + a.nbytes:
+                    _no_alias(gb, "out", **{name: a})
         # self._h, not self: the handle property costs as much as a pointer
         st = _L.lelp_loss_compute(self._h, pu, pT, py, pw, n, ct.byref(self._value), pg)
         if st:
@@ -841,6 +847,7 @@ class Loss(_Handle):
             return self._value.value
         if out is not None:
             return self._value.value, ret
+        assert g is not None
         return self._value.value, (g if wrap is None else wrap(g))
 
 
@@ -985,7 +992,8 @@ class Compressor(_Handle):
         blob = bytes(blob)
         h = ct.c_void_p()
         _check(_L.lelp_compressor_load(ct.byref(h), blob, len(blob), None))
-        return cls(*SubspaceBuilder._header_dims(blob), _ptr_=h)
+        dt, k, C = SubspaceBuilder._header_dims(blob)
+        return cls(dt, k, C, _ptr_=h)
 
     def save(self, path: Union[str, os.PathLike]) -> None:
         """Writes to_bytes() to path. Raises LelpIOError."""
@@ -998,7 +1006,8 @@ class Compressor(_Handle):
         _check(_L.lelp_compressor_load_path(ct.byref(h), str(path).encode(), None))
         with open(path, "rb") as f:
             head = f.read(56)
-        return cls(*SubspaceBuilder._header_dims(head), _ptr_=h)
+        dt, k, C = SubspaceBuilder._header_dims(head)
+        return cls(dt, k, C, _ptr_=h)
 
 
 # ---- free functions ---------------------------------------------------------------------------------

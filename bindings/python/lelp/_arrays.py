@@ -123,7 +123,7 @@ def ptr(a: Optional[np.ndarray]) -> Optional[int]:
         return None
     try:
         # a third of the cost of a.ctypes.data; needs a writeable buffer
-        return ct.addressof(ct.c_char.from_buffer(a)) if a.size else a.ctypes.data
+        return ct.addressof(ct.c_char.from_buffer(a)) if a.size else a.ctypes.data  # type: ignore[arg-type]
     except (TypeError, ValueError, BufferError):
         return a.ctypes.data
 

@@ -15,7 +15,7 @@ import ctypes as ct
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
 
 from . import _arrays
 from ._lib import LIB as _L
@@ -62,7 +62,8 @@ class _OneBlasThread:
         self._lock = threading.Lock()
         self._depth = 0
         self._saved = 0
-        self._get = self._set = None
+        self._get: Optional[Any] = None
+        self._set: Optional[Any] = None
         try:
             self._get, self._set = _L.openblas_get_num_threads, _L.openblas_set_num_threads
             self._get.restype, self._get.argtypes = ct.c_int, []
@@ -75,7 +76,7 @@ class _OneBlasThread:
         return self._set is not None
 
     def __enter__(self) -> "_OneBlasThread":
-        if self._set is not None:
+        if self._set is not None and self._get is not None:
             with self._lock:
                 if self._depth == 0:
                     self._saved = self._get()

@@ -63,11 +63,11 @@ def _value_dtype(u: Any) -> Any:
 
 def _compute(loss: Loss, u: Any, T: Any, labels: Any, weights: Any, want_grad: bool
              ) -> Tuple[float, Optional[Any]]:
-    r = _direct(loss, u, T, labels, weights, want_grad)
-    if r is not None:
-        return r
+    direct = _direct(loss, u, T, labels, weights, want_grad)
+    if direct is not None:
+        return direct
     r = loss(u, T, labels=labels, weights=weights, grad=want_grad)
-    return r if want_grad else (r, None)
+    return r if isinstance(r, tuple) else (r, None)
 
 
 class LELPFunction(_torch.autograd.Function):
