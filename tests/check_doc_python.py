@@ -10,10 +10,11 @@ bottom), in a fresh interpreter per file whose working directory is an empty
 temporary directory, with PYTHONPATH=bindings/python,
 LELP_LIBRARY=build/liblelp.so.0 and LD_LIBRARY_PATH=build. A block fenced
 ```python (or ```py) must run; the only block that may be left out is output,
-marked on the line right above its fence with
+marked on the line right above its fence with tests/docs/check_docs.py's marker
 
-    <!-- output: not run -->
+    <!-- check-docs: output -->
 
+(that checker runs the C and shell blocks; this one the Python blocks).
 A block that needs an optional package the machine lacks (torch, dask,
 distributed) is reported as SKIPPED with the missing module named; any other
 exception fails the file with the block's line and the traceback. Exit status:
@@ -29,7 +30,7 @@ import tempfile
 import traceback
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-OUTPUT_MARK = "<!-- output: not run -->"
+OUTPUT_MARK = "<!-- check-docs: output -->"  # the marker of tests/docs/check_docs.py
 OPTIONAL = {"torch", "dask", "distributed"}
 FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
 

@@ -28,9 +28,9 @@ def test_blocks_share_a_namespace_and_other_languages_do_not_run(tmp_path):
 
 
 def test_only_a_marked_output_block_is_left_out(tmp_path):
-    rc, out = check(tmp_path, "<!-- output: not run -->\n```python\n>>> 1 +\n```\n")
+    rc, out = check(tmp_path, "<!-- check-docs: output -->\n```python\n>>> 1 +\n```\n")
     assert rc == 0 and "output block, not run" in out
-    rc, out = check(tmp_path, "<!-- anything else -->\n```python\n>>> 1 +\n```\n")
+    rc, out = check(tmp_path, "<!-- check-docs: skip a reason -->\n```python\n>>> 1 +\n```\n")
     assert rc == 1 and "SyntaxError" in out
 
 
