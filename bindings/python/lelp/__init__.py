@@ -229,7 +229,7 @@ class SubspaceBuilder(_Handle):
     def __init__(self, dim: int, num_classes: int, subclasses: int, seed: int = 0, null_space: bool = True,
                  rotate: bool = True, beta: Union[str, float] = "auto", entropy_fraction: float = 0.5,
                  solver: str = "exact", sketch_size: int = 0, precision: str = "float64", gram_form: bool = True,
-                 beta_sample: int = -1, threads: Optional[int] = None, _ptr_: Optional[ct.c_void_p] = None
+                 beta_sample: int = -1, *, threads: Optional[int] = None, _ptr_: Optional[ct.c_void_p] = None
                  ) -> None:
         self._dims = (_int(dim, "dim"), _int(num_classes, "num_classes"), _int(subclasses, "subclasses"))
         self.threads = threads
@@ -446,8 +446,7 @@ class SubspaceBuilder(_Handle):
         blob = bytes(blob)
         h = ct.c_void_p()
         _check(_L.lelp_builder_load(ct.byref(h), blob, len(blob), None))
-        d, C, S = cls._header_dims(blob)
-        return cls(d, C, S, _ptr_=h)
+        return cls(*cls._header_dims(blob), _ptr_=h)
 
     def save(self, path: Union[str, os.PathLike]) -> None:
         """Writes to_bytes() to path (atomically: a temporary file renamed).
@@ -462,8 +461,7 @@ class SubspaceBuilder(_Handle):
         _check(_L.lelp_builder_load_path(ct.byref(h), str(path).encode(), None))
         with open(path, "rb") as f:
             head = f.read(56)
-        d, C, S = cls._header_dims(head)
-        return cls(d, C, S, _ptr_=h)
+        return cls(*cls._header_dims(head), _ptr_=h)
 
 
 # ---- model ----------------------------------------------------------------------------------
@@ -878,7 +876,7 @@ class Compressor(_Handle):
 
     def __init__(self, teacher_dim: int, student_dim: int, num_classes: int, loss: str = "mse",
                  optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0, multilabel: bool = False,
-                 seed: int = 0, momentum: float = 0.9, _ptr_: Optional[ct.c_void_p] = None) -> None:
+                 seed: int = 0, momentum: float = 0.9, *, _ptr_: Optional[ct.c_void_p] = None) -> None:
         self._dims = (_int(teacher_dim, "teacher_dim"), _int(student_dim, "student_dim"),
                       _int(num_classes, "num_classes"))
         if _ptr_ is not None:
@@ -992,8 +990,7 @@ class Compressor(_Handle):
         blob = bytes(blob)
         h = ct.c_void_p()
         _check(_L.lelp_compressor_load(ct.byref(h), blob, len(blob), None))
-        dt, k, C = SubspaceBuilder._header_dims(blob)
-        return cls(dt, k, C, _ptr_=h)
+        return cls(*SubspaceBuilder._header_dims(blob), _ptr_=h)
 
     def save(self, path: Union[str, os.PathLike]) -> None:
         """Writes to_bytes() to path. Raises LelpIOError."""
@@ -1006,8 +1003,7 @@ class Compressor(_Handle):
         _check(_L.lelp_compressor_load_path(ct.byref(h), str(path).encode(), None))
         with open(path, "rb") as f:
             head = f.read(56)
-        dt, k, C = SubspaceBuilder._header_dims(head)
-        return cls(dt, k, C, _ptr_=h)
+        return cls(*SubspaceBuilder._header_dims(head), _ptr_=h)
 
 
 # ---- free functions ---------------------------------------------------------------------------------
