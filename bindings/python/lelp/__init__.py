@@ -87,41 +87,52 @@ class LelpError(Exception):
         return type(self), (self.code, str(self))
 
 
-_ERRORS: Dict[int, type] = {}
-for _name, _code, _what in [
-        ("NullError", -1, "a required pointer argument is NULL"),
-        ("InvalidArgumentError", -2, "a size or scalar argument is out of its domain"),
-        ("InvalidHandleError", -3, "a handle of the wrong type, freed, or corrupt"),
-        ("OutOfMemoryError", -10, "an allocation failed"),
-        ("ParamUnsupportedError", -20, "an unknown parameter id for this object, or of the wrong type"),
-        ("ParamRangeError", -21, "a parameter value outside lelp_param_bounds()"),
-        ("ParamCombinationError", -22, "parameters inconsistent with each other or the call"),
-        ("StageError", -30, "a call made in the wrong stage (e.g. fit before update)"),
-        ("ShapeMismatchError", -40, "dimensions disagree with the object's (d, C, S)"),
-        ("BufferTooSmallError", -41, "an output capacity smaller than needed"),
-        ("LabelRangeError", -42, "a label is outside [0, num_classes)"),
-        ("NonFiniteError", -50, "NaN or Inf in an input"),
-        ("TooFewSamplesError", -51, "a class has fewer than 2 examples"),
-        ("RankDeficientError", -52, "a class has fewer than S non-zero eigenvalues"),
-        ("SolverError", -53, "LAPACK reported failure"),
-        ("NumericalError", -54, "another numerical failure (overflow, search failed)"),
-        ("InvalidTargetsError", -55, "targets negative or rows not summing to 1"),
-        ("FormatError", -60, "not a liblelp buffer of this kind, or inconsistent fields"),
-        ("VersionError", -61, "a format version newer than this library reads"),
-        ("ChecksumError", -62, "a payload checksum mismatch (corruption)"),
-        ("TruncatedError", -63, "a buffer shorter than its header says"),
-        ("LelpIOError", -70, "a file could not be opened, read or written"),
-        ("InternalError", -99, "a bug in liblelp; please report")]:
-    _cls = type(_name, (LelpError,), {"code": _code, "__doc__": f"Status {_code}: {_what}.",
-                                      "__module__": __name__})
+_ERRORS = {}
+for _name, _code in [("NullError", -1), ("InvalidArgumentError", -2), ("InvalidHandleError", -3),
+                     ("OutOfMemoryError", -10), ("ParamUnsupportedError", -20), ("ParamRangeError", -21),
+                     ("ParamCombinationError", -22), ("StageError", -30), ("ShapeMismatchError", -40),
+                     ("BufferTooSmallError", -41), ("LabelRangeError", -42), ("NonFiniteError", -50),
+                     ("TooFewSamplesError", -51), ("RankDeficientError", -52), ("SolverError", -53),
+                     ("NumericalError", -54), ("InvalidTargetsError", -55), ("FormatError", -60),
+                     ("VersionError", -61), ("ChecksumError", -62), ("TruncatedError", -63), ("IOError_", -70),
+                     ("InternalError", -99)]:
+    _cls = type(_name.rstrip("_") if _name != "IOError_" else "LelpIOError", (LelpError,), {"code": _code})
     _ERRORS[_code] = _cls
-    globals()[_name] = _cls
-    __all__.append(_name)
+    globals()[_cls.__name__] = _cls
+    __all__.append(_cls.__name__)
+
+# what each status means (include/lelp.h), for help() of each class
+_MEANINGS = {
+    "NullError": "a required pointer argument is NULL",
+    "InvalidArgumentError": "a size or scalar argument is out of its domain",
+    "InvalidHandleError": "a handle of the wrong type, freed, or corrupt",
+    "OutOfMemoryError": "an allocation failed",
+    "ParamUnsupportedError": "an unknown parameter id for this object, or of the wrong type",
+    "ParamRangeError": "a parameter value outside lelp_param_bounds()",
+    "ParamCombinationError": "parameters inconsistent with each other or the call",
+    "StageError": "a call made in the wrong stage (e.g. fit before update)",
+    "ShapeMismatchError": "dimensions disagree with the object's (d, C, S)",
+    "BufferTooSmallError": "an output capacity smaller than needed",
+    "LabelRangeError": "a label outside [0, C)",
+    "NonFiniteError": "NaN or Inf in an input",
+    "TooFewSamplesError": "a class has fewer than 2 examples",
+    "RankDeficientError": "a class has fewer than S non-zero eigenvalues",
+    "SolverError": "LAPACK reported failure",
+    "NumericalError": "another numerical failure (overflow, search failed)",
+    "InvalidTargetsError": "targets negative or rows not summing to 1",
+    "FormatError": "not a liblelp buffer of this kind, or inconsistent fields",
+    "VersionError": "a format version newer than this library reads",
+    "ChecksumError": "a payload checksum mismatch (corruption)",
+    "TruncatedError": "a buffer shorter than its header says",
+    "LelpIOError": "a file could not be opened, read or written",
+    "InternalError": "a bug in liblelp; please report",
+}
+for _cls in _ERRORS.values():
+    _cls.__doc__ = f"Status {_cls.code}: {_MEANINGS.get(_cls.__name__, 'see include/lelp.h')}."
+    _cls.__module__ = __name__
 
 
-def _check(status: int) -> None:
-    """Raises the status's LelpError subclass (with lelp_last_error's message,
-    read on this thread) unless status is 0 (LELP_OK)."""
+def _check(status):
     if status != 0:
         msg = _L.lelp_last_error().decode(errors="replace") or _L.lelp_status_string(status).decode()
         raise _ERRORS.get(status, LelpError)(status, f"{msg} [{_L.lelp_status_string(status).decode()}]")
