@@ -127,8 +127,8 @@ _MEANINGS = {
     "LelpIOError": "a file could not be opened, read or written",
     "InternalError": "a bug in liblelp; please report",
 }
-for _cls in _ERRORS.values():
-    _cls.__doc__ = f"Status {_cls.code}: {_MEANINGS.get(_cls.__name__, 'see include/lelp.h')}."
+for _code, _cls in _ERRORS.items():
+    _cls.__doc__ = f"Status {_code}: {_MEANINGS.get(_cls.__name__, 'see include/lelp.h')}."
     _cls.__module__ = __name__
 
 
