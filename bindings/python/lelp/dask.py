@@ -108,7 +108,7 @@ def fit(H: Any, y: Any, *, head: Optional[Any] = None, **builder_options: Any) -
     b = SubspaceBuilder.from_bytes(_tree(states, opts).compute())
     b.gram_form = opts.get("gram_form", True)
     if head is not None:
-        b.set_head(np.asarray(head.compute() if hasattr(head, "compute") else head))
+        b.set_head(head.compute() if isinstance(head, da.Array) else head)
     return b.fit()
 
 
