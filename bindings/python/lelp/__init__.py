@@ -378,8 +378,10 @@ class SubspaceBuilder(_Handle):
         H = _as(H, np.float32, 2, "H")  # a wrong d: ShapeMismatchError from C
         y = _as(y, np.int32, 1, "y", (H.shape[0],))
         n, d = H.shape
-        T = min(_threads.resolve(self.threads if threads is None else threads), self._shards_memory_allows(n))
+        T = _threads.resolve(self.threads if threads is None else threads)
         shards = _threads.ranges(n, T)
+        if len(shards) > 1:
+            shards = _threads.ranges(n, min(T, self._shards_memory_allows(n)))
         if len(shards) == 1:
             _check(_L.lelp_builder_update(self, _ptr(H), _ptr(y), n, d))
             return self
