@@ -6,6 +6,7 @@ ALL_EXTRA += $(TOOL)
 INSTALL_HOOKS += install-tool
 UNINSTALL_HOOKS += uninstall-tool
 CHECK_HOOKS += check-cli
+DEPS_EXTRA += python3-numpy time
 .PHONY: install-tool uninstall-tool check-cli
 
 $(TOOL): tools/lelp.c tools/npy.c tools/npy.h $(LIB_A)
@@ -20,6 +21,7 @@ uninstall-tool:
 	rm -f $(DESTDIR)$(BINDIR)/lelp
 
 check-cli: $(TOOL) $(LIB_SO)
-	@bash scripts/ensure-deps.sh python3-numpy time
+	@$(PYTHON) -c 'import numpy' 2>/dev/null && [ -x /usr/bin/time ] || \
+	  { echo "check-cli: needs python3-numpy and time (make deps installs them)" >&2; exit 1; }
 	PYTHONPATH=bindings/python LELP_LIBRARY=$(CURDIR)/$(LIB_SO) OPENBLAS_NUM_THREADS=1 \
 	  $(PYTHON) tests/cli/check_cli.py $(TOOL)

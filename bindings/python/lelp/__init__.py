@@ -30,6 +30,7 @@ import numpy as np
 
 from . import _arrays, _threads
 from ._lib import LIB as _L
+from ._lib import __version__  # the C library's version (lelp_version_string)
 
 __all__ = ["SubspaceBuilder", "Model", "Loss", "Compressor", "predict_log_proba", "predict_class",
            "softmax_targets", "cpu_count", "LelpError", "version"]
