@@ -51,7 +51,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 BUILD := build
 # One folder per module (docs/architecture.md); the edge part is the
 # BLAS-free subset an inference stack can embed alone (tests/check_blasfree.sh).
-LELP_MODULES := common train linalg fit model compress
+LELP_MODULES := common train linalg fit model compress inspect
 SRCS := $(foreach m,$(LELP_MODULES),$(wildcard liblelp/$(m)/*.c))
 HDRS := $(wildcard liblelp/*.h liblelp/*/*.h) include/lelp.h
 EDGE_SRCS := $(addprefix liblelp/,common/alloc.c common/status.c common/validate.c common/params.c \
@@ -150,7 +150,7 @@ $(BUILD)/liblelp.so: $(LIB_SO)
 	ln -sf $(notdir $<) $@
 
 # ---- tests ------------------------------------------------------------------------
-TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude -Itests/support $(CMOCKA_CFLAGS)
+TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -DLELP_EXPERIMENTAL -Wall -Wextra -Iinclude -Itests/support $(CMOCKA_CFLAGS)
 TEST_LIBS := $(CMOCKA_LIBS) $(LAPACK_LIBS) -lm -lpthread
 
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(wildcard tests/support/*.h) $(LIB_A)

@@ -98,6 +98,15 @@ SIGNATURES = {
     "lelp_predict_log_proba": (INT, [P, I64, I64, I64, P]),
     "lelp_predict_class": (INT, [P, I64, I64, I64, P]),
     "lelp_softmax_targets": (INT, [P, I64, I64, DBL, P]),
+    "lelp_inspect": (INT, [PP, P, SZ, P]),
+    "lelp_inspect_path": (INT, [PP, STR, P]),
+    "lelp_model_inspect": (INT, [P, PP]),
+    "lelp_builder_inspect": (INT, [P, PP]),
+    "lelp_compressor_inspect": (INT, [P, PP]),
+    "lelp_loss_inspect": (INT, [P, PP]),
+    "lelp_info_get_int": (INT, [P, INT, I64P]),
+    "lelp_info_get_double": (INT, [P, INT, F64P]),
+    "lelp_info_free": (None, [P]),
 }
 
 
