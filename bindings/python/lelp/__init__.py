@@ -384,10 +384,10 @@ class SubspaceBuilder(_Handle):
         _check(_L.lelp_builder_set_int(self, _BUILDER_GRAM_FORM, int(bool(on))))
 
     @staticmethod
-    def _dims(h):
+    def _loaded_dims(h: ct.c_void_p) -> Tuple[int, int, int]:
         # (d, C, S) of a loaded builder, from the C library's introspection
         info = _inspect(_L.lelp_builder_inspect, h)
-        return tuple(info[k] for k in (_C.LELP_INFO_DIM, _C.LELP_INFO_NUM_CLASSES, _C.LELP_INFO_SUBCLASSES))
+        return info[_C.LELP_INFO_DIM], info[_C.LELP_INFO_NUM_CLASSES], info[_C.LELP_INFO_SUBCLASSES]
 
     def update(self, H: ArrayLike, y: ArrayLike, *, threads: Optional[int] = None) -> "SubspaceBuilder":
         """Streams a batch of rows.
@@ -494,7 +494,7 @@ class SubspaceBuilder(_Handle):
         blob = bytes(blob)
         h = ct.c_void_p()
         _check(_L.lelp_builder_load(ct.byref(h), blob, len(blob), None))
-        return cls(*cls._dims(h), _ptr_=h)
+        return cls(*cls._loaded_dims(h), _ptr_=h)
 
     def save(self, path: Union[str, os.PathLike]) -> None:
         """Writes to_bytes() to path (atomically: a temporary file renamed).
@@ -507,7 +507,7 @@ class SubspaceBuilder(_Handle):
         format errors of from_bytes."""
         h = ct.c_void_p()
         _check(_L.lelp_builder_load_path(ct.byref(h), str(path).encode(), None))
-        return cls(*cls._dims(h), _ptr_=h)
+        return cls(*cls._loaded_dims(h), _ptr_=h)
 
 
 # ---- model ----------------------------------------------------------------------------------
@@ -1036,7 +1036,7 @@ class Compressor(_Handle):
         blob = bytes(blob)
         h = ct.c_void_p()
         _check(_L.lelp_compressor_load(ct.byref(h), blob, len(blob), None))
-        return cls(*cls._dims(h), _ptr_=h)
+        return cls(*cls._loaded_dims(h), _ptr_=h)
 
     def save(self, path: Union[str, os.PathLike]) -> None:
         """Writes to_bytes() to path. Raises LelpIOError."""
@@ -1047,13 +1047,13 @@ class Compressor(_Handle):
         """Reads a compressor saved with save(). Raises LelpIOError and the format errors."""
         h = ct.c_void_p()
         _check(_L.lelp_compressor_load_path(ct.byref(h), str(path).encode(), None))
-        return cls(*cls._dims(h), _ptr_=h)
+        return cls(*cls._loaded_dims(h), _ptr_=h)
 
     @staticmethod
-    def _dims(h):
+    def _loaded_dims(h: ct.c_void_p) -> Tuple[int, int, int]:
         # (teacher_dim, student_dim, C) of a loaded compressor, from the C library's introspection
         info = _inspect(_L.lelp_compressor_inspect, h)
-        return tuple(info[k] for k in (_C.LELP_INFO_DIM, _C.LELP_INFO_STUDENT_DIM, _C.LELP_INFO_NUM_CLASSES))
+        return info[_C.LELP_INFO_DIM], info[_C.LELP_INFO_STUDENT_DIM], info[_C.LELP_INFO_NUM_CLASSES]
 
 
 # ---- free functions ---------------------------------------------------------------------------------
