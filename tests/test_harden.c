@@ -658,6 +658,15 @@ static void test_outputs_may_not_alias_inputs(void** state)
     EXPECT_STATUS(lelp_predict_class(U, n, C, S, (int32_t*)(void*)U), LELP_E_INVALID_ARG);
     EXPECT_STATUS(lelp_softmax_targets(U, n, K, 1.0, U), LELP_E_INVALID_ARG);
     EXPECT_OK(lelp_predict_class(U, n, C, S, cls));
+    /* outputs right after their input, sharing no byte: accepted (each
+     * output's own size, not the input's, bounds the check) */
+    float adj[3 + 3 * 4 + 3 * 4];
+    for (int i = 0; i < 27; i++) adj[i] = (float)(i % 5) * 0.3f;
+    /* n classes, then U: a check sized by U's width (n*C) saw an overlap */
+    EXPECT_OK(lelp_predict_class(adj + n, n, C, S, (int32_t*)(void*)adj));
+    EXPECT_STATUS(lelp_predict_class(adj + n - 1, n, C, S, (int32_t*)(void*)adj), LELP_E_INVALID_ARG);
+    EXPECT_OK(lelp_predict_log_proba(adj + n * C, n, C, S, adj));
+    EXPECT_OK(lelp_softmax_targets(adj + n * C, n, C, 1.0, adj));
     /* compressor */
     lelp_compressor* c = NULL;
     EXPECT_OK(lelp_compressor_create(&c, 4, 4, 2, NULL));

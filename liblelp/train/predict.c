@@ -7,7 +7,7 @@
 #include "train.h"
 
 static int lelp__check_logits(const float* U, const char* name, int64_t n, int64_t C, int64_t S,
-                              const void* out, size_t out_elem, const char* what)
+                              const void* out, size_t out_row_bytes, const char* what)
 {
     if (!U) return lelp__fail(LELP_E_NULL, "%s: %s is NULL", what, name);
     if (!out) return lelp__fail(LELP_E_NULL, "%s: out is NULL", what);
@@ -19,14 +19,14 @@ static int lelp__check_logits(const float* U, const char* name, int64_t n, int64
         lelp__bytes(n * C, S, sizeof(float)) == SIZE_MAX)
         return lelp__fail(LELP_E_INVALID_ARG, "%s: C = %lld, S = %lld: C*S or n*C*S overflows", what, (long long)C,
                           (long long)S);
-    int st = lelp__check_disjoint(out, (size_t)(n * C) * out_elem, "out", U, (size_t)(n * C * S) * sizeof(float), name,
+    int st = lelp__check_disjoint(out, (size_t)n * out_row_bytes, "out", U, (size_t)(n * C * S) * sizeof(float), name,
                                   what);
     return st ? st : lelp__check_finite_f32(U, n, C * S, what, name);
 }
 
 int lelp_predict_log_proba(const float* U, int64_t n, int64_t C, int64_t S, float* out)
 {
-    int st = lelp__check_logits(U, "U", n, C, S, out, sizeof(float), "lelp_predict_log_proba");
+    int st = lelp__check_logits(U, "U", n, C, S, out, (size_t)C * sizeof(float), "lelp_predict_log_proba");
     if (st) return st;
     for (int64_t i = 0; i < n; i++) {
         const float* u = U + i * C * S;
@@ -58,7 +58,7 @@ int lelp_predict_class(const float* U, int64_t n, int64_t C, int64_t S, int32_t*
 
 int lelp_softmax_targets(const float* Z, int64_t n, int64_t C, double tau, float* out)
 {
-    int st = lelp__check_logits(Z, "Z", n, C, 1, out, sizeof(float), "lelp_softmax_targets");
+    int st = lelp__check_logits(Z, "Z", n, C, 1, out, (size_t)C * sizeof(float), "lelp_softmax_targets");
     if (st) return st;
     if (!(tau >= 0.01 && tau <= 100.0))
         return lelp__fail(LELP_E_INVALID_ARG, "lelp_softmax_targets: tau = %g outside [0.01, 100]", tau);
