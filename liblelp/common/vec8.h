@@ -22,6 +22,18 @@ typedef double lelp__v4d __attribute__((vector_size(32)));
 
 #define LELP__VINLINE static inline __attribute__((always_inline))
 
+/* The exp/log and loss loops also get an AVX-512 clone (x86-64-v4): twice
+ * the lanes of AVX2 for the float64 polynomials, the same IEEE operations
+ * lane by lane (no FMA in ISO C mode), so the same bits as the AVX2 and
+ * default clones. Off where LELP__CLONES is off
+ * (sanitizers, clang, non-glibc). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__GLIBC__) && \
+    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__) /* internal.h's LELP__CLONES test */
+#define LELP__WIDE_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define LELP__WIDE_CLONES
+#endif
+
 /* *x = n <= 8 floats from p, the other lanes set to fill; called with a
  * constant n = 8 in the loops' body, so the copy is one load there. Vectors
  * go in and out by pointer: by value, GCC notes an ABI change for 32-byte
