@@ -208,9 +208,11 @@ $(BUILD)/bench/bench_core: bench/bench_core.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -O2 -std=c11 -Iinclude $< $(LIB_A) $(LDFLAGS) $(LAPACK_CFLAGS) $(LAPACK_LIBS) -lm -lpthread -o $@
 
+# A full run (no BENCH_ONLY) also regenerates docs/performance.md's table.
 bench: all $(BUILD)/bench/bench_core
 	@bash scripts/ensure-deps.sh python3-numpy python3-sklearn python3-torch
 	$(PYTHON) bench/run.py
+	@if [ -z "$$BENCH_ONLY" ]; then $(PYTHON) bench/report.py --write docs/performance.md; fi
 
 # ---- install -------------------------------------------------------------------------------
 # Regenerated on every install: its paths depend on PREFIX/LIBDIR/INCLUDEDIR,
