@@ -8,7 +8,7 @@ the peer (NumPy / scikit-learn for fitting, PyTorch CPU for the loss) at the
 same thread counts, and next to the step's bound where one is measured. The
 arrays are generated and seeded (low-rank-plus-noise classes, float32).
 liblelp's C steps run in bench_core (a child process, so its peak memory is its
-own); the peers run here. Each figure is the median of REPS runs (default 5)
+own); the peers run here. Each figure is the median of REPS runs (default 3)
 after a warm-up; wall-clock time, except the loss (one thread, microseconds per
 call), which both sides time in CPU time of the calling thread.
 
@@ -34,7 +34,7 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402  (after the thread variables)
 
-REPS = int(os.environ.get("REPS", "5"))
+REPS = int(os.environ.get("REPS", "3"))
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORE = os.path.join(ROOT, "build", "bench", "bench_core")
