@@ -80,7 +80,7 @@ def model_lines(res):
     """the scaling model's constants and its predictions (docs/performance.md,
     "How it scales past 2 cores")"""
     m = res.get("model")
-    if not m or "stream_1_s" not in m:
+    if not m or "stream_1_s" not in m or "copy_all_s" not in m:  # a subset run without targets
         return []
     p_meas = m["threads"]
     s1, merge, eig = m["stream_1_s"], m["merge_s"], m["eig_s"]
@@ -123,7 +123,10 @@ def render(res):
     lines.append("| " + " | ".join(HEAD) + " |")
     lines.append("|" + "|".join("---" for _ in HEAD) + "|")
     notes = []
-    for r in res["rows"]:
+    first = {}
+    for k, r in enumerate(res["rows"]):
+        first.setdefault(r["step"], k)
+    for r in sorted(res["rows"], key=lambda r: first[r["step"]]):  # rows of one step together, in run order
         c = cells(r)
         if r.get("note"):
             notes.append(f"{r['step']}, {r['route']}, {r['case']}: {r['note']}.")

@@ -222,6 +222,17 @@ def bench_fit(results, tmp):
             peer="scikit-learn randomized PCA", peer_1=rnd1, peer_all=rnda,
             note=f"largest angle to the exact subspace {ang:.2g} deg (peer {ang_rnd:.2g}), "
                  f"eigenvalues {100 * err:.2g} % low")
+    # the way a user calls it: the Python binding with default settings, all rows in one update
+    sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
+    os.environ.setdefault("LELP_LIBRARY", os.path.join(ROOT, "build", "liblelp.so.0"))
+    import lelp
+    for solver, peer, p1, pa in (("exact", "NumPy cov + eigh", np1, npa),
+                                 ("sketch", "scikit-learn randomized PCA", rnd1, rnda)):
+        with threads(THREADS):
+            t = median_time(lambda: lelp.SubspaceBuilder(d, C, S, solver=solver).update(H, y).fit())
+        row(results, "exact fit" if solver == "exact" else "sketch", case, "default, Python binding",
+            lib_all=t, peer=peer, peer_1=p1, peer_all=pa,
+            note="SubspaceBuilder(d, C, S, solver=...).update(H, y).fit() with the binding's own default threading")
     results["peak"] = {"exact_kb": ex[1]["maxrss_kb"], "exact_1_kb": ex[0]["maxrss_kb"], "case": case}
     load = f"import numpy as np; H=np.fromfile('{hp}',np.float32).reshape({N},{d}); y=np.fromfile('{yp}',np.int32)\n"
     results["peak"]["numpy_kb"] = peer_rss(load + "import sys; sys.path.insert(0, '" + os.path.dirname(__file__) + "')\n"
