@@ -2,9 +2,9 @@
 /* loss.c -- the student loss and its gradient (SPEC section 1.3). BLAS-free
  * and allocation-free per call: the scratch is sized at create, and the
  * batch-coupled auxiliary kind keeps its buffers for the largest batch seen.
- * The KL-only loss (the LELP default) runs a chunk of rows at a time, so its
- * exponentials and logarithms are long vector loops (vexp.c); other kinds go
- * row by row. */
+ * The KL loss (the LELP default, with or without the label term) runs a
+ * chunk of rows at a time, so its exponentials and logarithms are long
+ * vector loops (vexp.c); other kinds, and alpha = 1, go row by row. */
 #include <float.h>
 #include <math.h>
 
@@ -12,7 +12,7 @@
 #include "../common/vec8.h"
 #include "../common/vexp.h"
 
-/* Rows per chunk of the KL-only path: ~4096 values, so the chunk stays in
+/* Rows per chunk of the KL path: ~4096 values, so the chunk stays in
  * L1/L2 while it is exponentiated, summed and logged, and at most 256 rows,
  * which bounds the per-row partial vectors. */
 static int64_t lelp__loss_chunk_rows(int64_t K)
