@@ -660,8 +660,11 @@ int lelp_loss_compute(const lelp_loss* l, const float* U, const float* T, const 
     const int64_t K = l->C * l->S;
     double norm = 1.0;
     if (l->reduction == LELP_REDUCTION_MEAN) {
-        norm = 0.0;
-        for (int64_t i = 0; i < n; i++) norm += weights ? (double)weights[i] : 1.0;
+        norm = (double)n; /* unweighted: the sum of n ones, exactly */
+        if (weights) {
+            norm = 0.0;
+            for (int64_t i = 0; i < n; i++) norm += (double)weights[i];
+        }
     }
     double total = 0.0;
     if (l->kind == LELP_LOSS_KIND_SUBCLASS_AUX && l->alpha < 1.0) {
