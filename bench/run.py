@@ -425,23 +425,27 @@ def main():
                "command": "make bench" + (f" BENCH_ONLY={','.join(sorted(only))}" if only else ""), "rows": []}
     print(f"bench: {cpu}, {THREADS} threads, median of {REPS} after a warm-up, load {os.getloadavg()[0]:.2f}")
     want = lambda step: not only or step in only  # noqa: E731
-    with tempfile.TemporaryDirectory() as tmp:
-        if want("fit") or want("memory"):
-            bench_fit(results, tmp)
-        if want("gram"):
-            bench_gram(results, tmp)
-        if want("targets"):
-            bench_targets(results, tmp)
-        if want("assign"):
-            bench_targets(results, tmp, assign=True)
-    if want("loss"):
-        bench_loss(results)
-    if want("memory"):
-        bench_memory(results)
-    results["load_after"] = os.getloadavg()[0]
     name = "results-" + "-".join(sorted(only)) + ".json" if only else "results.json"
-    with open(os.path.join(ROOT, "bench", name), "w") as f:
-        json.dump(results, f, indent=1)
+    path = os.path.join(ROOT, "bench", name)
+
+    def save(final=False):
+        """after every step, to <name>.tmp (an interrupted run keeps what it
+        measured); renamed to <name> at the end"""
+        results["load_after"] = os.getloadavg()[0]
+        with open(path + ".tmp", "w") as f:
+            json.dump(results, f, indent=1)
+        if final:
+            os.replace(path + ".tmp", path)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for step, fn in (("fit", lambda: bench_fit(results, tmp)), ("gram", lambda: bench_gram(results, tmp)),
+                         ("targets", lambda: bench_targets(results, tmp)),
+                         ("assign", lambda: bench_targets(results, tmp, assign=True)),
+                         ("loss", lambda: bench_loss(results)), ("memory", lambda: bench_memory(results))):
+            if want(step) or (step == "fit" and want("memory")):  # the memory row needs the fit's figures
+                fn()
+                save()
+    save(final=True)
     print(f"bench: wrote bench/{name}")
 
 
