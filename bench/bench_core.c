@@ -369,7 +369,8 @@ static int bench_assign(int argc, char** argv)
     double t[64];
     for (int r = 0; r <= reps && r < 64; r++) {
         double t0 = now();
-        for (int k = 0; k < shards; k++) job[k] = (assign_job){m, H, y, out, N * k / shards, N * (k + 1) / shards, d, LELP_OK};
+        for (int k = 0; k < shards; k++)
+            job[k] = (assign_job){m, H, y, out, N * k / shards, N * (k + 1) / shards, d, LELP_OK};
         run_on_threads(assign_slice, job, sizeof job[0], shards);
         for (int k = 0; k < shards; k++) die(job[k].st, "assign");
         if (r > 0) t[r - 1] = now() - t0;

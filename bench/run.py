@@ -292,7 +292,7 @@ def bench_targets(results, tmp, assign=False):
     core("targets", N, d, C, S, 1, hp, yp, zp, mp)
     U, b, beta = model_arrays(mp, C, S, d)
     if assign:
-        lib = both(lambda n: core("assign", N, d, C, S, REPS, hp, yp, n, blas=1 if n > 1 else 1))
+        lib = both(lambda n: core("assign", N, d, C, S, REPS, hp, yp, n, blas=1))
         peer_fn = lambda: numpy_assign(H, y, U, b, C, S)  # noqa: E731
         step, peer = "assign", "NumPy (H U^T, argmax)"
     else:

@@ -625,7 +625,8 @@ static LELP__WIDE_CLONES double lelp__kl_chunk(const lelp_loss* l, const float* 
         lelp__vexp_f32(U, r * K, 1.0, umax, E2);
         lelp__chunk_sum(E2, r, K, PA, Z2);
         for (int64_t i = 0; i < r; i++) Zy[i] = lelp__row_sum_f64(E2 + i * K + (int64_t)y[i] * S, S);
-        if (grad) lelp__chunk_grad_ce(E, E2, T, y, w, r, K, S, (1.0 - alpha) * tau / norm, alpha / norm, Z, Z2, Zy, grad);
+        if (grad)
+            lelp__chunk_grad_ce(E, E2, T, y, w, r, K, S, (1.0 - alpha) * tau / norm, alpha / norm, Z, Z2, Zy, grad);
         lelp__vlog(Z2, r);
         lelp__vlog(Zy, r);
     } else if (grad) {
@@ -678,8 +679,8 @@ int lelp_loss_compute(const lelp_loss* l, const float* U, const float* T, const 
     } else if (l->kind == LELP_LOSS_KIND_KL && l->alpha < 1.0) {
         for (int64_t i0 = 0; i0 < n; i0 += l->chunk_rows) {
             int64_t r = n - i0 < l->chunk_rows ? n - i0 : l->chunk_rows;
-            total += lelp__kl_chunk(l, U + i0 * K, T + i0 * K, labels ? labels + i0 : NULL, weights ? weights + i0 : NULL,
-                                    r, norm, grad ? grad + i0 * K : NULL);
+            total += lelp__kl_chunk(l, U + i0 * K, T + i0 * K, labels ? labels + i0 : NULL,
+                                    weights ? weights + i0 : NULL, r, norm, grad ? grad + i0 * K : NULL);
         }
         *value = total / norm;
         if (!isfinite(*value)) return lelp__fail(LELP_E_NUMERICAL, "lelp_loss_compute: loss is not finite");
