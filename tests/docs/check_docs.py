@@ -18,7 +18,9 @@ target and its recipe exist; the targets themselves run in make check and CI.
 cargo writes to build/cargo. A block preceded by
 `<!-- check-docs: skip REASON -->` is not run (e.g. it needs 64 MPI hosts, or
 trains for minutes): it is listed with its reason, and every repository path it
-names must exist. Output shown to the reader goes in a ```text block.
+names must exist. Output shown to the reader goes in a ```text block; one
+preceded by `<!-- check-docs: output -->` must equal what the shell block before
+it prints (line by line; `...` in a line matches anything, e.g. a time).
 
 Prints one line per block and "check_docs: N passed, M failed, K skipped".
 """
@@ -34,7 +36,7 @@ BUILD = os.environ.get("BUILD", "build")
 CC = os.environ.get("CC", "cc")
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror"]
 FENCE = re.compile(r"^(```+)\s*([A-Za-z0-9_+-]*)\s*(.*)$")
-SKIP = re.compile(r"<!--\s*check-docs:\s*skip\s+(.+?)\s*-->")
+SKIP = re.compile(r"<!--\s*check-docs:\s*(skip\s+.+?|output)\s*-->")
 
 
 def doc_files():
@@ -57,6 +59,8 @@ def blocks(path):
         s = SKIP.search(lines[i])
         if s:
             skip = s.group(1)
+            if skip.startswith("skip"):
+                skip = skip[4:].strip()
         if m:
             ticks, lang, info = m.groups()
             start, body = i + 1, []
@@ -146,7 +150,21 @@ def check_sh(text, work, shim):
     env["LD_LIBRARY_PATH"] = os.path.join(REPO, BUILD)
     r = subprocess.run(["bash", "-e", "-c", text], cwd=work, env=env, capture_output=True, text=True,
                        timeout=600)
+    check_sh.stdout = r.stdout
     return r.returncode == 0, (r.stdout + r.stderr)[-2000:]
+
+
+def same_output(shown, printed):
+    """The ```text block equals the output, `...` matching any run of characters."""
+    want = [l.rstrip() for l in shown.strip("\n").split("\n")]
+    got = [l.rstrip() for l in printed.strip("\n").split("\n")]
+    if len(want) != len(got):
+        return False
+    for w, g in zip(want, got):
+        pat = ".*".join(re.escape(part) for part in w.split("..."))
+        if not re.fullmatch(pat, g):
+            return False
+    return True
 
 
 PATHLIKE = re.compile(r"(?<![\w$/.-])((?:examples|tools|bindings|tests|bench|docs|include|liblelp|scripts)/[\w./-]*\w)")
@@ -160,6 +178,7 @@ def check_paths(text):
 
 def main():
     passed = failed = skipped = 0
+    last_sh = None
     work = tempfile.mkdtemp(prefix="lelp-docs-")
     try:
         shim = scratch_inputs(work)
@@ -167,8 +186,20 @@ def main():
             rel = os.path.relpath(path, REPO)
             for k, (line, lang, info, text, skip) in enumerate(blocks(path)):
                 where = "%s:%d" % (rel, line)
+                if lang == "text" and skip == "output":
+                    ok = last_sh is not None and same_output(text, last_sh)
+                    print("%s %s output of the block above" % ("ok  " if ok else "FAIL", where))
+                    if ok:
+                        passed += 1
+                    else:
+                        failed += 1
+                        print("     shown:\n       " + text.strip().replace("\n", "\n       "))
+                        print("     printed:\n       " + (last_sh or "(no shell block ran)").strip()
+                              .replace("\n", "\n       "))
+                    continue
                 if lang not in ("c", "sh"):
                     continue
+                last_sh = None
                 if skip:
                     ok, err = check_paths(text)
                     print("%s %s (%s)%s" % ("skip" if ok else "FAIL", where, skip, "" if ok else ": " + err))
@@ -179,6 +210,7 @@ def main():
                     ok, err = check_c(info, text, work, "blk%d_%d" % (len(rel), k))
                 else:
                     ok, err = check_sh(text, work, shim)
+                    last_sh = check_sh.stdout if ok else None
                 print("%s %s %s%s" % ("ok  " if ok else "FAIL", where, lang, (" " + info) if info else ""))
                 if ok:
                     passed += 1
