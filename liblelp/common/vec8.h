@@ -24,12 +24,16 @@ typedef double lelp__v4d __attribute__((vector_size(32)));
 
 /* The exp/log and loss loops also get an AVX-512 clone (x86-64-v4): twice
  * the lanes of AVX2 for the float64 polynomials, the same IEEE operations
- * lane by lane (no FMA in ISO C mode), so the same bits as the AVX2 and
+ * lane by lane (no FMA contraction: ISO C mode, -ffp-contract=off), so the same bits as the AVX2 and
  * default clones. Off where LELP__CLONES is off
  * (sanitizers, clang, non-glibc). */
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__GLIBC__) && \
     !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__) /* internal.h's LELP__CLONES test */
+#if __GNUC__ >= 11 /* the x86-64-v4 level name */
 #define LELP__WIDE_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define LELP__WIDE_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
 #else
 #define LELP__WIDE_CLONES
 #endif
