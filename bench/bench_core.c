@@ -35,8 +35,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#define LELP_EXPERIMENTAL /* the builder knobs the benchmarks compare */
 #include "lelp.h"
-#include "../liblelp/internal.h" /* lelp__small_eigen: liblelp.a's internal symbol */
+#include "../liblelp/linalg/linalg.h" /* lelp__small_eigen (bench_core shrink): liblelp.a's internal symbol */
 #include "../liblelp/common/vexp.h" /* lelp__vexp_f32, lelp__vlog_f32: the loss's exp and log kernels */
 
 static double now(void)

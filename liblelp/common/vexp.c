@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "internal.h"
+#include "common.h"
 #include "vec8.h"
 #include "vexp.h"
 
