@@ -128,11 +128,16 @@ def render(res):
         first.setdefault(r["step"], k)
     for r in sorted(res["rows"], key=lambda r: first[r["step"]]):  # rows of one step together, in run order
         c = cells(r)
-        if r.get("note"):
-            notes.append(f"{r['step']}, {r['route']}, {r['case']}: {r['note']}.")
+        if r.get("note"):  # one line per step, route and note, listing its cases
+            key = (r["step"], r["route"], r["note"])
+            hit = next((n for n in notes if n[0] == key), None)
+            if hit:
+                hit[1].append(r["case"])
+            else:
+                notes.append((key, [r["case"]]))
         lines.append("| " + " | ".join(c) + " |")
     if notes:
-        lines += [""] + [f"- {n}" for n in notes]
+        lines += [""] + [f"- {s}, {rt} ({'; '.join(cs)}): {n}." for (s, rt, n), cs in notes]
     lines += model_lines(res)
     lines += ["", END]
     return "\n".join(lines) + "\n"

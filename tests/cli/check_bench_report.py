@@ -36,7 +36,7 @@ check(loss[9] == "60 %", f"loss: bound 6 µs / 10 µs: {loss[9]}")
 check(mem[3] == "32 MiB" and mem[9] == "uses 12.5 %", f"memory against what the exact co-moments need: {mem[9]}")
 check("Commit `abc1234`" in table and "Reproduce: `make bench`" in table and "load average 0.5" in table,
       "the table states the commit, the command and the load")
-check("- exact fit, streaming part, default (float64), N=10 d=4: the updates." in table, "notes listed under the table")
+check("- exact fit, streaming part, default (float64) (N=10 d=4): the updates." in table, "notes listed under the table")
 
 page = "# Title\n\nintro\n\n" + report.BEGIN + "\nold table\n" + report.END + "\n\nprose after\n"
 new = report.splice(page, table)
