@@ -234,10 +234,12 @@ $(BUILD)/bench/bench_core: bench/bench_core.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -O2 -std=c11 -Iinclude $< $(LIB_A) $(LDFLAGS) $(LAPACK_CFLAGS) $(LAPACK_LIBS) -lm -lpthread -o $@
 
+# A full run (no BENCH_ONLY) also regenerates docs/performance.md's table.
 bench: all $(BUILD)/bench/bench_core
 	@$(PYTHON) -c 'import numpy, sklearn, torch' 2>/dev/null || \
 	  { echo "bench: needs python3-numpy python3-sklearn python3-torch (make deps installs them)" >&2; exit 1; }
 	$(PYTHON) bench/run.py
+	@if [ -z "$$BENCH_ONLY" ]; then $(PYTHON) bench/report.py --write docs/performance.md; fi
 
 # ---- install -------------------------------------------------------------------------------
 # What a static liblelp.a needs after it on the link line (lelp.pc's

@@ -11,8 +11,13 @@
  *   bench_core targets  N d C S reps data.f32 labels.i32 logits.f32 [model.lelp shards]
  *                       shards > 1: that many threads share the rows of each call (one
  *                       contiguous slice each, one BLAS thread each) on the same model
- *   bench_core loss     n C S reps
- *   bench_core copy     bytes reps               (STREAM-like copy bandwidth)
+ *   bench_core assign   N d C S reps data.f32 labels.i32 [shards]   (lelp_model_assign on all rows)
+ *   bench_core loss     n C S reps [alpha]       (the loss, and its bound: the library's vector exp and
+ *                                                 log (vexp.h) over the same n*C*S values -- one exp and
+ *                                                 one log each, a second exp with alpha > 0 -- and the
+ *                                                 allocations per call; this thread's CPU time)
+ *   bench_core copy     bytes reps [shards]      (memcpy of `bytes`: one thread, or `shards` threads
+ *                                                 each copying a contiguous share)
  *   bench_core shrink   l d reps                 (the BLAS/LAPACK calls and eigensolvers of one
  *                                                 Frequent Directions shrink of a 2l x d buffer, alone)
  *   bench_core perclass d N C precision gram    (N rows streamed as batches of C rows, one
@@ -33,11 +38,22 @@
 #define LELP_EXPERIMENTAL /* the builder knobs the benchmarks compare */
 #include "lelp.h"
 #include "../liblelp/linalg/linalg.h" /* lelp__small_eigen (bench_core shrink): liblelp.a's internal symbol */
+#include "../liblelp/common/vexp.h" /* lelp__vexp_f32, lelp__vlog_f32: the loss's exp and log kernels */
 
 static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* This thread's CPU time: the loss's figures (one thread, microseconds per
+ * call) use it, so time slices lost to other processes on a shared machine
+ * do not count; its peers are timed the same way (bench/run.py). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -137,8 +153,8 @@ static void* shard_stream(void* p)
 /* Streams rows [0, N) through `shards` builders on as many threads (one
  * contiguous share each, one BLAS thread each) and merges them into b[0]
  * with `blas_threads` BLAS threads. */
-static void stream_sharded(lelp_builder** b, int shards, const float* H, const int32_t* y, int64_t N, int64_t d,
-                           int blas_threads)
+static double stream_sharded(lelp_builder** b, int shards, const float* H, const int32_t* y, int64_t N, int64_t d,
+                             int blas_threads)
 {
     if (openblas_set_num_threads) openblas_set_num_threads(1);
     shard_job job[64];
@@ -149,7 +165,9 @@ static void stream_sharded(lelp_builder** b, int shards, const float* H, const i
     /* merging and fitting run on one host thread: all BLAS threads back
      * (a merge can switch a class from rows to its co-moment: a dsyrk) */
     if (openblas_set_num_threads) openblas_set_num_threads(blas_threads);
+    double t0 = now();
     for (int k = 1; k < shards; k++) die(lelp_builder_merge(b[0], b[k]), "merge");
+    return now() - t0; /* the merges, for the scaling model (docs/performance.md) */
 }
 
 static int bench_fit(int argc, char** argv)
@@ -168,7 +186,7 @@ static int bench_fit(int argc, char** argv)
     int64_t bsample = argc > 15 ? atoll(argv[15]) : -1; /* LELP_BUILDER_BETA_SAMPLE */
     if (shards < 1 || shards > 64) return 2;
     const int blas_threads = shards; /* the host's thread budget */
-    double t[64], tf[64];
+    double t[64], tf[64], tm[64];
     const int64_t batch = 4096;
     for (int r = 0; r <= reps && r < 64; r++) {
         lelp_builder* bs[64] = {NULL};
@@ -183,9 +201,9 @@ static int bench_fit(int argc, char** argv)
             die(lelp_builder_set_int(bs[k], LELP_BUILDER_BETA_SAMPLE, bsample), "beta sample");
         }
         lelp_builder* b = bs[0];
-        double t0 = now();
+        double t0 = now(), merge = 0.0;
         if (shards > 1)
-            stream_sharded(bs, shards, H, y, N, d, blas_threads);
+            merge = stream_sharded(bs, shards, H, y, N, d, blas_threads);
         else
             for (int64_t i = 0; i < N; i += batch)
                 die(lelp_builder_update(b, H + i * d, y + i, N - i < batch ? N - i : batch, d), "update");
@@ -195,15 +213,16 @@ static int bench_fit(int argc, char** argv)
         if (r > 0) {
             t[r - 1] = t2 - t0;
             tf[r - 1] = t2 - t1;
+            tm[r - 1] = merge;
         }
         if (model_path && r == 0) die(lelp_model_save_path(m, model_path), "save");
         lelp_model_free(m);
         for (int k = 0; k < shards; k++) lelp_builder_free(bs[k]);
     }
     printf("{\"step\": \"fit\", \"shards\": %d, \"solver\": %d, \"precision\": %d, \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, "
-           "\"seconds\": %.6f, \"fit_only_seconds\": %.6f, \"maxrss_kb\": %ld}\n",
+           "\"seconds\": %.6f, \"fit_only_seconds\": %.6f, \"merge_seconds\": %.6f, \"maxrss_kb\": %ld}\n",
            shards, solver, precision, (long long)N, (long long)d, (long long)C, (long long)S, median(t, reps), median(tf, reps),
-           maxrss_kb());
+           median(tm, reps), maxrss_kb());
     free(H);
     free(y);
     return 0;
@@ -313,36 +332,137 @@ static int bench_targets(int argc, char** argv)
     return 0;
 }
 
+typedef struct {
+    const lelp_model* m;
+    const float* H;
+    const int32_t* y;
+    int32_t* out;
+    int64_t lo, hi, d;
+    int st;
+} assign_job;
+
+static void* assign_slice(void* p)
+{
+    assign_job* j = p;
+    j->st = lelp_model_assign(j->m, j->H + j->lo * j->d, j->y + j->lo, j->hi - j->lo, j->d, j->out + j->lo);
+    return NULL;
+}
+
+/* lelp_model_assign on all N rows: one call, or `shards` threads each
+ * calling it on a contiguous share (one BLAS thread each). */
+static int bench_assign(int argc, char** argv)
+{
+    if (argc < 9) return 2;
+    int64_t N = atoll(argv[2]), d = atoll(argv[3]), C = atoll(argv[4]), S = atoll(argv[5]);
+    int reps = reps_arg(argv[6]);
+    float* H = load(argv[7], sizeof(float) * (size_t)(N * d));
+    int32_t* y = load(argv[8], sizeof(int32_t) * (size_t)N);
+    int shards = argc > 9 ? atoi(argv[9]) : 1;
+    if (shards < 1 || shards > 64) return 2;
+    lelp_builder* b = NULL;
+    lelp_model* m = NULL;
+    die(lelp_builder_create(&b, d, C, S, NULL), "create");
+    die(lelp_builder_update(b, H, y, N, d), "update");
+    die(lelp_builder_fit(b, &m), "fit");
+    int32_t* out = malloc(sizeof(int32_t) * (size_t)N);
+    if (shards > 1 && openblas_set_num_threads) openblas_set_num_threads(1);
+    assign_job job[64];
+    double t[64];
+    for (int r = 0; r <= reps && r < 64; r++) {
+        double t0 = now();
+        for (int k = 0; k < shards; k++)
+            job[k] = (assign_job){m, H, y, out, N * k / shards, N * (k + 1) / shards, d, LELP_OK};
+        run_on_threads(assign_slice, job, sizeof job[0], shards);
+        for (int k = 0; k < shards; k++) die(job[k].st, "assign");
+        if (r > 0) t[r - 1] = now() - t0;
+    }
+    printf("{\"step\": \"assign\", \"shards\": %d, \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, "
+           "\"seconds\": %.6f, \"input_bytes\": %lld}\n",
+           shards, (long long)N, (long long)d, (long long)C, (long long)S, median(t, reps), (long long)(N * d * 4));
+    lelp_model_free(m);
+    lelp_builder_free(b);
+    free(H);
+    free(y);
+    free(out);
+    return 0;
+}
+
+/* Counts the loss's allocations: the figure is the count during the timed
+ * calls (0: the scratch is sized at create). */
+static long loss_allocs;
+
+static void* counting_alloc(void* opaque, size_t size, size_t align)
+{
+    void* p = NULL;
+    (void)opaque;
+    loss_allocs++;
+    return posix_memalign(&p, align < sizeof(void*) ? sizeof(void*) : align, size) ? NULL : p;
+}
+
+static void counting_free(void* opaque, void* p, size_t size)
+{
+    (void)opaque;
+    (void)size;
+    free(p);
+}
+
 static int bench_loss(int argc, char** argv)
 {
     if (argc < 6) return 2;
     int64_t n = atoll(argv[2]), C = atoll(argv[3]), S = atoll(argv[4]);
     int reps = reps_arg(argv[5]);
+    double alpha = argc > 6 ? atof(argv[6]) : 0.0;
     int64_t K = C * S;
     float* U = malloc(sizeof(float) * (size_t)(n * K));
     float* T = malloc(sizeof(float) * (size_t)(n * K));
     float* G = malloc(sizeof(float) * (size_t)(n * K));
+    double* X = malloc(sizeof(double) * (size_t)(n * K));
+    int32_t* y = malloc(sizeof(int32_t) * (size_t)n);
     for (int64_t i = 0; i < n * K; i++) {
         U[i] = (float)((i * 37) % 101) / 25.0f - 2.0f;
         T[i] = 1.0f / (float)K;
     }
+    for (int64_t i = 0; i < n; i++) y[i] = (int32_t)(i % C);
+    lelp_allocator* al = NULL;
     lelp_loss* l = NULL;
-    die(lelp_loss_create(&l, C, S, NULL), "loss_create");
+    die(lelp_allocator_create(&al, counting_alloc, counting_free, NULL), "allocator");
+    die(lelp_loss_create(&l, C, S, al), "loss_create");
     die(lelp_loss_set_double(l, LELP_LOSS_TAU, 2.0), "tau");
-    /* many calls per timing so the clock resolution does not matter */
+    die(lelp_loss_set_double(l, LELP_LOSS_ALPHA, alpha), "alpha");
+    /* many calls per timing so the clock resolution does not matter; the
+     * loss and its bound alternate, so both see the same machine */
     int inner = (int)(2000000 / (n * K)) + 1;
-    double t[64], v = 0.0;
+    double t[64], tb[64], v = 0.0;
+    long allocs = 0;
     for (int r = 0; r <= reps && r < 64; r++) {
-        double t0 = now();
-        for (int k = 0; k < inner; k++) die(lelp_loss_compute(l, U, T, NULL, NULL, n, &v, G), "loss");
-        if (r > 0) t[r - 1] = (now() - t0) / inner;
+        long a0 = loss_allocs;
+        double t0 = cpu_now();
+        for (int k = 0; k < inner; k++) die(lelp_loss_compute(l, U, T, y, NULL, n, &v, G), "loss");
+        double t1 = cpu_now();
+        allocs += loss_allocs - a0;
+        /* the bound: the loss's own exp and log kernels over the same
+         * values, one exp and one log per value (two exps with alpha > 0) */
+        double s0 = cpu_now();
+        for (int k = 0; k < inner; k++) lelp__vexp_f32(U, n * K, 0.5, 1.0, X);
+        double s1 = cpu_now();
+        for (int k = 0; k < inner; k++) lelp__vlog_f32(T, n * K, X);
+        double tbound = (alpha > 0.0 ? 2.0 : 1.0) * (s1 - s0) + (cpu_now() - s1);
+        if (r > 0) {
+            t[r - 1] = (t1 - t0) / inner;
+            tb[r - 1] = tbound / inner;
+        }
     }
-    printf("{\"step\": \"loss\", \"n\": %lld, \"C\": %lld, \"S\": %lld, \"seconds\": %.9f}\n", (long long)n,
-           (long long)C, (long long)S, median(t, reps));
+    printf("{\"step\": \"loss\", \"n\": %lld, \"C\": %lld, \"S\": %lld, \"alpha\": %g, \"seconds\": %.9f, "
+           "\"bound_seconds\": %.9f, \"allocs_per_call\": %.3f}\n",
+           (long long)n, (long long)C, (long long)S, alpha, median(t, reps), median(tb, reps),
+           (double)allocs / ((double)reps + 1.0) / inner);
     lelp_loss_free(l);
+    lelp_allocator_free(al);
     free(U);
     free(T);
     free(G);
+    free(X);
+    free(y);
     return 0;
 }
 
@@ -396,25 +516,46 @@ static int bench_stream(int argc, char** argv)
     return 0;
 }
 
+typedef struct {
+    char *dst;
+    const char* src;
+    size_t bytes;
+} copy_job;
+
+static void* copy_slice(void* p)
+{
+    copy_job* j = p;
+    memcpy(j->dst, j->src, j->bytes);
+    return NULL;
+}
+
 static int bench_copy(int argc, char** argv)
 {
     if (argc < 4) return 2;
     size_t bytes = (size_t)atoll(argv[2]);
     int reps = reps_arg(argv[3]);
+    int shards = argc > 4 ? atoi(argv[4]) : 1;
+    if (shards < 1 || shards > 64) return 2;
     char* a = malloc(bytes);
     char* b = malloc(bytes);
     memset(a, 1, bytes);
     memset(b, 2, bytes);
+    copy_job job[64];
+    for (int k = 0; k < shards; k++) {
+        size_t lo = bytes * (size_t)k / (size_t)shards, hi = bytes * (size_t)(k + 1) / (size_t)shards;
+        job[k] = (copy_job){b + lo, a + lo, hi - lo};
+    }
     double t[64];
     for (int r = 0; r <= reps && r < 64; r++) {
         double t0 = now();
-        memcpy(b, a, bytes);
+        run_on_threads(copy_slice, job, sizeof job[0], shards);
         if (r > 0) t[r - 1] = now() - t0;
     }
     double s = median(t, reps);
     /* a copy reads and writes every byte */
-    printf("{\"step\": \"copy\", \"bytes\": %zu, \"seconds\": %.6f, \"read_gbps\": %.3f, \"rw_gbps\": %.3f}\n", bytes,
-           s, (double)bytes / s * 1e-9, 2.0 * (double)bytes / s * 1e-9);
+    printf("{\"step\": \"copy\", \"shards\": %d, \"bytes\": %zu, \"seconds\": %.6f, \"read_gbps\": %.3f, "
+           "\"rw_gbps\": %.3f}\n",
+           shards, bytes, s, (double)bytes / s * 1e-9, 2.0 * (double)bytes / s * 1e-9);
     free(a);
     free(b);
     return 0;
@@ -535,6 +676,7 @@ int main(int argc, char** argv)
     else if (argc > 1 && strcmp(argv[1], "syrk") == 0) rc = bench_syrk(argc, argv);
     else if (argc > 1 && strcmp(argv[1], "targets") == 0) rc = bench_targets(argc, argv);
     else if (argc > 1 && strcmp(argv[1], "loss") == 0) rc = bench_loss(argc, argv);
+    else if (argc > 1 && strcmp(argv[1], "assign") == 0) rc = bench_assign(argc, argv);
     else if (argc > 1 && strcmp(argv[1], "copy") == 0) rc = bench_copy(argc, argv);
     else if (argc > 1 && strcmp(argv[1], "stream") == 0) rc = bench_stream(argc, argv);
     else if (argc > 1 && strcmp(argv[1], "shrink") == 0) rc = bench_shrink(argc, argv);

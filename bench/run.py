@@ -2,22 +2,26 @@
 # SPDX-License-Identifier: MIT
 """make bench: liblelp against the peer a user would pick, side by side in one run.
 
-Every figure is the median of REPS runs (default 5) after a warm-up, on the
-same generated arrays (seeded low-rank-plus-noise spectrum per class, float32).
-liblelp's C steps run in bench_core (a child process, so its ru_maxrss is its
-own); the peers run here with the same BLAS/torch thread count.
+Every step runs at one thread and at all threads (THREADS, default: every
+core), liblelp's default route and, where it has one, its tuned route, next to
+the peer (NumPy / scikit-learn for fitting, PyTorch CPU for the loss) at the
+same thread counts, and next to the step's bound where one is measured. The
+arrays are generated and seeded (low-rank-plus-noise classes, float32).
+liblelp's C steps run in bench_core (a child process, so its peak memory is its
+own); the peers run here. Each figure is the median of REPS runs (default 3)
+after a warm-up; wall-clock time, except the loss (one thread, microseconds per
+call), which both sides time in CPU time of the calling thread.
 
-Prints one line per figure and writes bench/results.json.
-Environment: REPS, THREADS (default: all cores), BENCH_QUICK=1 (small sizes),
-BENCH_FIT=first (skip the d=4096 fit case, whose NumPy/scikit-learn peers take
-minutes per repeat on 2 cores), BENCH_ONLY=loss (or a comma list of fit, gram,
-targets, large_d, loss: only those steps, written to bench/results-<steps>.json
-so a subset never overwrites a full run's bench/results.json).
+Writes bench/results.json (one row per step, route and case; bench/report.py
+turns it into the table of docs/performance.md) and prints the rows as it goes.
+Environment: REPS, THREADS, BENCH_QUICK=1 (small sizes, for a smoke run),
+BENCH_ONLY=fit (or a comma list of fit, gram, targets, assign, loss, memory:
+only those steps, written to bench/results-<steps>.json so a subset never
+overwrites a full run's bench/results.json).
 """
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -30,19 +34,18 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402  (after the thread variables)
 
-REPS = int(os.environ.get("REPS", "5"))
+REPS = int(os.environ.get("REPS", "3"))
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORE = os.path.join(ROOT, "build", "bench", "bench_core")
+STEPS = ("fit", "gram", "targets", "assign", "loss", "memory")
 
-FIT_SIZES = [(100_000, 1024, 2, 8), (20_000, 4096, 5, 4)]
-TARGET_SIZE = (100_000, 1024, 2, 8)
+FIT_SIZE = (100_000, 1024, 2, 8) if not QUICK else (8_000, 256, 2, 8)
+GRAM_SIZE = (2_000, 4096, 2, 8) if not QUICK else (400, 1024, 2, 8)
+TARGET_SIZE = (100_000, 1024, 2, 8) if not QUICK else (8_000, 256, 2, 8)
+LARGE_D = (3000, 16384, 2, 8) if not QUICK else (600, 4096, 2, 8)
 LOSS_SIZES = [(256, 2, 8), (4096, 2, 8)]
-if os.environ.get("BENCH_FIT") == "first":  # only the (N=100 000, d=1024) fit case
-    FIT_SIZES = FIT_SIZES[:1]
-if QUICK:
-    FIT_SIZES = [(8_000, 256, 2, 8)]
-    TARGET_SIZE = (8_000, 256, 2, 8)
+TUNED_ELL = 16
 
 
 def median_time(fn, reps=REPS):
@@ -69,11 +72,6 @@ def make_data(N, d, C, seed=0):
         H[idx] = coef @ basis + 0.1 * rng.standard_normal((idx.size, d)).astype(np.float32) + c
     Z = rng.standard_normal((N, C)).astype(np.float32)
     return H, y, Z
-
-
-def core(*args):
-    out = subprocess.run([CORE, *map(str, args)], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def numpy_fit(H, y, C, S, with_values=False):
@@ -121,147 +119,6 @@ def peer_rss(code):
     return int(out.stdout.strip())
 
 
-def bench_fit(results, tmp):
-    for N, d, C, S in FIT_SIZES:
-        H, y, _ = make_data(N, d, C)
-        hp, yp = os.path.join(tmp, "H.f32"), os.path.join(tmp, "y.i32")
-        H.tofile(hp)
-        y.tofile(yp)
-        lib = core("fit", N, d, C, S, REPS, hp, yp)
-        bound = core("syrk", N, d, REPS)
-        t_np = median_time(lambda: numpy_fit(H, y, C, S))
-        t_sk = median_time(lambda: sklearn_fit(H, y, C, S, "auto"))
-        t_skf = median_time(lambda: sklearn_fit(H, y, C, S, "full"))
-        load = f"import numpy as np; H=np.fromfile('{hp}',np.float32).reshape({N},{d}); y=np.fromfile('{yp}',np.int32)\n"
-        rss_np = peer_rss(load + "import sys; sys.path.insert(0, '" + os.path.dirname(__file__) + "')\n"
-                          "from run import numpy_fit; numpy_fit(H, y, %d, %d)\n"
-                          "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])" % (C, S))
-        entry = {
-            "N": N, "d": d, "C": C, "S": S,
-            "liblelp_s": lib["seconds"], "liblelp_fit_only_s": lib["fit_only_seconds"],
-            "numpy_s": t_np, "sklearn_auto_s": t_sk, "sklearn_full_s": t_skf,
-            "dsyrk_bound_s": bound["dsyrk_seconds"], "ssyrk_bound_s": bound["ssyrk_seconds"],
-            "dsyrk_gflops": bound["dsyrk_gflops"],
-            "liblelp_maxrss_kb": lib["maxrss_kb"], "numpy_maxrss_kb": rss_np,
-        }
-        results["fit"].append(entry)
-        print(f"fit N={N} d={d} C={C} S={S}: liblelp {lib['seconds']:.3f}s | numpy {t_np:.3f}s "
-              f"({t_np / lib['seconds']:.1f}x) | sklearn auto {t_sk:.3f}s ({t_sk / lib['seconds']:.1f}x) "
-              f"| sklearn full {t_skf:.3f}s ({t_skf / lib['seconds']:.1f}x)")
-        print(f"fit bound N={N} d={d}: dsyrk {bound['dsyrk_seconds']:.3f}s ({bound['dsyrk_gflops']:.0f} GFLOP/s); "
-              f"liblelp = {lib['seconds'] / bound['dsyrk_seconds']:.2f}x the dsyrk bound")
-        print(f"fit memory N={N} d={d}: liblelp {lib['maxrss_kb'] / 1024:.0f} MiB, numpy {rss_np / 1024:.0f} MiB")
-        # the opt-in float32 block products (LELP_PRECISION_FLOAT32): time
-        # against NumPy and the ssyrk bound, and how far it moves the fit
-        p64, p32 = os.path.join(tmp, "p64.lelp"), os.path.join(tmp, "p32.lelp")
-        core("fit", N, d, C, S, 1, hp, yp, 0, 0, p64, 0)
-        f32 = core("fit", N, d, C, S, REPS, hp, yp, 0, 0, p32, 1)
-        (U64, l64), (U32, l32) = read_model(p64), read_model(p32)
-        ang32 = max(max_angle_deg(U32[c].T, U64[c].T) for c in range(C))
-        err32 = max(float(np.max(np.abs(l32[c] - l64[c]) / l64[c])) for c in range(C))
-        entry.update({"float32_products_s": f32["seconds"], "float32_products_max_angle_deg": ang32,
-                      "float32_products_eig_rel_err": err32})
-        print(f"fit float32 products N={N} d={d}: liblelp {f32['seconds']:.3f}s ({t_np / f32['seconds']:.1f}x numpy, "
-              f"{f32['seconds'] / bound['ssyrk_seconds']:.2f}x the ssyrk bound); vs float64: angle {ang32:.1e} deg, "
-              f"eigenvalues {err32:.1e}")
-        # the streaming sketch solver against scikit-learn's randomized PCA:
-        # time, largest principal angle to the exact subspace, eigenvalue error
-        mp = os.path.join(tmp, "sketch.lelp")
-        sk = core("fit", N, d, C, S, REPS, hp, yp, 1, 0, mp)
-        exact_v, exact_l = numpy_fit(H, y, C, S, with_values=True)
-        U, lam = read_model(mp)
-        t_rnd = median_time(lambda: sklearn_fit(H, y, C, S, "randomized"))
-        rnd = sklearn_fit(H, y, C, S, "randomized")
-        ang_sk = max(max_angle_deg(U[c].T, exact_v[c]) for c in range(C))
-        ang_rnd = max(max_angle_deg(rnd[c].components_.T, exact_v[c]) for c in range(C))
-        lam_err = max(float(np.max(np.abs(lam[c] - exact_l[c]) / exact_l[c])) for c in range(C))
-        entry.update({"sketch_s": sk["seconds"], "sketch_maxrss_kb": sk["maxrss_kb"], "sklearn_randomized_s": t_rnd,
-                      "sketch_max_angle_deg": ang_sk, "randomized_max_angle_deg": ang_rnd,
-                      "sketch_eig_rel_err": lam_err})
-        print(f"fit sketch N={N} d={d}: liblelp sketch {sk['seconds']:.3f}s, {sk['maxrss_kb'] / 1024:.0f} MiB, "
-              f"angle {ang_sk:.2f} deg, eigenvalue rel. err {lam_err:.2e} | sklearn randomized {t_rnd:.3f}s "
-              f"({t_rnd / sk['seconds']:.1f}x), angle {ang_rnd:.2f} deg")
-        if THREADS > 1:
-            bench_sharded(entry, (N, d, C, S), hp, yp, tmp, (exact_v, exact_l), t_np, t_rnd, ang_rnd, bound)
-        sys.stdout.flush()
-
-
-def bench_sharded(entry, shape, hp, yp, tmp, exact, t_np, t_rnd, ang_rnd, bound):
-    """The host's parallel route (docs/api.md, Threads): THREADS builders on
-    THREADS threads, each streaming a contiguous share of the rows with one BLAS
-    thread, merged into one and fitted -- what a user with THREADS cores does
-    instead of one builder on a THREADS-thread BLAS. The peers keep THREADS BLAS
-    threads. The sketch runs at its default size and at the smaller sizes 16
-    and 24 (LELP_BUILDER_SKETCH_SIZE), each with its angle to the exact subspace."""
-    N, d, C, S = shape
-    exact_v, exact_l = exact
-    ex = core("fit", N, d, C, S, REPS, hp, yp, 0, 0, "-", 0, 1, THREADS)
-    f32 = core("fit", N, d, C, S, REPS, hp, yp, 0, 0, "-", 1, 1, THREADS)
-    out = {"shards": THREADS, "exact_s": ex["seconds"], "float32_products_s": f32["seconds"], "sketch": []}
-    print(f"fit sharded N={N} d={d}: {THREADS} builders on {THREADS} threads, merged: exact {ex['seconds']:.3f}s "
-          f"({t_np / ex['seconds']:.1f}x numpy, {ex['seconds'] / bound['dsyrk_seconds']:.2f}x the {THREADS}-thread "
-          f"dsyrk bound) | float32 products {f32['seconds']:.3f}s ({t_np / f32['seconds']:.1f}x numpy)")
-    for ell in (0, 24, 16):
-        mp = os.path.join(tmp, f"sharded{ell}.lelp")
-        sk = core("fit", N, d, C, S, REPS, hp, yp, 1, ell, mp, 0, 1, THREADS)
-        U, lam = read_model(mp)
-        ang = max(max_angle_deg(U[c].T, exact_v[c]) for c in range(C))
-        err = max(float(np.max(np.abs(lam[c] - exact_l[c]) / exact_l[c])) for c in range(C))
-        out["sketch"].append({"ell": ell or "default", "seconds": sk["seconds"], "max_angle_deg": ang,
-                              "eig_rel_err": err, "maxrss_kb": sk["maxrss_kb"]})
-        print(f"fit sharded sketch N={N} d={d} ell={ell or 'default'}: {sk['seconds']:.3f}s "
-              f"({t_rnd / sk['seconds']:.1f}x sklearn randomized), angle {ang:.4f} deg (randomized {ang_rnd:.4f}), "
-              f"eigenvalue rel. err {err:.1e}")
-    entry["sharded"] = out
-
-
-def bench_large_d(results):
-    """d = 16384: the exact solver would need C*d*d*8 = 4 GiB; the sketch streams."""
-    N, d, C, S = (3000, 16384, 2, 8) if not QUICK else (600, 4096, 2, 8)
-    st = core("stream", N, d, C, S, 1, 0)
-    results["large_d"] = st
-    print(f"large d: sketch fit of N={N}, d={d}, C={C}, S={S} in {st['seconds']:.2f}s, peak RSS "
-          f"{st['maxrss_kb'] / 1024:.0f} MiB (exact co-moments alone: {C * d * d * 8 / 2**30:.1f} GiB)")
-
-
-def bench_gram(results, tmp):
-    """Classes with fewer rows than d/2: the exact solver's n x n Gram form (the
-    default, LELP_BUILDER_GRAM_FORM = 1: rows kept, r x r Gram eigenproblem)
-    against its d x d co-moment form (LELP_BUILDER_GRAM_FORM = 0: dsyrk per
-    block, block Krylov eigensolver), and NumPy's Gram-form eigh of the centred
-    rows (what faiss's PCA does for n < d)."""
-    N, d, C, S = (2_000, 4096, 2, 8) if not QUICK else (400, 1024, 2, 8)
-    H, y, _ = make_data(N, d, C, seed=3)
-    hp, yp = os.path.join(tmp, "Hg.f32"), os.path.join(tmp, "yg.i32")
-    H.tofile(hp)
-    y.tofile(yp)
-    ell = int(np.bincount(y).max())
-    mp = os.path.join(tmp, "gram.lelp")
-    ex = core("fit", N, d, C, S, REPS, hp, yp, 0, 0, "-", 0, 0)
-    gr = core("fit", N, d, C, S, REPS, hp, yp, 0, 0, mp, 0, 1)
-
-    def numpy_gram():
-        out = []
-        for c in range(C):
-            X = H[y == c].astype(np.float64)
-            X -= X.mean(axis=0)
-            w, Y = np.linalg.eigh(X @ X.T)
-            out.append((X.T @ Y[:, ::-1][:, :S]) / np.sqrt(w[::-1][:S]))
-        return out
-
-    t_np = median_time(numpy_gram)
-    exact_v, _ = numpy_fit(H, y, C, S, with_values=True)
-    U, _ = read_model(mp)
-    ang = max(max_angle_deg(U[c].T, exact_v[c]) for c in range(C))
-    results["gram"] = {"N": N, "d": d, "C": C, "S": S, "rows_per_class_max": ell, "exact_s": ex["seconds"],
-                       "exact_fit_only_s": ex["fit_only_seconds"], "gram_s": gr["seconds"],
-                       "gram_fit_only_s": gr["fit_only_seconds"], "numpy_gram_s": t_np, "gram_max_angle_deg": ang}
-    print(f"gram N={N} d={d} C={C} S={S} (<= {ell} rows per class): exact, co-moment form {ex['seconds']:.3f}s "
-          f"(eigensolve {ex['fit_only_seconds']:.3f}s) | exact, Gram form (default) {gr['seconds']:.3f}s, "
-          f"angle {ang:.2e} deg | numpy Gram eigh {t_np:.3f}s")
-    sys.stdout.flush()
-
-
 def numpy_targets(H, Z, U, b, beta, tau, C, S):
     F = (H @ U.T - b) / beta  # U: (C*S, d) float32
     F = F.reshape(len(H), C, S).astype(np.float64)
@@ -273,148 +130,322 @@ def numpy_targets(H, Z, U, b, beta, tau, C, S):
     return np.exp(logp[:, :, None] + logsm).reshape(len(H), C * S).astype(np.float32)
 
 
-def bench_targets(results, tmp):
-    N, d, C, S = TARGET_SIZE
-    H, y, Z = make_data(N, d, C, seed=1)
-    paths = [os.path.join(tmp, n) for n in ("Ht.f32", "yt.i32", "Zt.f32", "model.lelp")]
-    H.tofile(paths[0])
-    y.tofile(paths[1])
-    Z.tofile(paths[2])
-    lib = core("targets", N, d, C, S, REPS, *paths)
-    # the peer gets the same subspaces, read straight from the saved model file
-    raw = open(paths[3], "rb").read()
-    import struct
 
-    hlen, plen = struct.unpack_from("<I", raw, 12)[0], struct.unpack_from("<Q", raw, 24)[0]
+def threads(n):
+    """NumPy's / scikit-learn's BLAS at n threads for a `with` block"""
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=n)
+
+
+def core(*args, blas=None):
+    """one bench_core figure (its JSON line); blas: the child's BLAS threads"""
+    env = dict(os.environ)
+    if blas is not None:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+            env[var] = str(blas)
+    out = subprocess.run([CORE, *map(str, args)], check=True, capture_output=True, text=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def row(results, step, case, route, unit="s", **kw):
+    """one table row: lib_1/lib_all (liblelp at one / all threads), peer_1/peer_all,
+    bound_1/bound_all, each optional; prints it"""
+    r = {"step": step, "case": case, "route": route, "unit": unit, **kw}
+    results["rows"].append(r)
+    figs = " ".join(f"{k}={v:.4g}" for k, v in kw.items() if isinstance(v, float))
+    print(f"{step} | {case} | {route}: {figs}", flush=True)
+    return r
+
+
+def both(fn):
+    """fn(n) at one thread and at THREADS threads"""
+    one = fn(1)
+    return one, (fn(THREADS) if THREADS > 1 else one)
+
+
+def write_data(tmp, name, *arrays):
+    paths = []
+    for k, a in enumerate(arrays):
+        p = os.path.join(tmp, f"{name}{k}.bin")
+        a.tofile(p)
+        paths.append(p)
+    return paths
+
+
+def bench_fit(results, tmp):
+    """exact fit (float64 and float32 products), its streaming part, and the
+    sketch at the default l and at l = 16: one builder on one thread, and
+    THREADS builders on THREADS threads merged (the host's parallel route,
+    docs/api.md "Using every core"); NumPy / randomized PCA at 1 and THREADS
+    BLAS threads; the dsyrk / ssyrk bound of the co-moment products."""
+    N, d, C, S = FIT_SIZE
+    H, y, _ = make_data(N, d, C)
+    hp, yp = write_data(tmp, "fit", H, y)
+    case = f"N={N} d={d} C={C} S={S}"
+
+    def fit(n, solver=0, ell=0, precision=0, model="-"):
+        return core("fit", N, d, C, S, REPS, hp, yp, solver, ell, model, precision, 1, n, blas=n)
+
+    ex = both(lambda n: fit(n))
+    f32 = both(lambda n: fit(n, precision=1))
+    bound = both(lambda n: core("syrk", N, d, REPS, blas=n))
+    with threads(1):
+        np1 = median_time(lambda: numpy_fit(H, y, C, S))
+    with threads(THREADS):
+        npa = median_time(lambda: numpy_fit(H, y, C, S))
+    row(results, "exact fit", case, "default (float64)", lib_1=ex[0]["seconds"], lib_all=ex[1]["seconds"],
+        peer="NumPy cov + eigh", peer_1=np1, peer_all=npa,
+        bound="dsyrk", bound_1=bound[0]["dsyrk_seconds"], bound_all=bound[1]["dsyrk_seconds"])
+    results["model"] = {"N": N, "d": d, "threads": THREADS, "stream_1_s": ex[0]["seconds"] - ex[0]["fit_only_seconds"],
+                        "stream_all_s": ex[1]["seconds"] - ex[1]["fit_only_seconds"],
+                        "merge_s": ex[1]["merge_seconds"] / max(1, THREADS - 1), "eig_s": ex[1]["fit_only_seconds"]}
+    row(results, "exact fit, streaming part", case, "default (float64)",
+        lib_1=ex[0]["seconds"] - ex[0]["fit_only_seconds"], lib_all=ex[1]["seconds"] - ex[1]["fit_only_seconds"],
+        note="the updates (and, at all threads, the merge) without the eigensolve")
+    row(results, "float32 products", case, "tuned (LELP_PRECISION_FLOAT32)", lib_1=f32[0]["seconds"],
+        lib_all=f32[1]["seconds"], peer="NumPy cov + eigh", peer_1=np1, peer_all=npa,
+        bound="ssyrk", bound_1=bound[0]["ssyrk_seconds"], bound_all=bound[1]["ssyrk_seconds"])
+    exact_v, exact_l = numpy_fit(H, y, C, S, with_values=True)
+    with threads(1):
+        rnd1 = median_time(lambda: sklearn_fit(H, y, C, S, "randomized"))
+    with threads(THREADS):
+        rnda = median_time(lambda: sklearn_fit(H, y, C, S, "randomized"))
+        rnd = sklearn_fit(H, y, C, S, "randomized")
+    ang_rnd = max(max_angle_deg(rnd[c].components_.T, exact_v[c]) for c in range(C))
+    for ell, route in ((0, "default (l = automatic)"), (TUNED_ELL, f"tuned (l = {TUNED_ELL})")):
+        mp = os.path.join(tmp, f"sketch{ell}.lelp")
+        sk = both(lambda n: fit(n, solver=1, ell=ell, model=mp))
+        U, lam = read_model(mp)  # the THREADS-thread (merged) fit's model
+        ang = max(max_angle_deg(U[c].T, exact_v[c]) for c in range(C))
+        err = max(float(np.max(np.abs(lam[c] - exact_l[c]) / exact_l[c])) for c in range(C))
+        row(results, "sketch", case, route, lib_1=sk[0]["seconds"], lib_all=sk[1]["seconds"],
+            peer="scikit-learn randomized PCA", peer_1=rnd1, peer_all=rnda,
+            note=f"largest angle to the exact subspace {ang:.2g} deg (peer {ang_rnd:.2g}), "
+                 f"eigenvalues {100 * err:.2g} % low")
+    # the way a user calls it: the Python binding with default settings, all rows in one update
+    sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
+    os.environ.setdefault("LELP_LIBRARY", os.path.join(ROOT, "build", "liblelp.so.0"))
+    import lelp
+    for solver, peer, p1, pa in (("exact", "NumPy cov + eigh", np1, npa),
+                                 ("sketch", "scikit-learn randomized PCA", rnd1, rnda)):
+        with threads(THREADS):
+            t = median_time(lambda: lelp.SubspaceBuilder(d, C, S, solver=solver).update(H, y).fit())
+        row(results, "exact fit" if solver == "exact" else "sketch", case, "default, Python binding",
+            lib_all=t, peer=peer, peer_1=p1, peer_all=pa,
+            note="SubspaceBuilder(d, C, S, solver=...).update(H, y).fit() with the binding's own default threading")
+    results["peak"] = {"exact_kb": ex[1]["maxrss_kb"], "exact_1_kb": ex[0]["maxrss_kb"], "case": case}
+    load = f"import numpy as np; H=np.fromfile('{hp}',np.float32).reshape({N},{d}); y=np.fromfile('{yp}',np.int32)\n"
+    results["peak"]["numpy_kb"] = peer_rss(load + "import sys; sys.path.insert(0, '" + os.path.dirname(__file__) + "')\n"
+                                           "from run import numpy_fit; numpy_fit(H, y, %d, %d)\n"
+                                           "print([l.split()[1] for l in open('/proc/self/status') "
+                                           "if l.startswith('VmHWM')][0])" % (C, S))
+
+
+def bench_gram(results, tmp):
+    """Classes with fewer rows than d/2: the exact solver's n x n Gram form (the
+    default) against NumPy's Gram-form eigh of the centred rows."""
+    N, d, C, S = GRAM_SIZE
+    H, y, _ = make_data(N, d, C, seed=3)
+    hp, yp = write_data(tmp, "gram", H, y)
+    gr = both(lambda n: core("fit", N, d, C, S, REPS, hp, yp, 0, 0, "-", 0, 1, n, blas=n))
+
+    def numpy_gram():
+        out = []
+        for c in range(C):
+            X = H[y == c].astype(np.float64)
+            X -= X.mean(axis=0)
+            w, Y = np.linalg.eigh(X @ X.T)
+            out.append((X.T @ Y[:, ::-1][:, :S]) / np.sqrt(w[::-1][:S]))
+        return out
+
+    with threads(1):
+        t1 = median_time(numpy_gram)
+    with threads(THREADS):
+        ta = median_time(numpy_gram)
+    row(results, "Gram form", f"N={N} d={d} C={C} S={S}", "default (rows kept)", lib_1=gr[0]["seconds"],
+        lib_all=gr[1]["seconds"], peer="NumPy Gram eigh", peer_1=t1, peer_all=ta)
+
+
+def model_arrays(path, C, S, d):
+    """U (C*S, d) float32, b (C*S) float32 and beta of a saved model (docs/format.md)"""
+    import struct
+    raw = open(path, "rb").read()
+    hlen = struct.unpack_from("<I", raw, 12)[0]
     beta = struct.unpack_from("<d", raw, 72)[0]
     off = hlen
-    def arr(count, dtype):
-        nonlocal off
+    out = []
+    for count, dtype in ((C, "<i8"), (C * d, "<f8"), (C * S, "<f8"), (C * S, "<f8"), (C * S * d, "<f8"), (C * S, "<f8")):
         off = (off + 63) // 64 * 64
-        a = np.frombuffer(raw, dtype, count, off)
-        off += a.nbytes
-        return a
-    arr(C, "<i8")
-    arr(C * d, "<f8")
-    arr(C * S, "<f8")
-    arr(C * S, "<f8")
-    U = arr(C * S * d, "<f8").reshape(C * S, d).astype(np.float32)
-    b = arr(C * S, "<f8").astype(np.float32)
-    t_np = median_time(lambda: numpy_targets(H, Z, U, b, beta, 2.0, C, S))
-    copy = core("copy", 400_000_000, REPS)
-    gbps = lib["input_bytes"] / lib["seconds"] * 1e-9
-    results["targets"] = {"N": N, "d": d, "C": C, "S": S, "liblelp_s": lib["seconds"], "numpy_s": t_np,
-                          "input_gbps": gbps, "copy_read_gbps": copy["read_gbps"]}
-    print(f"targets N={N} d={d} C={C} S={S}: liblelp {lib['seconds']:.4f}s | numpy {t_np:.4f}s "
-          f"({t_np / lib['seconds']:.1f}x)")
-    print(f"targets bandwidth: {gbps:.2f} GB/s of H read = {100 * gbps / copy['read_gbps']:.0f}% of "
-          f"a memcpy's read bandwidth ({copy['read_gbps']:.1f} GB/s)")
-    if THREADS > 1:
-        # the host's parallel route: THREADS threads share each call's rows on
-        # the one (immutable, thread-safe) model, one BLAS thread each
-        sh = core("targets", N, d, C, S, REPS, *paths[:3], "-", THREADS)
-        sh_gbps = sh["input_bytes"] / sh["seconds"] * 1e-9
-        results["targets"].update({"sharded_threads": THREADS, "sharded_s": sh["seconds"], "sharded_gbps": sh_gbps})
-        print(f"targets sharded ({THREADS} threads share the rows): liblelp {sh['seconds']:.4f}s "
-              f"({t_np / sh['seconds']:.1f}x numpy), {sh_gbps:.2f} GB/s = {100 * sh_gbps / copy['read_gbps']:.0f}% of "
-              f"the memcpy read bandwidth")
+        out.append(np.frombuffer(raw, dtype, count, off))
+        off += out[-1].nbytes
+    return out[4].reshape(C * S, d).astype(np.float32), out[5].astype(np.float32), beta
+
+
+def bench_targets(results, tmp, assign=False):
+    """targets for all rows in one call (or the hard assignment), one thread,
+    and THREADS threads sharing the rows; NumPy at 1 and THREADS BLAS threads;
+    the bound: one memcpy of H (one thread / THREADS threads)."""
+    N, d, C, S = TARGET_SIZE
+    H, y, Z = make_data(N, d, C, seed=1)
+    hp, yp, zp = write_data(tmp, "tg", H, y, Z)
+    mp = os.path.join(tmp, "tg.lelp")
+    core("targets", N, d, C, S, 1, hp, yp, zp, mp)
+    U, b, beta = model_arrays(mp, C, S, d)
+    if assign:
+        lib = both(lambda n: core("assign", N, d, C, S, REPS, hp, yp, n, blas=1))
+        peer_fn = lambda: numpy_assign(H, y, U, b, C, S)  # noqa: E731
+        step, peer = "assign", "NumPy (H U^T, argmax)"
+    else:
+        lib = both(lambda n: core("targets", N, d, C, S, REPS, hp, yp, zp, "-", n, blas=1))
+        peer_fn = lambda: numpy_targets(H, Z, U, b, beta, 2.0, C, S)  # noqa: E731
+        step, peer = "targets", "NumPy"
+    with threads(1):
+        p1 = median_time(peer_fn)
+    with threads(THREADS):
+        pa = median_time(peer_fn)
+    copy = both(lambda n: core("copy", N * d * 4, REPS, n))
+    results.setdefault("model", {}).update({f"{step}_1_s": lib[0]["seconds"], f"{step}_all_s": lib[1]["seconds"],
+                                            "copy_1_s": copy[0]["seconds"], "copy_all_s": copy[1]["seconds"],
+                                            "copy_bytes": N * d * 4})
+    row(results, step, f"N={N} d={d} C={C} S={S}", "one call / rows shared by threads", lib_1=lib[0]["seconds"],
+        lib_all=lib[1]["seconds"], peer=peer, peer_1=p1, peer_all=pa,
+        bound="memcpy of H", bound_1=copy[0]["seconds"], bound_all=copy[1]["seconds"])
+
+
+def numpy_assign(H, y, U, b, C, S):
+    F = (H @ U.T - b).reshape(len(H), C, S)
+    return F[np.arange(len(H)), y].argmax(axis=1)
+
+
+def torch_loss_time(torch, u, t, alpha, y, C, S, inner):
+    ut = torch.from_numpy(u.copy()).requires_grad_(True)
+    tt, yt = torch.from_numpy(t), torch.from_numpy(y.astype(np.int64))
+    n = len(u)
+
+    def call():
+        for _ in range(inner):
+            ut.grad = None
+            logq = torch.log_softmax(ut / 2.0, dim=1)
+            val = (1 - alpha) * 4.0 * torch.nn.functional.kl_div(logq, tt, reduction="batchmean")
+            if alpha > 0:  # -log of the label's class mass: logsumexp over its S logits minus over all
+                lse = torch.logsumexp(ut, dim=1)
+                lse_y = torch.logsumexp(ut.view(n, C, S)[torch.arange(n), yt], dim=1)
+                val = val + alpha * (lse - lse_y).mean()
+            val.backward()
+    return cpu_median(call) / inner
+
+
+def cpu_median(fn, reps=REPS):
+    """median CPU time of this thread (the loss's clock, as bench_core's)"""
+    fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.thread_time()
+        fn()
+        times.append(time.thread_time() - t0)
+    return statistics.median(times)
 
 
 def bench_loss(results):
-    try:
-        import torch
-        torch.set_num_threads(THREADS)
-    except ImportError:
-        torch = None
+    """the loss and its gradient from C and through the Python binding, against
+    PyTorch's log_softmax + kl_div (+ the label term) forward and backward; its
+    bound: the library's vector exp and log over the same values (bench_core)."""
+    import torch
     sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
     os.environ.setdefault("LELP_LIBRARY", os.path.join(ROOT, "build", "liblelp.so.0"))
-    try:
-        import lelp
-    except Exception as e:  # the binding is optional for the C figure
-        print(f"loss: Python binding unavailable ({e}); C figures only")
-        lelp = None
+    import lelp
     for n, C, S in LOSS_SIZES:
         K = C * S
-        c_fig = core("loss", n, C, S, REPS)
         rng = np.random.default_rng(2)
         u = rng.standard_normal((n, K)).astype(np.float32)
         t = rng.random((n, K)).astype(np.float32)
         t /= t.sum(axis=1, keepdims=True)
-        entry = {"n": n, "C": C, "S": S, "liblelp_c_s": c_fig["seconds"]}
-        line = f"loss n={n} C*S={K}: liblelp C {c_fig['seconds'] * 1e6:.1f}us"
+        y = (np.arange(n) % C).astype(np.int32)
         inner = max(1, 20000 // n)
-        if lelp is not None:
-            loss = lelp.Loss(num_classes=C, subclasses=S, tau=2.0, alpha=0.0, reduction="mean")
+        for alpha in (0.0, 0.5):
+            c_fig = core("loss", n, C, S, REPS, alpha)
+            loss = lelp.Loss(num_classes=C, subclasses=S, tau=2.0, alpha=alpha, reduction="mean")
+            g = np.empty_like(u)
+
             def call():
                 for _ in range(inner):
-                    loss(u, t)
-            entry["liblelp_python_s"] = median_time(call) / inner
-            line += f" | liblelp via Python {entry['liblelp_python_s'] * 1e6:.1f}us"
-        if torch is not None:
-            ut = torch.from_numpy(u.copy()).requires_grad_(True)
-            tt = torch.from_numpy(t)
-            def tcall():
-                for _ in range(inner):
-                    ut.grad = None
-                    logq = torch.log_softmax(ut / 2.0, dim=1)
-                    val = 4.0 * torch.nn.functional.kl_div(logq, tt, reduction="batchmean")
-                    val.backward()
-            entry["torch_s"] = median_time(tcall) / inner
-            line += f" | torch {entry['torch_s'] * 1e6:.1f}us"
-            if "liblelp_python_s" in entry:
-                line += f" ({entry['torch_s'] / entry['liblelp_python_s']:.1f}x via Python"
-                line += f", {entry['torch_s'] / c_fig['seconds']:.1f}x C)"
-            if lelp is not None:
-                # what a PyTorch training loop calls: lelp.torch.LELPLoss, an
-                # autograd Function around the same C call, forward + backward
-                import lelp.torch as lt
-                crit = lt.LELPLoss(num_classes=C, subclasses=S, tau=2.0, alpha=0.0, reduction="mean")
-                def lcall():
-                    for _ in range(inner):
-                        ut.grad = None
-                        crit(ut, tt).backward()
-                entry["liblelp_torch_s"] = median_time(lcall) / inner
-                line += (f" | liblelp via lelp.torch {entry['liblelp_torch_s'] * 1e6:.1f}us "
-                         f"({entry['torch_s'] / entry['liblelp_torch_s']:.1f}x)")
-        results["loss"].append(entry)
-        print(line)
+                    loss(u, t, labels=y, out=g) if alpha > 0 else loss(u, t, out=g)
+            py = cpu_median(call) / inner
+            torch.set_num_threads(1)  # one call of this size is one thread's work (bench_core's too)
+            tt = torch_loss_time(torch, u, t, alpha, y, C, S, inner)
+            case = f"n={n} C*S={K} alpha={alpha:g}"
+            kw = dict(peer="PyTorch CPU, 1 thread", peer_1=tt)
+            row(results, "loss (C)", case, "one call", unit="us", lib_1=c_fig["seconds"], bound="vector exp/log",
+                bound_1=c_fig["bound_seconds"], note=f"{c_fig['allocs_per_call']:g} allocations per call", **kw)
+            row(results, "loss (Python)", case, "one call, out=", unit="us", lib_1=py, **kw)
+
+
+def bench_memory(results):
+    """peak memory: the exact fit against NumPy's (from bench_fit), and a
+    sketch fit at large d streamed from generated batches (the exact
+    co-moments alone would need C d^2 doubles)."""
+    N, d, C, S = LARGE_D
+    st = core("stream", N, d, C, S, 1, 0)
+    pk = results.get("peak")
+    if pk:
+        row(results, "peak memory", pk["case"], "exact fit, all threads", unit="MiB", lib_all=pk["exact_kb"] / 1024,
+            lib_1=pk["exact_1_kb"] / 1024, peer="NumPy cov + eigh", peer_all=pk["numpy_kb"] / 1024)
+    row(results, "peak memory", f"N={N} d={d} C={C} S={S}", "sketch, streamed", unit="MiB",
+        lib_1=st["maxrss_kb"] / 1024, bound="exact co-moments", bound_1=C * d * d * 8 / 2**20,
+        note=f"fit in {st['seconds']:.1f} s")
+
+
+def git_commit():
+    try:
+        out = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return out.stdout.strip() + ("+changes" if dirty else "")
+    except OSError:
+        return "unknown"
 
 
 def main():
     if not os.path.exists(CORE):
         sys.exit(f"bench: {CORE} missing; run 'make bench'")
-    results = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                           "threads": THREADS, "python": platform.python_version(),
-                           "numpy": np.__version__},
-               "date": time.strftime("%Y-%m-%d %H:%M:%S"), "reps": REPS, "fit": [], "loss": []}
+    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+    unknown = only - set(STEPS)
+    if unknown:
+        sys.exit(f"bench: BENCH_ONLY names unknown steps {sorted(unknown)}; known: {', '.join(STEPS)}")
+    cpu = platform.processor() or platform.machine()
     with open("/proc/cpuinfo") as f:
         for line in f:
             if line.startswith("model name"):
-                results["machine"]["cpu"] = line.split(":", 1)[1].strip()
+                cpu = line.split(":", 1)[1].strip()
                 break
-    print(f"bench: {results['machine']['cpu']}, {THREADS} threads, median of {REPS} after a warm-up")
-    # BENCH_ONLY=loss (or a comma list of fit, gram, targets, large_d, loss)
-    # runs a subset, written beside results.json, never over it
-    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
-    unknown = only - {"fit", "gram", "targets", "large_d", "loss"}
-    if unknown:
-        sys.exit(f"bench: BENCH_ONLY names unknown steps {sorted(unknown)}; "
-                 "known: fit, gram, targets, large_d, loss")
+    results = {"machine": {"cpu": cpu, "cores": os.cpu_count(), "threads": THREADS,
+                           "python": platform.python_version(), "numpy": np.__version__},
+               "commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               "reps": REPS, "quick": QUICK, "load_before": os.getloadavg()[0],
+               "command": "make bench" + (f" BENCH_ONLY={','.join(sorted(only))}" if only else ""), "rows": []}
+    print(f"bench: {cpu}, {THREADS} threads, median of {REPS} after a warm-up, load {os.getloadavg()[0]:.2f}")
     want = lambda step: not only or step in only  # noqa: E731
-    with tempfile.TemporaryDirectory() as tmp:
-        if want("fit"):
-            bench_fit(results, tmp)
-        if want("gram"):
-            bench_gram(results, tmp)
-        if want("targets"):
-            bench_targets(results, tmp)
-    if want("large_d"):
-        bench_large_d(results)
-    if want("loss"):
-        bench_loss(results)
     name = "results-" + "-".join(sorted(only)) + ".json" if only else "results.json"
-    with open(os.path.join(ROOT, "bench", name), "w") as f:
-        json.dump(results, f, indent=2)
+    path = os.path.join(ROOT, "bench", name)
+
+    def save(final=False):
+        """after every step, to <name>.tmp (an interrupted run keeps what it
+        measured); renamed to <name> at the end"""
+        results["load_after"] = os.getloadavg()[0]
+        with open(path + ".tmp", "w") as f:
+            json.dump(results, f, indent=1)
+        if final:
+            os.replace(path + ".tmp", path)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for step, fn in (("fit", lambda: bench_fit(results, tmp)), ("gram", lambda: bench_gram(results, tmp)),
+                         ("targets", lambda: bench_targets(results, tmp)),
+                         ("assign", lambda: bench_targets(results, tmp, assign=True)),
+                         ("loss", lambda: bench_loss(results)), ("memory", lambda: bench_memory(results))):
+            if want(step) or (step == "fit" and want("memory")):  # the memory row needs the fit's figures
+                fn()
+                save()
+    save(final=True)
     print(f"bench: wrote bench/{name}")
 
 

@@ -989,11 +989,13 @@ static void test_loss_gradient(void** state)
     lelp_loss_free(l);
 }
 
-/* The KL-only loss runs in chunks of rows (loss.c); batches that span
- * several chunks, end in a partial one, or have rows wider than a chunk
- * (K > 4096) or rows that are not whole vectors must give the double reference's value (1e-9 relative) and
- * gradient w_i/norm * tau * (softmax(u/tau) - t) (float32 output: 1e-6
- * absolute + 1e-6 relative). */
+/* The KL loss runs in chunks of rows (loss.c), with or without the label
+ * term (alpha = 0, 0.3); batches that span several chunks, end in a
+ * partial one, or have rows wider than a chunk (K > 4096) or rows that are
+ * not whole vectors must give the double reference's value (1e-9
+ * relative) and gradient w_i/norm * [(1 - alpha) tau (softmax(u/tau) - t)
+ * + alpha (p - [k in class y] p / sum_y p)], p = softmax(u) (float32
+ * output: 1e-6 absolute + 1e-6 relative). */
 static void test_loss_chunks(void** state)
 {
     (void)state;
@@ -1010,12 +1012,14 @@ static void test_loss_chunks(void** state)
         float* w = malloc(sizeof(float) * (size_t)n);
         double* u = malloc(sizeof(double) * (size_t)k);
         double* q = malloc(sizeof(double) * (size_t)k);
+        double* p = malloc(sizeof(double) * (size_t)k);
         int32_t* y = calloc((size_t)n, sizeof(int32_t));
-        assert_true(U && T && g && w && u && q && y);
+        assert_true(U && T && g && w && u && q && p && y);
         synth_rng r;
         synth_rng_seed(&r, 77 + (uint64_t)sh);
         for (int i = 0; i < n; i++) {
             w[i] = (float)(0.5 + synth_uniform(&r));
+            y[i] = (int32_t)(synth_uniform(&r) * c_) % c_;
             double sum = 0;
             for (int j = 0; j < k; j++) {
                 U[i * k + j] = (float)(2.0 * synth_normal(&r));
@@ -1028,20 +1032,28 @@ static void test_loss_chunks(void** state)
         lelp_loss* l = NULL;
         EXPECT_OK(lelp_loss_create(&l, c_, s_, NULL));
         EXPECT_OK(lelp_loss_set_double(l, LELP_LOSS_TAU, 1.5));
-        for (int wt = 0; wt < 2; wt++) {
+        for (int run = 0; run < 4; run++) {
+            const int wt = run & 1;
+            const double alpha = run < 2 ? 0.0 : 0.3;
             const float* wp = wt ? w : NULL;
+            EXPECT_OK(lelp_loss_set_double(l, LELP_LOSS_ALPHA, alpha));
             double v = 0, norm = 0;
             EXPECT_OK(lelp_loss_compute(l, U, T, y, wp, n, &v, g));
-            double ref = ref_loss(U, T, y, wp, n, c_, s_, 0.0, 1.5, LELP_REDUCTION_MEAN);
+            double ref = ref_loss(U, T, y, wp, n, c_, s_, alpha, 1.5, LELP_REDUCTION_MEAN);
             if (!(fabs(v - ref) <= 1e-9 * fmax(1.0, fabs(ref))))
-                fail_msg("chunked KL n=%d K=%d w=%d: %.15g, reference %.15g", n, k, wt, v, ref);
+                fail_msg("chunked KL n=%d K=%d w=%d alpha=%g: %.15g, reference %.15g", n, k, wt, alpha, v, ref);
             for (int i = 0; i < n; i++) norm += wp ? (double)wp[i] : 1.0;
             double worst = 0;
             for (int i = 0; i < n; i++) {
                 for (int j = 0; j < k; j++) u[j] = U[i * k + j];
                 softmax_d(u, k, 1.5, q);
+                softmax_d(u, k, 1.0, p);
+                double py = 0;
+                for (int s = 0; s < s_; s++) py += p[y[i] * s_ + s];
                 for (int j = 0; j < k; j++) {
-                    double want = (wp ? (double)wp[i] : 1.0) / norm * 1.5 * (q[j] - (double)T[i * k + j]);
+                    const double ce = p[j] - (j / s_ == y[i] ? p[j] / py : 0.0);
+                    double want = (wp ? (double)wp[i] : 1.0) / norm *
+                                  ((1 - alpha) * 1.5 * (q[j] - (double)T[i * k + j]) + alpha * ce);
                     double err = fabs((double)g[i * k + j] - want) / (1e-6 + 1e-6 * fabs(want));
                     worst = err > worst ? err : worst;
                 }
@@ -1055,6 +1067,7 @@ static void test_loss_chunks(void** state)
         free(w);
         free(u);
         free(q);
+        free(p);
         free(y);
     }
 }
@@ -1101,6 +1114,63 @@ static void test_loss_row_max_anywhere(void** state)
         free(T);
         free(g);
     }
+}
+
+/* The KL chunk shifts all its rows by the chunk's largest logit (loss.c):
+ * rows whose logits all lie 2000 below it, and (alpha > 0) rows whose
+ * label's class lies 600 below the row's other logits, are past exp's
+ * range under that shift and go the row path. Both must still give the
+ * double reference's loss (1e-9 relative) and gradient (1e-6 absolute +
+ * 1e-6 relative), among ordinary rows of the same chunk. */
+static void test_loss_rows_far_below(void** state)
+{
+    (void)state;
+    enum { n = 300, c_ = 2, s_ = 8, k = c_ * s_ };
+    float *U = malloc(sizeof(float) * n * k), *T = malloc(sizeof(float) * n * k), *g = malloc(sizeof(float) * n * k);
+    int32_t* y = malloc(sizeof(int32_t) * n);
+    assert_true(U && T && g && y);
+    synth_rng r;
+    synth_rng_seed(&r, 4242);
+    for (int i = 0; i < n; i++) {
+        double sum = 0;
+        y[i] = i % 3 == 2 ? 0 : i % 2;
+        for (int j = 0; j < k; j++) {
+            U[i * k + j] = (float)synth_normal(&r) - (i % 3 == 1 ? 2000.0f : 0.0f) - (i % 3 == 2 && j < s_ ? 600.0f : 0.0f);
+            T[i * k + j] = (float)(0.1 + synth_uniform(&r));
+            sum += T[i * k + j];
+        }
+        for (int j = 0; j < k; j++) T[i * k + j] = (float)(T[i * k + j] / sum);
+    }
+    lelp_loss* l = NULL;
+    EXPECT_OK(lelp_loss_create(&l, c_, s_, NULL));
+    for (int run = 0; run < 2; run++) {
+        const double alpha = run ? 0.3 : 0.0;
+        double v = 0, q[k], p[k], u[k];
+        EXPECT_OK(lelp_loss_set_double(l, LELP_LOSS_ALPHA, alpha));
+        EXPECT_OK(lelp_loss_compute(l, U, T, y, NULL, n, &v, g));
+        double ref = ref_loss(U, T, y, NULL, n, c_, s_, alpha, 1.0, LELP_REDUCTION_MEAN);
+        if (!(fabs(v - ref) <= 1e-9 * fmax(1.0, fabs(ref))))
+            fail_msg("rows far below, alpha=%g: %.15g, reference %.15g", alpha, v, ref);
+        double worst = 0;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < k; j++) u[j] = U[i * k + j];
+            softmax_d(u, k, 1.0, q);
+            double py = 0;
+            for (int s = 0; s < s_; s++) py += q[y[i] * s_ + s];
+            for (int j = 0; j < k; j++) p[j] = q[j] - (j / s_ == y[i] ? q[j] / py : 0.0);
+            for (int j = 0; j < k; j++) {
+                double want = ((1 - alpha) * (q[j] - (double)T[i * k + j]) + alpha * p[j]) / n;
+                double err = fabs((double)g[i * k + j] - want) / (1e-6 + 1e-6 * fabs(want));
+                worst = err > worst ? err : worst;
+            }
+        }
+        CHECK_LE("gradient of rows far below (in units of the tolerance)", worst, 1.0);
+    }
+    lelp_loss_free(l);
+    free(U);
+    free(T);
+    free(g);
+    free(y);
 }
 
 static void test_kd_s1(void** state)
@@ -1338,6 +1408,7 @@ int main(void)
         cmocka_unit_test(test_null_space),
         cmocka_unit_test(test_loss_gradient),
         cmocka_unit_test(test_loss_chunks),
+        cmocka_unit_test(test_loss_rows_far_below),
         cmocka_unit_test(test_loss_row_max_anywhere),
         cmocka_unit_test(test_kd_s1),
         cmocka_unit_test(test_predict),

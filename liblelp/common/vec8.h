@@ -22,6 +22,22 @@ typedef double lelp__v4d __attribute__((vector_size(32)));
 
 #define LELP__VINLINE static inline __attribute__((always_inline))
 
+/* The exp/log and loss loops also get an AVX-512 clone (x86-64-v4): twice
+ * the lanes of AVX2 for the float64 polynomials, the same IEEE operations
+ * lane by lane (no FMA contraction: ISO C mode, -ffp-contract=off), so the same bits as the AVX2 and
+ * default clones. Off where LELP__CLONES is off
+ * (sanitizers, clang, non-glibc). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__GLIBC__) && \
+    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__) /* internal.h's LELP__CLONES test */
+#if __GNUC__ >= 11 /* the x86-64-v4 level name */
+#define LELP__WIDE_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define LELP__WIDE_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#else
+#define LELP__WIDE_CLONES
+#endif
+
 /* *x = n <= 8 floats from p, the other lanes set to fill; called with a
  * constant n = 8 in the loops' body, so the copy is one load there. Vectors
  * go in and out by pointer: by value, GCC notes an ABI change for 32-byte
@@ -67,39 +83,6 @@ LELP__VINLINE void lelp__max8(lelp__v8f* m, const lelp__v8f* x)
 {
     const lelp__v8i c = (lelp__v8i)(*m > *x);
     *m = (lelp__v8f)((c & (lelp__v8i)*m) | (~c & (lelp__v8i)*x));
-}
-
-/* The first round of lelp__max8_rows for rows p and q (8 floats each, any
- * alignment): *out = {max(p0, p1), max(q0, q1), max(p2, p3), max(q2, q3), ...} */
-LELP__VINLINE void lelp__max8_pair(lelp__v8f* out, const float* p, const float* q)
-{
-    lelp__v8f a, b, x;
-    memcpy(&a, p, sizeof a);
-    memcpy(&b, q, sizeof b);
-    *out = __builtin_shufflevector(a, b, 0, 8, 2, 10, 4, 12, 6, 14);
-    x = __builtin_shufflevector(a, b, 1, 9, 3, 11, 5, 13, 7, 15);
-    lelp__max8(out, &x);
-}
-
-/* Eight rows' lanewise maxima (8 floats per row from p, any alignment) ->
- * lane j = the maximum of row j: three rounds of pairing lanes across rows,
- * instead of a horizontal reduction per row. */
-LELP__VINLINE void lelp__max8_rows(lelp__v8f* out, const float* p)
-{
-    lelp__v8f a0, a1, a2, a3, b0, b1, x; /* lanes of a_j: rows 2j, 2j+1 alternating */
-    lelp__max8_pair(&a0, p, p + 8);
-    lelp__max8_pair(&a1, p + 16, p + 24);
-    lelp__max8_pair(&a2, p + 32, p + 40);
-    lelp__max8_pair(&a3, p + 48, p + 56);
-    b0 = __builtin_shufflevector(a0, a1, 0, 1, 8, 9, 4, 5, 12, 13); /* lanes: rows 0-3, twice */
-    x = __builtin_shufflevector(a0, a1, 2, 3, 10, 11, 6, 7, 14, 15);
-    lelp__max8(&b0, &x);
-    b1 = __builtin_shufflevector(a2, a3, 0, 1, 8, 9, 4, 5, 12, 13); /* rows 4-7 */
-    x = __builtin_shufflevector(a2, a3, 2, 3, 10, 11, 6, 7, 14, 15);
-    lelp__max8(&b1, &x);
-    *out = __builtin_shufflevector(b0, b1, 0, 1, 2, 3, 8, 9, 10, 11);
-    x = __builtin_shufflevector(b0, b1, 4, 5, 6, 7, 12, 13, 14, 15);
-    lelp__max8(out, &x);
 }
 
 /* Four rows' partial sums (4 doubles per row from p, any alignment) ->

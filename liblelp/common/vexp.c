@@ -5,7 +5,8 @@
  *
  * Why not libm: glibc's scalar exp and log cost ~3.5 ns each here, and the
  * loss needs one of each per element, so they were two thirds of its time.
- * These loops run 2 (SSE2) or 4 (AVX2 clone, chosen at load time) lanes
+ * These loops run 2 (SSE2), 4 (AVX2 clone) or 8 (AVX-512 clone) lanes,
+ * the clone chosen at load time,
  * with plain IEEE multiplies and adds (ISO C: no FMA contraction), so the
  * result is the same bit for bit on every x86-64 and does not depend on the
  * libm. Accuracy, measured against glibc over the whole domain in
@@ -22,11 +23,14 @@
  * Inputs must be normal and positive (callers clamp at DBL_MIN). detlog.h's
  * log (the PRNG's) uses the same series but must keep its published bits, and
  * its int64 -> double exponent conversion does not vectorize; hence two. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "common.h"
+#include "vec8.h"
+#include "vexp.h"
 
 #define LELP__LN2_HI 0x1.62e42fee00000p-1
 #define LELP__LN2_LO 0x1.a39ef35793c76p-33
@@ -93,12 +97,25 @@ static inline double lelp__log1(double x)
     return kd * LELP__LN2_HI + (logm + kd * LELP__LN2_LO);
 }
 
-LELP__CLONES void lelp__vexp(double* x, int64_t n)
+LELP__WIDE_CLONES void lelp__vexp(double* x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) x[i] = lelp__exp1(x[i]);
 }
 
-LELP__CLONES void lelp__vlog(double* x, int64_t n)
+LELP__WIDE_CLONES void lelp__vlog(double* x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) x[i] = lelp__log1(x[i]);
+}
+
+LELP__WIDE_CLONES void lelp__vexp_f32(const float* u, int64_t n, double a, double m, double* out)
+{
+    for (int64_t i = 0; i < n; i++) out[i] = lelp__exp1(a * (double)u[i] - m);
+}
+
+LELP__WIDE_CLONES void lelp__vlog_f32(const float* t, int64_t n, double* out)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double x = (double)t[i];
+        out[i] = lelp__log1(x > DBL_MIN ? x : DBL_MIN);
+    }
 }

@@ -2,16 +2,17 @@
 /* loss.c -- the student loss and its gradient (SPEC section 1.3). BLAS-free
  * and allocation-free per call: the scratch is sized at create, and the
  * batch-coupled auxiliary kind keeps its buffers for the largest batch seen.
- * The KL-only loss (the LELP default) runs a chunk of rows at a time, so its
- * exponentials and logarithms are long vector loops (vexp.c); other kinds go
- * row by row. */
+ * The KL loss (the LELP default, with or without the label term) runs a
+ * chunk of rows at a time, so its exponentials and logarithms are long
+ * vector loops (vexp.c); other kinds, and alpha = 1, go row by row. */
 #include <float.h>
 #include <math.h>
 
 #include "train.h"
 #include "../common/vec8.h"
+#include "../common/vexp.h"
 
-/* Rows per chunk of the KL-only path: ~4096 values, so the chunk stays in
+/* Rows per chunk of the KL path: ~4096 values, so the chunk stays in
  * L1/L2 while it is exponentiated, summed and logged, and at most 256 rows,
  * which bounds the per-row partial vectors. */
 static int64_t lelp__loss_chunk_rows(int64_t K)
@@ -20,20 +21,26 @@ static int64_t lelp__loss_chunk_rows(int64_t K)
 }
 
 /* Doubles before the chunk: a row's gradient and exponentials (2K),
- * rounded up so the chunk's vectors start 32-byte aligned (for speed:
+ * rounded up so the chunk's vectors start 64-byte aligned (for speed:
  * they are copied in and out, so nothing depends on it). */
 static int64_t lelp__loss_row_doubles(int64_t K)
 {
-    return (2 * K + 3) & ~INT64_C(3);
+    return (2 * K + 7) & ~INT64_C(7);
 }
 
-/* The chunk: per row (rounded up to 8 rows) a float32 8-lane maximum (4
- * doubles), two float64 4-lane partial sums (8) and four scalars; then the
- * chunk's values. */
+/* One chunk of values, rounded up to whole 64-byte lines. */
+static int64_t lelp__loss_chunk_doubles(const lelp_loss* l)
+{
+    return (l->chunk_rows * l->C * l->S + 7) & ~INT64_C(7);
+}
+
+/* The chunk: per row (rounded up to 8 rows) two float64 4-lane partial
+ * sums (8 doubles) and up to eight scalars; then two chunks of values (the
+ * exponentials at 1/tau and, with alpha > 0, at 1). */
 static size_t lelp__loss_scratch_bytes(const lelp_loss* l)
 {
     const int64_t K = l->C * l->S, R8 = (l->chunk_rows + 7) & ~INT64_C(7);
-    return lelp__bytes(lelp__loss_row_doubles(K) + 16 * R8 + l->chunk_rows * K, 1, sizeof(double));
+    return lelp__bytes(lelp__loss_row_doubles(K) + 16 * R8 + 2 * lelp__loss_chunk_doubles(l), 1, sizeof(double));
 }
 
 int lelp_loss_create(lelp_loss** out, int64_t C, int64_t S, const lelp_allocator* alloc)
@@ -370,73 +377,49 @@ static double lelp__dkd_row(const lelp_loss* l, const float* u, const float* t, 
     return tau * tau * (l->dkd_target * tckd + l->dkd_nontarget * nckd);
 }
 
-/* The KL chunk's passes. Each walks a row in blocks of eight lanes (vec8.h)
- * and leaves one partial vector per row; the partials of four or eight
- * rows are then reduced together, so no row pays for a horizontal sum.
- * A row's tail (K not a multiple of 8) goes lane by lane with the same
- * operations, so a value does not depend on its position. */
+/* The KL chunk's passes. The exponentials and logarithms run over the
+ * whole chunk as one flat loop each (vexp.h), reading the float32 logits
+ * and targets directly; the row sums walk a row in blocks of eight lanes
+ * (vec8.h) and leave one partial vector per row; the partials of four or
+ * eight rows are then reduced together, so no row pays for a horizontal
+ * sum. A row's tail (K not a multiple of 8) goes lane by lane with the
+ * same operations, so a value does not depend on its position. */
 
-/* M[i] = a * max_k U[i, k]: the maximum is taken in float32, where it is
- * exact, and a > 0 commutes with it. */
-LELP__VINLINE void lelp__chunk_max(const float* U, int64_t r, int64_t K, double a, float* PM, double* M)
+/* The largest of n > 0 finite values, eight lanes at a time with four
+ * running maxima (one chain pays the compare latency on every block; the
+ * maximum is exact in any order). */
+LELP__VINLINE float lelp__flat_max(const float* U, int64_t n)
 {
-    const int64_t K8 = K & ~INT64_C(7);
-    if (K8 == 0) { /* rows shorter than a vector (KD on class logits): lane by lane */
-        for (int64_t i = 0; i < r; i++) {
-            const float* u = U + i * K;
-            float m = u[0];
-            for (int64_t k = 1; k < K; k++) m = u[k] > m ? u[k] : m;
-            M[i] = a * (double)m;
+    const int64_t n32 = n & ~INT64_C(31), n8 = n & ~INT64_C(7);
+    float m = U[0];
+    lelp__v8f m0, m1, m2, m3, x;
+    int64_t k = 0;
+    if (n32 > 0) {
+        lelp__ld8f(&m0, U, 8, 0.0f);
+        lelp__ld8f(&m1, U + 8, 8, 0.0f);
+        lelp__ld8f(&m2, U + 16, 8, 0.0f);
+        lelp__ld8f(&m3, U + 24, 8, 0.0f);
+        for (k = 32; k < n32; k += 32) {
+            lelp__ld8f(&x, U + k, 8, 0.0f);
+            lelp__max8(&m0, &x);
+            lelp__ld8f(&x, U + k + 8, 8, 0.0f);
+            lelp__max8(&m1, &x);
+            lelp__ld8f(&x, U + k + 16, 8, 0.0f);
+            lelp__max8(&m2, &x);
+            lelp__ld8f(&x, U + k + 24, 8, 0.0f);
+            lelp__max8(&m3, &x);
         }
-        return;
+        lelp__max8(&m0, &m1);
+        lelp__max8(&m2, &m3);
+        lelp__max8(&m0, &m2);
+        for (int l = 0; l < 8; l++) m = m0[l] > m ? m0[l] : m;
     }
-    lelp__v8f x, mx;
-    for (int64_t i = 0; i < r; i++) {
-        const float* u = U + i * K;
-        lelp__ld8f(&mx, u, 8, 0.0f);
-        for (int64_t k = 8; k < K8; k += 8) {
-            lelp__ld8f(&x, u + k, 8, 0.0f);
-            lelp__max8(&mx, &x);
-        }
-        if (K8 < K) { /* the fill repeats an element of the row: it cannot change the max */
-            lelp__ld8f(&x, u + K8, K - K8, u[0]);
-            lelp__max8(&mx, &x);
-        }
-        memcpy(PM + 8 * i, &mx, sizeof mx);
+    for (; k < n8; k += 8) {
+        lelp__ld8f(&x, U + k, 8, 0.0f);
+        for (int l = 0; l < 8; l++) m = x[l] > m ? x[l] : m;
     }
-    for (int64_t i = r; i < ((r + 7) & ~INT64_C(7)); i++) memcpy(PM + 8 * i, PM, sizeof mx);
-    for (int64_t i = 0; i < r; i += 8) {
-        lelp__v8f m;
-        lelp__v4d lo, hi;
-        lelp__max8_rows(&m, PM + 8 * i);
-        lelp__widen8(&lo, &hi, &m);
-        lo *= a;
-        hi *= a;
-        memcpy(M + i, &lo, sizeof lo);
-        memcpy(M + i + 4, &hi, sizeof hi);
-    }
-}
-
-/* E[i, k] = a u_ik - M[i] */
-LELP__VINLINE void lelp__chunk_shift(const float* U, int64_t r, int64_t K, double a, const double* M, double* E)
-{
-    const int64_t K8 = K & ~INT64_C(7);
-    for (int64_t i = 0; i < r; i++) {
-        const float* u = U + i * K;
-        double* e = E + i * K;
-        const double m = M[i];
-        for (int64_t k = 0; k < K8; k += 8) {
-            lelp__v8f x;
-            lelp__v4d lo, hi;
-            lelp__ld8f(&x, u + k, 8, 0.0f);
-            lelp__widen8(&lo, &hi, &x);
-            lo = a * lo - m;
-            hi = a * hi - m;
-            memcpy(e + k, &lo, sizeof lo);
-            memcpy(e + k + 4, &hi, sizeof hi);
-        }
-        for (int64_t k = K8; k < K; k++) e[k] = a * (double)u[k] - m;
-    }
+    for (; k < n; k++) m = U[k] > m ? U[k] : m;
+    return m;
 }
 
 /* Z[i] = sum_k E[i, k] */
@@ -489,6 +472,46 @@ LELP__VINLINE void lelp__chunk_grad(const double* E, const float* T, const float
     }
 }
 
+/* The gradient with the label term (alpha > 0):
+ *   grad[i, k] = g1_i (E[i, k] / Z[i] - T[i, k]) + g2_i (E2[i, k] / Z2[i] - [k in class y_i] E2[i, k] / Zy[i])
+ * with g1_i = w_i (1 - alpha) tau / norm and g2_i = w_i alpha / norm. A row
+ * goes as three ranges (before, in and after class y_i's S values), each in
+ * blocks of eight lanes; outside the class the last term is E2 * 0. */
+LELP__VINLINE void lelp__grad_range(const double* e, const double* e2, const float* t, int64_t k0, int64_t k1,
+                                    double g1, double g2, double iz, double iz2, double izy, float* o)
+{
+    int64_t k = k0;
+    for (; k + 8 <= k1; k += 8) {
+        lelp__v8f x;
+        lelp__v4d lo, hi, elo, ehi, flo, fhi;
+        lelp__ld8f(&x, t + k, 8, 0.0f);
+        lelp__widen8(&lo, &hi, &x);
+        memcpy(&elo, e + k, sizeof elo);
+        memcpy(&ehi, e + k + 4, sizeof ehi);
+        memcpy(&flo, e2 + k, sizeof flo);
+        memcpy(&fhi, e2 + k + 4, sizeof fhi);
+        lo = g1 * (elo * iz - lo) + g2 * (flo * iz2 - flo * izy);
+        hi = g1 * (ehi * iz - hi) + g2 * (fhi * iz2 - fhi * izy);
+        lelp__narrow8(&x, &lo, &hi);
+        memcpy(o + k, &x, sizeof x);
+    }
+    for (; k < k1; k++) o[k] = (float)(g1 * (e[k] * iz - (double)t[k]) + g2 * (e2[k] * iz2 - e2[k] * izy));
+}
+
+LELP__VINLINE void lelp__chunk_grad_ce(const double* E, const double* E2, const float* T, const int32_t* y,
+                                       const float* w, int64_t r, int64_t K, int64_t S, double gs1, double gs2,
+                                       const double* Z, const double* Z2, const double* Zy, float* grad)
+{
+    for (int64_t i = 0; i < r; i++) {
+        const double wi = w ? (double)w[i] : 1.0, g1 = wi * gs1, g2 = wi * gs2;
+        const double iz = 1.0 / Z[i], iz2 = 1.0 / Z2[i], izy = 1.0 / Zy[i];
+        const int64_t y0 = (int64_t)y[i] * S, o = i * K;
+        lelp__grad_range(E + o, E2 + o, T + o, 0, y0, g1, g2, iz, iz2, 0.0, grad + o);
+        lelp__grad_range(E + o, E2 + o, T + o, y0, y0 + S, g1, g2, iz, iz2, izy, grad + o);
+        lelp__grad_range(E + o, E2 + o, T + o, y0 + S, K, g1, g2, iz, iz2, 0.0, grad + o);
+    }
+}
+
 /* Q[i] = sum_k t_ik (L[i, k] - a u_ik) and P[i] = sum_k t_ik, where L
  * holds log max(t, DBL_MIN): a zero target adds exactly 0. */
 LELP__VINLINE void lelp__chunk_kl(const double* L, const float* T, const float* U, int64_t r, int64_t K, double a,
@@ -536,44 +559,6 @@ LELP__VINLINE void lelp__chunk_kl(const double* L, const float* T, const float* 
     }
 }
 
-/* tau^2 KL over rows [0, r) of a chunk: returns sum_i w_i loss_i and
- * writes the gradient rows when grad != NULL. The exponentials and
- * logarithms run as long vector loops over the chunk (vexp.c); the rest is
- * the passes above. The row path (lelp__kl_row) computes the same
- * quantities in another order: the two agree to rounding. */
-static LELP__CLONES double lelp__kl_chunk(const lelp_loss* l, const float* U, const float* T, const float* w,
-                                          int64_t r, double norm, float* grad)
-{
-    const int64_t K = l->C * l->S, R8 = (l->chunk_rows + 7) & ~INT64_C(7);
-    const double tau = l->tau, a = 1.0 / tau;
-    /* per-row vectors are copied in and out (memcpy), so nothing assumes
-     * more alignment than a double's: an allocator that ignores `align`
-     * costs speed, not a fault */
-    float* PM = (float*)l->chunk;   /* row maxima, eight lanes per row */
-    double* PA = l->chunk + 4 * R8; /* partial sums, four lanes per row */
-    double* PB = PA + 4 * R8;
-    double* M = l->chunk + 12 * R8; /* a * row maxima, then log-sum-exps */
-    double* Z = M + R8;             /* row sums of the exponentials, then their logarithms */
-    double* Q = Z + R8;             /* sum_k t (log t - a u) */
-    double* P = Q + R8;             /* sum_k t */
-    double* E = P + R8;             /* exponentials, then log max(t, DBL_MIN) */
-    lelp__chunk_max(U, r, K, a, PM, M);
-    lelp__chunk_shift(U, r, K, a, M, E);
-    lelp__vexp(E, r * K);
-    lelp__chunk_sum(E, r, K, PA, Z);
-    if (grad) lelp__chunk_grad(E, T, w, r, K, tau / norm, Z, grad);
-    lelp__vlog(Z, r);
-    for (int64_t i = 0; i < r * K; i++) {
-        double t = (double)T[i];
-        E[i] = t > DBL_MIN ? t : DBL_MIN;
-    }
-    lelp__vlog(E, r * K);
-    lelp__chunk_kl(E, T, U, r, K, a, PA, PB, Q, P);
-    double total = 0.0;
-    for (int64_t i = 0; i < r; i++) total += (w ? (double)w[i] : 1.0) * (tau * tau * (Q[i] + (M[i] + Z[i]) * P[i]));
-    return total;
-}
-
 /* One row's loss; adds its gradient times gscale into gd (K doubles) when
  * gd != NULL. */
 static double lelp__loss_row(const lelp_loss* l, const float* u, const float* t, int32_t y, double* gd,
@@ -591,6 +576,70 @@ static double lelp__loss_row(const lelp_loss* l, const float* u, const float* t,
     return loss;
 }
 
+/* A row whose logits all lie ~550 or more below the chunk's largest (after
+ * scaling) has every exponential of the shared shift below e^-550, near
+ * exp's clamp at -708: such rows are redone by the row path, with their own
+ * shift. In a softmax batch they are rare (a spread of 550 tau in the
+ * logits within 4096 values). */
+#define LELP__CHUNK_LOGZ_MIN (-550.0)
+
+/* (1 - alpha) tau^2 KL + alpha CE over rows [0, r) of a chunk (the KL
+ * kind, alpha < 1): returns sum_i w_i loss_i and writes the gradient rows
+ * when grad != NULL. One shift for the chunk, its largest logit, so the
+ * exponentials are one flat loop over the float32 logits (vexp.h); then the
+ * passes above. The row path (lelp__loss_row) computes the same quantities
+ * in another order: the two agree to rounding. */
+static LELP__WIDE_CLONES double lelp__kl_chunk(const lelp_loss* l, const float* U, const float* T, const int32_t* y,
+                                               const float* w, int64_t r, double norm, float* grad)
+{
+    const int64_t K = l->C * l->S, S = l->S, R8 = (l->chunk_rows + 7) & ~INT64_C(7);
+    const double tau = l->tau, a = 1.0 / tau, alpha = l->alpha;
+    /* per-row vectors are copied in and out (memcpy), so nothing assumes
+     * more alignment than a double's: an allocator that ignores `align`
+     * costs speed, not a fault */
+    double* PA = l->chunk; /* partial sums, four lanes per row */
+    double* PB = PA + 4 * R8;
+    double* Z = l->chunk + 8 * R8; /* row sums of the exponentials at 1/tau, then their logarithms */
+    double* Q = Z + R8;            /* sum_k t (log t - a u) */
+    double* P = Q + R8;            /* sum_k t */
+    double* Z2 = P + R8;           /* alpha > 0: row sums of the exponentials at 1, then their logarithms */
+    double* Zy = Z2 + R8;          /* alpha > 0: the same over class y_i's S values */
+    double* E = l->chunk + 16 * R8; /* exponentials at 1/tau, then log max(t, DBL_MIN) */
+    double* E2 = E + lelp__loss_chunk_doubles(l);
+    const double umax = (double)lelp__flat_max(U, r * K), m = a * umax;
+    lelp__vexp_f32(U, r * K, a, m, E);
+    lelp__chunk_sum(E, r, K, PA, Z);
+    if (alpha > 0.0) {
+        lelp__vexp_f32(U, r * K, 1.0, umax, E2);
+        lelp__chunk_sum(E2, r, K, PA, Z2);
+        for (int64_t i = 0; i < r; i++) Zy[i] = lelp__row_sum_f64(E2 + i * K + (int64_t)y[i] * S, S);
+        if (grad)
+            lelp__chunk_grad_ce(E, E2, T, y, w, r, K, S, (1.0 - alpha) * tau / norm, alpha / norm, Z, Z2, Zy, grad);
+        lelp__vlog(Z2, r);
+        lelp__vlog(Zy, r);
+    } else if (grad) {
+        lelp__chunk_grad(E, T, w, r, K, tau / norm, Z, grad);
+    }
+    lelp__vlog(Z, r);
+    lelp__vlog_f32(T, r * K, E);
+    lelp__chunk_kl(E, T, U, r, K, a, PA, PB, Q, P);
+    double total = 0.0;
+    for (int64_t i = 0; i < r; i++) {
+        const double wi = w ? (double)w[i] : 1.0;
+        if (Z[i] < LELP__CHUNK_LOGZ_MIN || (alpha > 0.0 && Zy[i] < LELP__CHUNK_LOGZ_MIN)) {
+            double* gd = l->row;
+            for (int64_t k = 0; k < K; k++) gd[k] = 0.0;
+            total += wi * lelp__loss_row(l, U + i * K, T + i * K, y ? y[i] : 0, grad ? gd : NULL, wi / norm);
+            for (int64_t k = 0; grad && k < K; k++) grad[i * K + k] = (float)gd[k];
+            continue;
+        }
+        double v = (1.0 - alpha) * (tau * tau * (Q[i] + (m + Z[i]) * P[i]));
+        if (alpha > 0.0) v += alpha * (Z2[i] - Zy[i]);
+        total += wi * v;
+    }
+    return total;
+}
+
 int lelp_loss_compute(const lelp_loss* l, const float* U, const float* T, const int32_t* labels,
                       const float* weights, int64_t n, double* value, float* grad)
 {
@@ -600,8 +649,11 @@ int lelp_loss_compute(const lelp_loss* l, const float* U, const float* T, const 
     const int64_t K = l->C * l->S;
     double norm = 1.0;
     if (l->reduction == LELP_REDUCTION_MEAN) {
-        norm = 0.0;
-        for (int64_t i = 0; i < n; i++) norm += weights ? (double)weights[i] : 1.0;
+        norm = (double)n; /* unweighted: the sum of n ones, exactly */
+        if (weights) {
+            norm = 0.0;
+            for (int64_t i = 0; i < n; i++) norm += (double)weights[i];
+        }
     }
     double total = 0.0;
     if (l->kind == LELP_LOSS_KIND_SUBCLASS_AUX && l->alpha < 1.0) {
@@ -612,11 +664,11 @@ int lelp_loss_compute(const lelp_loss* l, const float* U, const float* T, const 
                                      grad)))
             return st;
         total += (1.0 - l->alpha) * aux * scale * norm;
-    } else if (l->kind == LELP_LOSS_KIND_KL && l->alpha == 0.0) {
+    } else if (l->kind == LELP_LOSS_KIND_KL && l->alpha < 1.0) {
         for (int64_t i0 = 0; i0 < n; i0 += l->chunk_rows) {
             int64_t r = n - i0 < l->chunk_rows ? n - i0 : l->chunk_rows;
-            total += lelp__kl_chunk(l, U + i0 * K, T + i0 * K, weights ? weights + i0 : NULL, r, norm,
-                                    grad ? grad + i0 * K : NULL);
+            total += lelp__kl_chunk(l, U + i0 * K, T + i0 * K, labels ? labels + i0 : NULL,
+                                    weights ? weights + i0 : NULL, r, norm, grad ? grad + i0 * K : NULL);
         }
         *value = total / norm;
         if (!isfinite(*value)) return lelp__fail(LELP_E_NUMERICAL, "lelp_loss_compute: loss is not finite");
