@@ -15,7 +15,7 @@ struct lelp_loss {
     int reduction, kind;
     double dkd_target, dkd_nontarget, aux_temperature;
     double* row;             /* 2*C*S doubles: a row's gradient and exponentials */
-    double* chunk;           /* chunk_rows*(C*S + 2) doubles for the KL-only path */
+    double* chunk;           /* per-row partial sums, then two chunks of values (loss.c, lelp__loss_scratch_bytes) */
     int64_t chunk_rows;
     lelp__scratch* aux;      /* the auxiliary loss's batch buffers, kept between calls */
 };
