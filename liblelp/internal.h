@@ -116,6 +116,7 @@ struct lelp_builder {
     lelp__sketch* sk;        /* sketch solver state */
     int64_t bsample_param;   /* LELP_BUILDER_BETA_SAMPLE as set (-1 = automatic) */
     lelp__bsample* bs;       /* rows kept for the automatic beta; NULL = none */
+    int labeller;            /* enum lelp_labeller (kmeans.c) */
     int has_head;
     double* head;            /* C x d */
     /* scratch for update, kept between calls */
@@ -132,6 +133,7 @@ struct lelp_model {
     lelp__mem mem;
     int64_t d, C, S, head_rank;
     int null_space, rotate, auto_beta, solver;
+    int labeller;            /* enum lelp_labeller: KMEANS adds |U/2|^2 to b_proj */
     uint64_t seed;
     double beta, entropy_fraction;
     int64_t* count;          /* C */
@@ -407,9 +409,9 @@ int lelp__zero_gaps(const uint8_t* src, const size_t* off, const size_t* end, in
 int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic,
                          uint32_t max_version, size_t* payload_len, const char* what);
 
-/* Format versions, per kind: models 1; builder states 2 (adds the solver;
- * version 1 states, exact only, are still read). */
-#define LELP__MODEL_FORMAT_VERSION 1u
+/* Format versions, per kind: models 2 (flag bit 4, the k-means labeller;
+ * projection models are still written as version 1); builder states 3. */
+#define LELP__MODEL_FORMAT_VERSION 2u
 #define LELP__BUILDER_FORMAT_VERSION 3u
 #define LELP__HEADER_LEN 128u
 

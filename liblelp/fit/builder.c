@@ -153,6 +153,7 @@ int lelp_builder_set_int(lelp_builder* b, int param, int64_t value)
     case LELP_BUILDER_ROTATE:
     case LELP_BUILDER_SEED:
     case LELP_BUILDER_GRAM_FORM:
+    case LELP_BUILDER_LABELLER:
         break;
     case LELP_BUILDER_SOLVER:
     case LELP_BUILDER_SKETCH_SIZE:
@@ -183,6 +184,7 @@ int lelp_builder_set_int(lelp_builder* b, int param, int64_t value)
     if (param == LELP_BUILDER_PRECISION) b->precision = (int)value;
     if (param == LELP_BUILDER_GRAM_FORM) b->gram_form = (int)value;
     if (param == LELP_BUILDER_BETA_SAMPLE) b->bsample_param = value;
+    if (param == LELP_BUILDER_LABELLER) b->labeller = (int)value;
     return LELP_OK;
 }
 
@@ -213,6 +215,7 @@ int lelp_builder_get_int(const lelp_builder* b, int param, int64_t* value)
     case LELP_BUILDER_PRECISION: *value = b->precision; return LELP_OK;
     case LELP_BUILDER_GRAM_FORM: *value = b->gram_form; return LELP_OK;
     case LELP_BUILDER_BETA_SAMPLE: *value = b->bsample_param; return LELP_OK;
+    case LELP_BUILDER_LABELLER: *value = b->labeller; return LELP_OK;
     default:
         return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
                           "lelp_builder_get_int: %d is not an integer builder parameter", param);

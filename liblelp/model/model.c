@@ -123,6 +123,8 @@ void lelp__model_finish(lelp_model* m)
         const double* mu = m->mean + (k / S) * d;
         double bc = 0.0;
         for (int64_t j = 0; j < d; j++) bc += u[j] * (mu[j] - (m->centre_rows ? (double)m->center[j] : 0.0));
+        /* k-means: U = 2 m_{c,s}, the offset also holds |m_{c,s}|^2 (kmeans.c) */
+        if (m->labeller == LELP_LABELLER_KMEANS) bc += 0.25 * lelp__dot(u, u, d);
         m->b_proj[k] = bc;
     }
 }
@@ -138,6 +140,7 @@ int lelp__model_copy(const lelp_model* src, lelp_model** out)
     m->rotate = src->rotate;
     m->auto_beta = src->auto_beta;
     m->solver = src->solver;
+    m->labeller = src->labeller;
     m->seed = src->seed;
     m->beta = src->beta;
     m->entropy_fraction = src->entropy_fraction;
@@ -176,6 +179,7 @@ int lelp_model_get_int(const lelp_model* m, int key, int64_t* value)
     case LELP_MODEL_HEAD_RANK: *value = m->head_rank; return LELP_OK;
     case LELP_MODEL_AUTO_BETA: *value = m->auto_beta; return LELP_OK;
     case LELP_MODEL_SOLVER: *value = m->solver; return LELP_OK;
+    case LELP_MODEL_LABELLER: *value = m->labeller; return LELP_OK;
     default:
         return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_model_get_int: %d is not an integer model key", key);
     }

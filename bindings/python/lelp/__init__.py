@@ -34,6 +34,8 @@ _PRECISIONS = {"float64": 0, "float32": 1}
 _BUILDER_PRECISION = 108
 _BUILDER_GRAM_FORM = 109
 _BUILDER_BETA_SAMPLE = 110
+_BUILDER_LABELLER, _MODEL_LABELLER = 111, 212
+_LABELLERS = {"projection": 0, "kmeans": 1}
 _DISTANCES = {"mse": 0, "cosine": 1, "dcor": 2}
 _OPTIMIZERS = {"sgd": 0, "adam": 1}
 
@@ -196,20 +198,21 @@ class SubspaceBuilder(_Handle):
     _free = staticmethod(_L.lelp_builder_free)
 
     def __copy__(self):
-        return SubspaceBuilder._restore(self.to_bytes(), self.gram_form)
+        return SubspaceBuilder._restore(self.to_bytes(), self.gram_form, self.labeller)
 
     def __reduce__(self):
-        return (SubspaceBuilder._restore, (self.to_bytes(), self.gram_form))
+        return (SubspaceBuilder._restore, (self.to_bytes(), self.gram_form, self.labeller))
 
     @staticmethod
-    def _restore(blob, gram_form):
+    def _restore(blob, gram_form, labeller="projection"):
         b = SubspaceBuilder.from_bytes(blob)
-        b.gram_form = gram_form  # a setting, not part of the saved state
+        b.gram_form = gram_form  # settings, not part of the saved state
+        b.labeller = labeller
         return b
 
     def __init__(self, dim, num_classes, subclasses, seed=0, null_space=True, rotate=True, beta="auto",
                  entropy_fraction=0.5, solver="exact", sketch_size=0, precision="float64", gram_form=True,
-                 beta_sample=-1, _ptr_=None):
+                 beta_sample=-1, labeller="projection", _ptr_=None):
         self._dims = (_int(dim, "dim"), _int(num_classes, "num_classes"), _int(subclasses, "subclasses"))
         if _ptr_ is None:
             h = ct.c_void_p()
@@ -218,6 +221,7 @@ class SubspaceBuilder(_Handle):
             self._set(seed, null_space, rotate, beta, entropy_fraction, solver, sketch_size, precision)
             self.gram_form = gram_form
             _check(_L.lelp_builder_set_int(self, _BUILDER_BETA_SAMPLE, _int(beta_sample, "beta_sample")))
+            self.labeller = labeller
         else:
             super().__init__(_ptr_)
 
@@ -250,6 +254,19 @@ class SubspaceBuilder(_Handle):
         """"float64" or "float32": how the exact solver multiplies each block."""
         v = _out_i64(_L.lelp_builder_get_int, self, _BUILDER_PRECISION)
         return {n: k for k, n in _PRECISIONS.items()}[v]
+
+    @property
+    def labeller(self):
+        """"projection" (LELP's projections, default) or "kmeans" (k-means
+        clusters of the beta sample; docs/api.md LELP_BUILDER_LABELLER)."""
+        v = _out_i64(_L.lelp_builder_get_int, self, _BUILDER_LABELLER)
+        return {n: k for k, n in _LABELLERS.items()}[v]
+
+    @labeller.setter
+    def labeller(self, value):
+        if value not in _LABELLERS:
+            raise ValueError(f"labeller must be one of {sorted(_LABELLERS)}, got {value!r}")
+        _check(_L.lelp_builder_set_int(self, _BUILDER_LABELLER, _LABELLERS[value]))
 
     @property
     def beta_sample(self):
@@ -348,6 +365,7 @@ class Model(_Handle):
     auto_beta = property(lambda self: bool(self._int(_MODEL_AUTO_BETA)))
     entropy_fraction = property(lambda self: self._dbl(_MODEL_FRACTION))
     solver = property(lambda self: {n: k for k, n in _SOLVERS.items()}[self._int(_MODEL_SOLVER)])
+    labeller = property(lambda self: {n: k for k, n in _LABELLERS.items()}[self._int(_MODEL_LABELLER)])
 
     def _array(self, fn, shape):
         out = np.empty(shape, np.float64)
