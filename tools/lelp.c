@@ -3,7 +3,7 @@
  *
  *   lelp fit    --embeddings H.npy --labels y.npy [--head W.npy] --subclasses S
  *               [--beta B|auto] [--seed N] [--no-null-space] [--no-rotation]
- *               [--batch ROWS] -o MODEL
+ *               [--labeller projection|kmeans] [--batch ROWS] -o MODEL
  *   lelp label  --model MODEL --embeddings H.npy (--logits Z.npy [--tau T] | --labels y.npy)
  *               [--smoothing E] [--beta B] [--batch ROWS] -o T.npy
  *   lelp assign --model MODEL --embeddings H.npy --labels y.npy [--batch ROWS] -o SUB.npy
@@ -51,9 +51,10 @@ static const char* HELP_MAIN =
 
 /* name, options it accepts, help text */
 static const char* const COMMANDS[][3] = {
-    {"fit", " --embeddings --labels --head --subclasses --beta --seed --no-null-space --no-rotation --batch -o --output ",
+    {"fit", " --embeddings --labels --head --subclasses --beta --seed --no-null-space --no-rotation --labeller --batch -o --output ",
      "usage: lelp fit --embeddings H.npy --labels y.npy [--head W.npy] --subclasses S\n"
-     "                [--beta B|auto] [--seed N] [--no-null-space] [--no-rotation] [--batch ROWS] -o MODEL\n\n"
+     "                [--beta B|auto] [--seed N] [--no-null-space] [--no-rotation]\n"
+     "                [--labeller projection|kmeans] [--batch ROWS] -o MODEL\n\n"
      "Streams H and y into per-class statistics, fits S pseudo-subclass directions per class and\n"
      "writes the model (liblelp's serialized format, docs/format.md) to MODEL.\n\n"
      "  --embeddings H.npy  (N, d) float32/float64 teacher embeddings\n"
@@ -66,6 +67,8 @@ static const char* const COMMANDS[][3] = {
      "  --seed N            seed of the random rotation, 0 .. 2^63-1 (default 0)\n"
      "  --no-null-space     keep the head's row space (no projection)\n"
      "  --no-rotation       no random rotation of the directions\n"
+     "  --labeller L        projection (default): LELP's projections; kmeans: k-means clusters of a\n"
+     "                      bounded row sample per class, in the same null-space projected space\n"
      "  --batch ROWS        rows streamed at a time (default: as many as fit in 64 MiB, at most\n"
      "                      65536), so memory stays bounded whatever the file size\n"
      "  -o, --output MODEL  the model file to write\n\n"
@@ -183,6 +186,7 @@ typedef struct opts {
     int64_t S, seed, batch;
     double beta, tau, smoothing;
     int null_space, rotate, json, have_beta, have_tau, have_smoothing;
+    int labeller; /* enum lelp_labeller */
 } opts;
 
 static int parse_int(const char* cmd, const char* a, const char* v, int64_t lo, int64_t* out)
@@ -243,6 +247,11 @@ static int parse(int argc, char** argv, int c, opts* o)
             else if (!strcmp(a, "--subclasses")) rc = parse_int(cmd, a, v, 1, &o->S);
             else if (!strcmp(a, "--seed")) rc = parse_int(cmd, a, v, 0, &o->seed);
             else if (!strcmp(a, "--batch")) rc = parse_int(cmd, a, v, 1, &o->batch);
+            else if (!strcmp(a, "--labeller")) {
+                o->labeller = !strcmp(v, "kmeans") ? LELP_LABELLER_KMEANS : LELP_LABELLER_PROJECTION;
+                if (strcmp(v, "kmeans") && strcmp(v, "projection"))
+                    rc = die(EXIT_USAGE, "%s: --labeller expects projection or kmeans, got '%s'", cmd, v);
+            }
             else if (!strcmp(a, "--tau")) rc = parse_real(cmd, a, v, 0.01, 100.0, 0, &o->tau), o->have_tau = 1;
             else if (!strcmp(a, "--smoothing"))
                 rc = parse_real(cmd, a, v, 0.0, 1.0, 0, &o->smoothing), o->have_smoothing = 1;
@@ -390,6 +399,7 @@ static int cmd_fit(const opts* o)
     if (st) return die(EXIT_BAD, "%s: %s", o->embeddings, lelp_last_error());
     lelp_builder_set_int(b, LELP_BUILDER_NULL_SPACE, o->null_space);
     lelp_builder_set_int(b, LELP_BUILDER_ROTATE, o->rotate);
+    lelp_builder_set_int(b, LELP_BUILDER_LABELLER, o->labeller);
     if ((st = lelp_builder_set_int(b, LELP_BUILDER_SEED, o->seed)))
         return die(EXIT_USAGE, "fit: --seed: %s", lelp_last_error());
     if ((st = lelp_builder_set_double(b, LELP_BUILDER_BETA, o->have_beta ? o->beta : 0.0)))
