@@ -84,7 +84,7 @@ def run_seed(seed, a, X, y10, Xt, yt10):
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     Xall, yall = torch.from_numpy(X), torch.from_numpy(SUPER[y10])
-    enc, head = teacher(Xall, yall, a, gen)
+    enc, head = teacher(Xall[:a.teacher_train], yall[:a.teacher_train], a, gen)
     Xtt, ytt = torch.from_numpy(Xt), SUPER[yt10]
     sub = np.random.default_rng(seed).choice(len(X), a.train, replace=False)
     Xs, ys = Xall[sub], SUPER[y10[sub]].astype(np.int32)
@@ -133,6 +133,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=20, help="student epochs")
     ap.add_argument("--lr", type=float, default=1e-3, help="student Adam learning rate")
     ap.add_argument("--pretrain-epochs", type=int, default=2, help="denoising-autoencoder epochs")
+    ap.add_argument("--teacher-train", type=int, default=60000, help="training images the teacher sees")
     a = ap.parse_args()
     t0, c0 = time.time(), time.process_time()
     if not os.path.exists(os.path.join(a.data, "train-images-idx3-ubyte.gz")):
