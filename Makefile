@@ -33,8 +33,11 @@ PYTHON ?= /usr/bin/python3
 LELP_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
   -Wmissing-prototypes -ffp-contract=off -Iinclude -Iliblelp
 # vexp.c's clamps become vector max/min only when FP compares may be assumed
-# not to trap (liblelp never enables FP exceptions); vectorize it at any -O.
-%/vexp.o: LELP_CFLAGS += -fno-trapping-math -ftree-loop-vectorize
+# not to trap (liblelp never enables FP exceptions); vectorize it at any -O
+# (gcc: -ftree-loop-vectorize, clang: -fvectorize).
+CC_IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
+VECTORIZE_FLAG := $(if $(CC_IS_CLANG),-fvectorize,-ftree-loop-vectorize)
+%/vexp.o: LELP_CFLAGS += -fno-trapping-math $(VECTORIZE_FLAG)
 LAPACK_CFLAGS ?= $(shell pkg-config --cflags lapacke openblas 2>/dev/null)
 LAPACK_LIBS ?= $(shell pkg-config --libs lapacke openblas 2>/dev/null || echo -llapacke -lopenblas)
 CMOCKA_CFLAGS ?= $(shell pkg-config --cflags cmocka 2>/dev/null)
@@ -49,7 +52,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 BUILD := build
 # One folder per module (docs/architecture.md); the edge part is the
 # BLAS-free subset an inference stack can embed alone (tests/check_blasfree.sh).
-LELP_MODULES := common train linalg fit model compress
+LELP_MODULES := common train linalg fit model compress inspect
 SRCS := $(foreach m,$(LELP_MODULES),$(wildcard liblelp/$(m)/*.c))
 HDRS := $(wildcard liblelp/*.h liblelp/*/*.h) include/lelp.h
 EDGE_SRCS := $(addprefix liblelp/,common/alloc.c common/status.c common/validate.c common/params.c \
@@ -79,9 +82,11 @@ UNINSTALL_HOOKS :=
 DEPS_EXTRA :=
 DEMO_TARGET ?= run-minimal
 
-# Debian packages the build and the tests need (installed by ensure-deps).
+# Debian packages the build and the tests need (installed by `make deps` only).
 # (g++: tests/check_header.sh compiles the header as C++.)
-DEPS := gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcmocka-dev
+DEPS := gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcmocka-dev valgrind \
+  python3-sklearn
+DEPS_OPTIONAL :=
 
 -include $(sort $(wildcard mk/*.mk))
 
@@ -89,33 +94,47 @@ DEPS := gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcmocka-dev
 .DELETE_ON_ERROR:
 FORCE:
 
-.PHONY: FORCE all static shared deps check check-sanitize check-valgrind demo run-minimal \
+.PHONY: FORCE all static shared lib deps check check-suite check-sanitize check-valgrind demo run-minimal \
         bench install uninstall clean ffi-header examples
 
 # ---- dependencies -------------------------------------------------------------
-# A stamp keeps `make` from re-checking on every call; `make deps` forces it.
-# It is redone whenever the package list can have changed (Makefile, mk/*.mk).
-$(BUILD)/.deps-ok: scripts/ensure-deps.sh Makefile $(wildcard mk/*.mk)
-	@mkdir -p $(BUILD)
-	@bash scripts/ensure-deps.sh $(DEPS) $(DEPS_EXTRA)
-	@touch $@
+# Building never installs anything. The objects wait for a check of the
+# compiler, OpenBLAS and LAPACKE (scripts/check-prereqs.sh: one message naming
+# what is missing and its Debian/Ubuntu, Fedora and Arch packages); its stamp
+# is keyed on CC and the LAPACK flags, so another compiler is checked again.
+PREREQ_STAMP := $(BUILD)/.prereqs-$(shell printf '%s' '$(CC)|$(LAPACK_CFLAGS)|$(LAPACK_LIBS)' | cksum | cut -d' ' -f1)
+$(PREREQ_STAMP): scripts/check-prereqs.sh
+	@CC="$(CC)" LAPACK_CFLAGS="$(LAPACK_CFLAGS)" LAPACK_LIBS="$(LAPACK_LIBS)" bash scripts/check-prereqs.sh $@
 
+# `make deps` is the one target that installs packages (Debian/Ubuntu, apt-get):
+# DEPS and every mk/*.mk's DEPS_EXTRA; DEPS_OPTIONAL may fail (its tests skip).
+# `make demo`, `make check` and .ci/run call it first unless LELP_NO_DEPS=1
+# (for packagers and CI systems that install their own).
 deps:
-	@bash scripts/ensure-deps.sh $(DEPS) $(DEPS_EXTRA)
+	@bash scripts/ensure-deps.sh $(sort $(DEPS) $(DEPS_EXTRA))
+	@$(if $(DEPS_OPTIONAL),bash scripts/ensure-deps.sh $(sort $(DEPS_OPTIONAL)) || \
+	  echo "deps: optional $(sort $(DEPS_OPTIONAL)) unavailable; the tests that need them will be SKIPPED",:)
+
+# Runs `make deps` unless LELP_NO_DEPS is set (used by the check and demo recipes).
+RUN_DEPS = $(if $(LELP_NO_DEPS),:,$(MAKE) --no-print-directory deps)
 
 # ---- the library ----------------------------------------------------------------
-all: $(LIB_A) $(LIB_SO) $(BUILD)/liblelp.so $(ALL_EXTRA)
+all: $(LIB_A) $(LIB_SO) $(BUILD)/liblelp.so $(BUILD)/pkgconfig/lelp.pc $(ALL_EXTRA)
+lib: $(LIB_A) $(LIB_SO) $(BUILD)/liblelp.so
 static: $(LIB_A)
 shared: $(LIB_SO)
 
-$(BUILD)/static/%.o: liblelp/%.c $(HDRS) | $(BUILD)/.deps-ok
+# -MMD -MP: each object depends on exactly the headers it includes (the .d files).
+$(BUILD)/static/%.o: liblelp/%.c | $(PREREQ_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LELP_CFLAGS) $(LAPACK_CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LELP_CFLAGS) $(LAPACK_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/shared/%.o: liblelp/%.c $(HDRS) | $(BUILD)/.deps-ok
+$(BUILD)/shared/%.o: liblelp/%.c | $(PREREQ_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LELP_CFLAGS) $(LAPACK_CFLAGS) -fPIC -fvisibility=hidden \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LELP_CFLAGS) $(LAPACK_CFLAGS) -MMD -MP -fPIC -fvisibility=hidden \
 	  -DLELP_BUILD_SHARED -c $< -o $@
+
+-include $(STATIC_OBJS:.o=.d) $(SHARED_OBJS:.o=.d)
 
 $(LIB_A): $(STATIC_OBJS)
 	@rm -f $@
@@ -132,16 +151,21 @@ $(BUILD)/liblelp.so: $(LIB_SO)
 	ln -sf $(notdir $<) $@
 
 # ---- tests ------------------------------------------------------------------------
-TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude -Itests/support $(CMOCKA_CFLAGS)
+TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -DLELP_EXPERIMENTAL -Wall -Wextra -Iinclude -Itests/support $(CMOCKA_CFLAGS)
 TEST_LIBS := $(CMOCKA_LIBS) $(LAPACK_LIBS) -lm -lpthread
 
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(wildcard tests/support/*.h) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(TEST_CFLAGS) $< $(TEST_SUPPORT) $(LIB_A) $(LDFLAGS) $(TEST_LIBS) -o $@
 
+# `make check`: `make deps` (unless LELP_NO_DEPS=1), then check-suite.
+check:
+	@+$(RUN_DEPS)
+	@$(MAKE) --no-print-directory check-suite
+
 # Runs every cmocka executable, every tests/check_*.sh, then CHECK_HOOKS, and
 # prints one "N passed, M failed" line. Any failure makes the target fail.
-check: all $(TEST_BINS)
+check-suite: all $(TEST_BINS)
 	@pass=0; fail=0; failed=""; \
 	for t in $(TEST_BINS); do \
 	  echo "== $$t"; \
@@ -164,7 +188,7 @@ check: all $(TEST_BINS)
 
 # ASan + UBSan build of the library and the cmocka suite in build/asan.
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-check-sanitize: | $(BUILD)/.deps-ok
+check-sanitize:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
 	  CHECK_HOOKS= $(BUILD)/asan/liblelp.a \
 	  $(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(TEST_BINS))
@@ -180,8 +204,8 @@ check-sanitize: | $(BUILD)/.deps-ok
 
 # valgrind over the same executables (single-threaded OpenBLAS: its worker
 # threads are not leaks, but their pools confuse the leak report).
-check-valgrind: $(TEST_BINS) | $(BUILD)/.deps-ok
-	@command -v valgrind >/dev/null || bash scripts/ensure-deps.sh valgrind
+check-valgrind: $(TEST_BINS)
+	@command -v valgrind >/dev/null || { echo "check-valgrind: valgrind not found (make deps installs it)" >&2; exit 1; }
 	@pass=0; fail=0; \
 	for t in $(TEST_BINS); do \
 	  echo "== valgrind $$t"; \
@@ -202,7 +226,9 @@ examples: $(EXAMPLE_BINS)
 run-minimal: $(BUILD)/examples/minimal
 	$(BUILD)/examples/minimal
 
-demo: $(DEMO_TARGET)
+demo:
+	@+$(RUN_DEPS)
+	@$(MAKE) --no-print-directory $(DEMO_TARGET)
 
 # ---- benchmarks ------------------------------------------------------------------------
 $(BUILD)/bench/bench_core: bench/bench_core.c $(LIB_A)
@@ -210,17 +236,33 @@ $(BUILD)/bench/bench_core: bench/bench_core.c $(LIB_A)
 	$(CC) $(CPPFLAGS) -O2 -std=c11 -Iinclude $< $(LIB_A) $(LDFLAGS) $(LAPACK_CFLAGS) $(LAPACK_LIBS) -lm -lpthread -o $@
 
 bench: all $(BUILD)/bench/bench_core
-	@bash scripts/ensure-deps.sh python3-numpy python3-sklearn python3-torch
+	@$(PYTHON) -c 'import numpy, sklearn, torch' 2>/dev/null || \
+	  { echo "bench: needs python3-numpy python3-sklearn python3-torch (make deps installs them)" >&2; exit 1; }
 	$(PYTHON) bench/run.py
 
 # ---- install -------------------------------------------------------------------------------
+# What a static liblelp.a needs after it on the link line (lelp.pc's
+# Libs.private, lelp::lelp_static), derived from this machine's libraries by
+# scripts/static-libs.sh; an overridden LAPACK_LIBS is used as it is, unless
+# LAPACK_STATIC_LIBS says otherwise.
+LAPACK_STATIC_LIBS ?= $(if $(filter-out file default undefined,$(origin LAPACK_LIBS)),$(LAPACK_LIBS))
+LELP_STATIC_LIBS = $(shell CC="$(CC)" LAPACK_LIBS="$(LAPACK_LIBS)" LAPACK_STATIC_LIBS="$(LAPACK_STATIC_LIBS)" \
+  bash scripts/static-libs.sh)
+# $(1): prefix, $(2): libdir, $(3): includedir
+pc-gen = sed -e 's|@PREFIX@|$(1)|g' -e 's|@LIBDIR@|$(2)|g' -e 's|@INCLUDEDIR@|$(3)|g' \
+  -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBS_PRIVATE@|$(LELP_STATIC_LIBS)|g' $< > $@
+
 # Regenerated on every install: its paths depend on PREFIX/LIBDIR/INCLUDEDIR,
 # which a file timestamp cannot see.
 $(BUILD)/lelp.pc: pkgconfig/lelp.pc.in include/lelp.h FORCE
 	@mkdir -p $(BUILD)
-	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
-	    -e 's|@LIBS_PRIVATE@|$(LAPACK_LIBS) -lm|g' $< > $@
+	@$(call pc-gen,$(PREFIX),$(LIBDIR),$(INCLUDEDIR))
+
+# The same for the build tree (`make` writes it): PKG_CONFIG_PATH=$PWD/build/pkgconfig
+# links against build/ and include/ without installing (lelp-sys's static feature).
+$(BUILD)/pkgconfig/lelp.pc: pkgconfig/lelp.pc.in include/lelp.h scripts/static-libs.sh | $(PREREQ_STAMP)
+	@mkdir -p $(dir $@)
+	@$(call pc-gen,$(abspath .),$(abspath $(BUILD)),$(abspath include))
 
 install: all $(BUILD)/lelp.pc
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)

@@ -30,8 +30,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#define LELP_EXPERIMENTAL /* the builder knobs the benchmarks compare */
 #include "lelp.h"
-#include "../liblelp/internal.h" /* lelp__small_eigen (bench_core shrink): liblelp.a's internal symbol */
+#include "../liblelp/linalg/linalg.h" /* lelp__small_eigen (bench_core shrink): liblelp.a's internal symbol */
 
 static double now(void)
 {

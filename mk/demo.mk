@@ -2,18 +2,20 @@
 # mk/demo.mk -- `make demo`: few-class distillation on Fashion-MNIST, end to end
 # (examples/fashion_distill.c, results in docs/results.md).
 #
-# The IDX files come from Debian's dataset-fashion-mnist (installed here if
-# missing) and are decompressed with `gzip -dc` into build/data, so neither
+# The IDX files come from Debian's dataset-fashion-mnist (installed by
+# `make deps`, which `make demo` runs first) and are decompressed with `gzip -dc` into build/data, so neither
 # the library nor the example links zlib. Extra flags for the program:
 #   make demo DEMO_FLAGS="--seeds 10 --student mlp"
 FASHION_DIR ?= /usr/share/datasets/fashion-mnist
 FASHION_FILES := train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte
 DEMO_TARGET := run-fashion
 DEMO_FLAGS ?=
+DEPS_EXTRA += dataset-fashion-mnist gzip
 .PHONY: run-fashion fashion-data
 
 fashion-data:
-	@bash scripts/ensure-deps.sh dataset-fashion-mnist gzip
+	@[ -s $(FASHION_DIR)/train-images-idx3-ubyte.gz ] || \
+	  { echo "fashion-data: $(FASHION_DIR) missing: dataset-fashion-mnist (make deps installs it)" >&2; exit 1; }
 	@mkdir -p $(BUILD)/data
 	@for f in $(FASHION_FILES); do \
 	  if [ ! -s $(BUILD)/data/$$f ] || [ $(FASHION_DIR)/$$f.gz -nt $(BUILD)/data/$$f ]; then \
@@ -29,5 +31,4 @@ run-fashion: $(BUILD)/examples/fashion_distill fashion-data
 CHECK_HOOKS += check-demo
 .PHONY: check-demo
 check-demo: $(BUILD)/examples/fashion_distill
-	@bash scripts/ensure-deps.sh python3-numpy
 	$(PYTHON) tests/cli/check_demo.py $(BUILD)/examples/fashion_distill

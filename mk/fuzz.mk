@@ -49,6 +49,7 @@ fuzz-corpus: $(LIB_A)
 	$(CC) -std=c11 -Iinclude fuzz/make_corpus.c $(LIB_A) $(LAPACK_LIBS) -lm -o $(BUILD)/fuzz/make_corpus
 	$(BUILD)/fuzz/make_corpus fuzz/corpus
 
+DEPS_EXTRA += clang libclang-rt-14-dev
 fuzz-deps:
-	@bash scripts/ensure-deps.sh clang libclang-rt-14-dev
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: needs $(FUZZ_CC) (make deps installs clang)" >&2; exit 1; }
 .PHONY: fuzz-deps

@@ -5,7 +5,7 @@ TSAN_FLAGS := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 TSAN_TESTS ?= test_threads
 .PHONY: check-tsan
 
-check-tsan: | $(BUILD)/.deps-ok
+check-tsan:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan CFLAGS="$(TSAN_FLAGS)" LDFLAGS="$(TSAN_FLAGS)" CHECK_HOOKS= \
 	  $(BUILD)/tsan/liblelp.a $(foreach t,$(TSAN_TESTS),$(if $(wildcard tests/$(t).c),$(BUILD)/tsan/tests/$(t)))
 	@fail=0; for t in $(TSAN_TESTS); do \

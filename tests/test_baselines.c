@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "../liblelp/internal.h" /* the distance kernel is checked directly too */
+#include "../liblelp/compress/compress.h" /* the distance kernel is checked directly too */
 #include "envelope.h"
 #include "fixture.h"
 #include "lelp.h"

@@ -29,7 +29,7 @@
 
 #include <cmocka.h>
 
-#include "../liblelp/internal.h" /* lelp__row_key: the hash that orders the sample */
+#include "../liblelp/fit/fit.h" /* lelp__row_key: the hash that orders the sample */
 #include "expect.h"
 #include "lelp.h"
 #include "synth.h"
@@ -166,10 +166,11 @@ static void same_sample(const lelp_builder* a, const lelp_builder* b)
     assert_non_null(a->bs);
     assert_non_null(b->bs);
     for (int c = 0; c < C; c++) {
-        assert_int_equal(a->bs->n[c], b->bs->n[c]);
-        assert_memory_equal(a->bs->key[c], b->bs->key[c], sizeof(uint64_t) * (size_t)a->bs->n[c]);
-        for (int64_t i = 0; i < a->bs->n[c]; i++)
+        assert_int_equal(lelp__bsample_size(a->bs, c), lelp__bsample_size(b->bs, c));
+        for (int64_t i = 0; i < lelp__bsample_size(a->bs, c); i++) {
+            assert_true(lelp__bsample_key(a->bs, c, i) == lelp__bsample_key(b->bs, c, i));
             assert_memory_equal(lelp__bsample_row(a->bs, c, i), lelp__bsample_row(b->bs, c, i), sizeof(float) * D);
+        }
     }
 }
 
@@ -420,8 +421,8 @@ static void duplicates_are_counted(void** state)
         EXPECT_OK(lelp_builder_update(b, Hd + i * D, yd + i, nb, D));
     }
     for (int c = 0; c < C; c++) {
-        assert_int_equal(b->bs->n[c], distinct);
-        for (int64_t k = 0; k < distinct; k++) assert_int_equal(b->bs->mult[c][k], copies);
+        assert_int_equal(lelp__bsample_size(b->bs, c), distinct);
+        for (int64_t k = 0; k < distinct; k++) assert_int_equal(lelp__bsample_mult(b->bs, c, k), copies);
     }
     lelp_model* m = NULL;
     const double beta = fit_beta(b, &m);

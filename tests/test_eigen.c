@@ -20,7 +20,7 @@
 #include <cmocka.h>
 #include <lapacke.h>
 
-#include "../liblelp/internal.h" /* lelp__krylov_top: internal symbol of liblelp.a */
+#include "../liblelp/linalg/linalg.h" /* lelp__krylov_top: internal symbol of liblelp.a */
 #include "expect.h"
 #include "lelp.h"
 

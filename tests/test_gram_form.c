@@ -20,7 +20,7 @@
 
 #include "expect.h"
 #include "lelp.h"
-#include "../liblelp/internal.h" /* lelp__gram_*: internal symbols of liblelp.a */
+#include "../liblelp/fit/fit.h" /* lelp__gram_*: internal symbols of liblelp.a */
 #include "envelope.h"
 #include "synth.h"
 

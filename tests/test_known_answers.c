@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../liblelp/internal.h" /* PRNG known answers: internal symbols of liblelp.a */
+#include "../liblelp/linalg/linalg.h" /* PRNG known answers: internal symbols of liblelp.a */
 #include "fixture.h"
 #include "lelp.h"
 

@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "lelp.h"
-#include "../liblelp/internal.h" /* centre_rows: which path a model takes */
+#include "../liblelp/model/model_priv.h" /* centre_rows: which path a model takes */
 #include "expect.h"
 #include "synth.h"
 

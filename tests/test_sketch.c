@@ -16,6 +16,7 @@
 
 #include "lelp.h"
 #include "synth.h"
+#include "../liblelp/fit/fit.h" /* the sketch buffer, to plant a value no eigensolver can take */
 
 static uint64_t rs = 0x2545F4914F6CDD1DULL;
 static double unif(void)
@@ -287,6 +288,51 @@ static void test_reads_version1_states(void** s)
     lelp_builder_free(b);
 }
 
+/* A shrink whose eigensolver fails (a NaN planted in the buffer: public
+ * inputs are checked, so only a solver failure gets here) is sticky: fit
+ * and serialize report LELP_E_SOLVER instead of fitting on the rows that
+ * happened to be kept (the old code returned LELP_OK). A merge passes it
+ * on. */
+static void test_solver_failure_is_sticky(void** s)
+{
+    (void)s;
+    enum { D = 8, ELL = 4, N = 64 };
+    float H[N * D];
+    int32_t y[N];
+    for (int i = 0; i < N * D; i++) H[i] = (float)gauss();
+    for (int i = 0; i < N; i++) y[i] = 0;
+    lelp_builder *b = NULL, *other = NULL;
+    assert_int_equal(lelp_builder_create(&b, D, 1, 2, NULL), LELP_OK);
+    assert_int_equal(lelp_builder_set_int(b, LELP_BUILDER_SOLVER, LELP_SOLVER_SKETCH), LELP_OK);
+    assert_int_equal(lelp_builder_set_int(b, LELP_BUILDER_SKETCH_SIZE, ELL), LELP_OK);
+    assert_int_equal(lelp_builder_update(b, H, y, 3, D), LELP_OK); /* 3 rows + no Chan row: below cap = 8 */
+    assert_true(b->sk->nrows[0] < b->sk->cap);
+    b->sk->B[0][0] = NAN;
+    assert_int_equal(lelp_builder_update(b, H + 3 * D, y, N - 3, D), LELP_OK); /* shrinks */
+    assert_int_equal(b->sk->failed, LELP_E_SOLVER);
+    lelp_model* m = NULL;
+    assert_int_equal(lelp_builder_fit(b, &m), LELP_E_SOLVER);
+    assert_null(m);
+    assert_non_null(strstr(lelp_last_error(), "lelp_builder_fit"));
+    size_t size = 0;
+    assert_int_equal(lelp_builder_serialized_size(b, &size), LELP_OK);
+    void* buf = malloc(size);
+    assert_int_equal(lelp_builder_serialize(b, buf, size, NULL), LELP_E_SOLVER);
+    free(buf);
+    /* merged into a healthy builder, the loss travels along */
+    assert_int_equal(lelp_builder_create(&other, D, 1, 2, NULL), LELP_OK);
+    assert_int_equal(lelp_builder_set_int(other, LELP_BUILDER_SOLVER, LELP_SOLVER_SKETCH), LELP_OK);
+    assert_int_equal(lelp_builder_set_int(other, LELP_BUILDER_SKETCH_SIZE, ELL), LELP_OK);
+    assert_int_equal(lelp_builder_update(other, H, y, N, D), LELP_OK);
+    assert_int_equal(lelp_builder_fit(other, &m), LELP_OK);
+    lelp_model_free(m);
+    m = NULL;
+    assert_int_equal(lelp_builder_merge(other, b), LELP_OK);
+    assert_int_equal(lelp_builder_fit(other, &m), LELP_E_SOLVER);
+    lelp_builder_free(other);
+    lelp_builder_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_merge_roundtrip_and_rules),
         cmocka_unit_test(test_large_d_bounded_memory),
         cmocka_unit_test(test_reads_version1_states),
+        cmocka_unit_test(test_solver_failure_is_sticky),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "../liblelp/internal.h" /* lelp__small_eigen: an internal symbol of liblelp.a */
+#include "../liblelp/linalg/linalg.h" /* lelp__small_eigen: an internal symbol of liblelp.a */
 
 enum { RANDOM, REPEATED, RANK_DEFICIENT, DIAGONAL, ZERO, TINY, HUGE_SCALE, FD_BUFFER, KINDS };
 

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "../liblelp/internal.h" /* lelp__rows_combine: an internal symbol of liblelp.a */
+#include "../liblelp/linalg/linalg.h" /* lelp__rows_combine: an internal symbol of liblelp.a */
 
 static void one_shape(int64_t m, int64_t n, int64_t d, int64_t ldv, uint64_t seed)
 {

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../liblelp/internal.h" /* lelp__vexp, lelp__vlog: internal symbols of liblelp.a */
+#include "../liblelp/common/common.h" /* lelp__vexp, lelp__vlog: internal symbols of liblelp.a */
 
 #define MAX_ULP 2.0
 #define N 200000

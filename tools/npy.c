@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "tools/npy.c reads little-endian data by memcpy; this host is big-endian"
@@ -226,7 +227,13 @@ int npy_create_shape(npy_file* n, const char* path, const char* descr, int ndim,
         len += snprintf(dict + len, sizeof dict - (size_t)len, "%lld,%s", (long long)dims[k], k + 1 < ndim ? " " : "");
     if (ndim > 1) len--; /* (a, b) rather than (a, b,) -- numpy's own spelling */
     len += snprintf(dict + len, sizeof dict - (size_t)len, "), }");
-    n->f = fopen(path, "wb");
+    if (strcmp(path, "-") == 0) { /* standard output, through a duplicate so finishing closes only that */
+        int fd = dup(1);
+        n->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+        if (!n->f && fd >= 0) close(fd);
+    } else {
+        n->f = fopen(path, "wb");
+    }
     if (!n->f) return npy_fail(n, err, errlen, "cannot create");
     /* v1.0: 10-byte preamble, dict padded with spaces so that the data start at a
      * multiple of 64, ending in \n */

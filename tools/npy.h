@@ -34,7 +34,7 @@ int npy_read_i32(npy_file* n, int64_t r0, int64_t nr, int32_t* out, char* err, s
 /* Writer: header for (rows, cols) (cols = 0: rank 1) of dtype "<f4", "<f8" or "<i4". */
 int npy_create(npy_file* n, const char* path, const char* descr, int64_t rows, int64_t cols, char* err,
                size_t errlen);
-/* Writer for any rank 1..8: shape dims[0..ndim). */
+/* Writer for any rank 1..8: shape dims[0..ndim). Path "-" writes to standard output. */
 int npy_create_shape(npy_file* n, const char* path, const char* descr, int ndim, const int64_t* dims, char* err,
                      size_t errlen);
 int npy_write(npy_file* n, const void* data, size_t bytes, char* err, size_t errlen);

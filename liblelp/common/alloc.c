@@ -4,9 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "common.h"
 
 #define LELP__ALIGN 64
+
+struct lelp_allocator {
+    uint64_t magic;
+    const void* self;
+    lelp__mem mem;
+};
 
 static void* lelp__default_alloc(void* opaque, size_t size, size_t align)
 {
@@ -87,10 +93,10 @@ size_t lelp__bytes(int64_t a, int64_t b, size_t elem)
     return n * elem;
 }
 
-int lelp__check_allocator(const lelp_allocator* alloc)
+int lelp__check_allocator(const lelp_allocator* alloc, const char* fn)
 {
     if (!alloc) return LELP_OK;
-    return lelp__check_handle(alloc, LELP__MAGIC_ALLOCATOR, "alloc");
+    return lelp__check_handle(alloc, LELP__MAGIC_ALLOCATOR, fn, "alloc");
 }
 
 int lelp_allocator_create(lelp_allocator** out, lelp_alloc_fn alloc_fn, lelp_free_fn free_fn,

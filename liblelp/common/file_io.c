@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "common.h"
+
+static int lelp__read_file(const lelp__mem* mem, const char* path, uint8_t** buf, size_t* size);
+static int lelp__write_file(const char* path, const uint8_t* buf, size_t size);
 
 /* The *_save_path / *_load_path conveniences of every object share these:
  * a buffer for the serialized bytes, then one write; one read, then the
@@ -26,9 +29,10 @@ int lelp__save_begin(const lelp__mem* mem, const char* path, size_t size, uint8_
     return LELP_OK;
 }
 
-int lelp__save_end(const lelp__mem* mem, const char* path, uint8_t* buf, size_t size, int status)
+int lelp__save_end(const lelp__mem* mem, const char* path, uint8_t* buf, size_t size, int status, const char* what)
 {
-    if (status == LELP_OK) status = lelp__write_file(path, buf, size);
+    /* the file helpers' messages name the path; the call's name goes first */
+    if (status == LELP_OK && (status = lelp__write_file(path, buf, size))) lelp__fail_within(status, what);
     lelp__free(mem, buf, size);
     return status;
 }
@@ -39,25 +43,26 @@ int lelp__load_begin(int have_out, const char* path, const lelp_allocator* alloc
     *buf = NULL;
     if (!have_out) return lelp__fail(LELP_E_NULL, "%s: out is NULL", what);
     if (!path) return lelp__fail(LELP_E_NULL, "%s: path is NULL", what);
-    int st = lelp__check_allocator(alloc);
+    int st = lelp__check_allocator(alloc, what);
     if (st) return st;
     lelp__mem_init(mem, alloc);
-    return lelp__read_file(mem, path, buf, size);
+    if ((st = lelp__read_file(mem, path, buf, size))) return lelp__fail_within(st, what);
+    return LELP_OK;
 }
 
 #if defined(LELP_NO_STDIO)
-int lelp__read_file(const lelp__mem* mem, const char* path, uint8_t** buf, size_t* size)
+static int lelp__read_file(const lelp__mem* mem, const char* path, uint8_t** buf, size_t* size)
 {
     (void)mem; (void)buf; (void)size;
     return lelp__fail(LELP_E_IO, "%s: built without file I/O (LELP_NO_STDIO)", path);
 }
-int lelp__write_file(const char* path, const uint8_t* buf, size_t size)
+static int lelp__write_file(const char* path, const uint8_t* buf, size_t size)
 {
     (void)buf; (void)size;
     return lelp__fail(LELP_E_IO, "%s: built without file I/O (LELP_NO_STDIO)", path);
 }
 #else
-int lelp__read_file(const lelp__mem* mem, const char* path, uint8_t** buf, size_t* size)
+static int lelp__read_file(const lelp__mem* mem, const char* path, uint8_t** buf, size_t* size)
 {
     *buf = NULL;
     *size = 0;
@@ -160,7 +165,7 @@ static int lelp__write_all(FILE* f, const uint8_t* buf, size_t size)
     return ok;
 }
 
-int lelp__write_file(const char* path, const uint8_t* buf, size_t size)
+static int lelp__write_file(const char* path, const uint8_t* buf, size_t size)
 {
     char target[4096], tmp[4096 + 8];
     if (!*path) return lelp__fail(LELP_E_IO, "the path is empty");

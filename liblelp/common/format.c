@@ -3,7 +3,7 @@
  * every serialized liblelp object (docs/format.md). */
 #include <string.h>
 
-#include "internal.h"
+#include "common.h"
 
 /* CRC-32 (IEEE 802.3, reflected, the polynomial of zlib's crc32) so that any
  * tool can verify a file, e.g. Python's zlib.crc32. */
@@ -132,6 +132,12 @@ void lelp__get_f64s(lelp__reader* r, double* v, size_t n)
     for (size_t i = 0; i < n; i++) v[i] = lelp__get_f64(r);
 }
 
+static size_t lelp__align64(size_t n)
+{
+    if (n > SIZE_MAX - 63) return SIZE_MAX;
+    return (n + 63) & ~(size_t)63;
+}
+
 /* Offsets of n payload arrays of the given byte sizes, each 64-byte aligned
  * from the start of the buffer after the 128-byte header, and where each
  * ends (end may be NULL); returns the payload length or SIZE_MAX on
@@ -164,12 +170,6 @@ int lelp__zero_gaps(const uint8_t* src, const size_t* off, const size_t* end, in
     return LELP_OK;
 }
 
-size_t lelp__align64(size_t n)
-{
-    if (n > SIZE_MAX - 63) return SIZE_MAX;
-    return (n + 63) & ~(size_t)63;
-}
-
 static const char* lelp__kind_of(const uint8_t* src, size_t size)
 {
     if (size >= 8 && memcmp(src, "LELPMODL", 8) == 0) return "a liblelp model";
@@ -179,7 +179,7 @@ static const char* lelp__kind_of(const uint8_t* src, size_t size)
 }
 
 int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic, uint32_t max_version,
-                         size_t* payload_len, const char* what)
+                         lelp__envelope* env, const char* what)
 {
     size_t k = size < 8 ? size : 8;
     if (memcmp(src, magic, k) != 0)
@@ -188,7 +188,7 @@ int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic, uin
     lelp__reader r = {src, size, 8};
     uint32_t version = lelp__get_u32(&r);
     uint32_t header_len = lelp__get_u32(&r);
-    (void)lelp__get_u32(&r); /* library version of the writer: informative */
+    uint32_t writer = lelp__get_u32(&r); /* library version of the writer: informative */
     (void)lelp__get_u32(&r); /* flags: checked by the kind's reader */
     uint64_t plen = lelp__get_u64(&r);
     if (version == 0) return lelp__fail(LELP_E_FORMAT, "%s: format version 0 is invalid", what);
@@ -217,6 +217,8 @@ int lelp__check_envelope(const uint8_t* src, size_t size, const char* magic, uin
 #else
     (void)stored;
 #endif
-    *payload_len = (size_t)plen;
+    env->format_version = version;
+    env->writer_version = writer;
+    env->payload_len = (size_t)plen;
     return LELP_OK;
 }

@@ -5,7 +5,7 @@
 #include <math.h>
 
 #include "detlog.h"
-#include "internal.h"
+#include "common.h"
 
 static uint64_t lelp__splitmix64(uint64_t* x)
 {

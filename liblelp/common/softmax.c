@@ -3,7 +3,7 @@
  * and the beta search. BLAS-free. */
 #include <math.h>
 
-#include "internal.h"
+#include "common.h"
 
 double lelp__lse_f32(const float* x, int64_t n, double scale)
 {

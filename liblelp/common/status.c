@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "common.h"
 
 #if defined(LELP_NO_THREAD_LOCAL)
 #  define LELP__TLS
@@ -26,6 +26,13 @@ int lelp__fail(int code, const char* fmt, ...)
     vsnprintf(lelp__message, sizeof lelp__message, fmt, ap);
     va_end(ap);
     return code;
+}
+
+int lelp__fail_within(int code, const char* fn)
+{
+    char inner[sizeof lelp__message];
+    snprintf(inner, sizeof inner, "%s", lelp__message);
+    return lelp__fail(code, "%s: %s", fn, inner);
 }
 
 const char* lelp_last_error(void)

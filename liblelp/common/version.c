@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* version.c -- runtime version of the linked library. */
-#include "internal.h"
+#include "common.h"
 
 uint32_t lelp_version_number(void)
 {

@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "internal.h"
+#include "common.h"
 
 #define LELP__LN2_HI 0x1.62e42fee00000p-1
 #define LELP__LN2_LO 0x1.a39ef35793c76p-33

@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "compress.h"
 
 /* offsets of A (k x dt), a (k), W (C x k), bias (C) in the parameter vector */
 static int64_t lelp__np(const lelp_compressor* c)
@@ -17,7 +17,7 @@ static int64_t lelp__np(const lelp_compressor* c)
     return c->k * c->dt + c->k + c->C * c->k + c->C;
 }
 
-void lelp__compressor_views(const lelp_compressor* c, double** A, double** a, double** W, double** bw)
+static void lelp__compressor_views(const lelp_compressor* c, double** A, double** a, double** W, double** bw)
 {
     *A = c->P;
     *a = c->P + c->k * c->dt;
@@ -55,16 +55,17 @@ void lelp__compressor_release(lelp_compressor* c)
     lelp__free(&mem, c, sizeof *c);
 }
 
-int lelp__compressor_alloc(const lelp__mem* mem, int64_t dt, int64_t k, int64_t C, lelp_compressor** out)
+int lelp__compressor_alloc(const lelp__mem* mem, int64_t dt, int64_t k, int64_t C, lelp_compressor** out,
+                           const char* fn)
 {
     *out = NULL;
-    if (dt < 1 || dt > 1048576 || k < 1 || k > 1048576 || C < 1 || C > 1048576 ||
-        lelp__bytes(k, dt, sizeof(double)) > ((size_t)1 << 40))
-        return lelp__fail(LELP_E_INVALID_ARG, "lelp_compressor_create: teacher_dim = %lld, student_dim = %lld, "
-                          "C = %lld must be in [1, 2^20] with k*dt*8 <= 2^40 bytes", (long long)dt, (long long)k,
+    if (dt < 1 || dt > LELP__MAX_COMP_DIM || k < 1 || k > LELP__MAX_COMP_DIM || C < 1 || C > LELP__MAX_C ||
+        lelp__bytes(k, dt, sizeof(double)) > LELP__MAX_COMP_BYTES)
+        return lelp__fail(LELP_E_INVALID_ARG, "%s: teacher_dim = %lld, student_dim = %lld, "
+                          "C = %lld must be in [1, 2^20] with k*dt*8 <= 2^40 bytes", fn, (long long)dt, (long long)k,
                           (long long)C);
     lelp_compressor* c = lelp__calloc(mem, sizeof *c);
-    if (!c) return lelp__fail(LELP_E_NOMEM, "lelp_compressor_create: out of memory");
+    if (!c) return lelp__fail(LELP_E_NOMEM, "%s: out of memory", fn);
     c->magic = LELP__MAGIC_COMPRESSOR;
     c->self = c;
     c->mem = *mem;
@@ -77,6 +78,8 @@ int lelp__compressor_alloc(const lelp__mem* mem, int64_t dt, int64_t k, int64_t 
     c->momentum = 0.9;
     c->beta1 = 0.9;
     c->beta2 = 0.999;
+    c->format_version = LELP__COMPRESSOR_FORMAT_VERSION;
+    c->writer_version = LELP_VERSION_NUMBER;
     size_t b = lelp__bytes(lelp__np(c), 1, sizeof(double));
     c->P = lelp__alloc(mem, b);
     c->m1 = lelp__alloc(mem, b);
@@ -84,7 +87,7 @@ int lelp__compressor_alloc(const lelp__mem* mem, int64_t dt, int64_t k, int64_t 
     c->G = lelp__alloc(mem, b);
     if (!c->P || !c->m1 || !c->m2 || !c->G) {
         lelp__compressor_release(c);
-        return lelp__fail(LELP_E_NOMEM, "lelp_compressor_create: out of memory");
+        return lelp__fail(LELP_E_NOMEM, "%s: out of memory", fn);
     }
     *out = c;
     return LELP_OK;
@@ -95,11 +98,11 @@ int lelp_compressor_create(lelp_compressor** out, int64_t teacher_dim, int64_t s
 {
     if (!out) return lelp__fail(LELP_E_NULL, "lelp_compressor_create: out is NULL");
     *out = NULL;
-    int st = lelp__check_allocator(alloc);
+    int st = lelp__check_allocator(alloc, "lelp_compressor_create");
     if (st) return st;
     lelp__mem mem;
     lelp__mem_init(&mem, alloc);
-    if ((st = lelp__compressor_alloc(&mem, teacher_dim, student_dim, C, out))) return st;
+    if ((st = lelp__compressor_alloc(&mem, teacher_dim, student_dim, C, out, "lelp_compressor_create"))) return st;
     lelp__compressor_init(*out);
     return LELP_OK;
 }
@@ -110,81 +113,39 @@ void lelp_compressor_free(lelp_compressor* c)
     lelp__compressor_release(c);
 }
 
-int lelp_compressor_set_int(lelp_compressor* c, int param, int64_t value)
+/* Setting the seed re-initialises the weights (only before the first step:
+ * the seed is LELP__FIXED after it). */
+static void lelp__compressor_param_set(void* handle, int param)
 {
-    int st = lelp__check_handle(c, LELP__MAGIC_COMPRESSOR, "compressor");
-    if (st) return st;
-    if (param != LELP_COMPRESSOR_DISTANCE && param != LELP_COMPRESSOR_OPTIMIZER &&
-        param != LELP_COMPRESSOR_MULTILABEL && param != LELP_COMPRESSOR_SEED)
-        return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_compressor_set_int: %d is not an integer compressor parameter",
-                          param);
-    if (value < 0 || (param != LELP_COMPRESSOR_SEED && (st = lelp__param_check(param, (double)value))))
-        return st ? st : lelp__fail(LELP_E_PARAM_RANGE, "lelp_compressor_set_int: %lld is negative", (long long)value);
-    if (param != LELP_COMPRESSOR_DISTANCE && c->steps > 0)
-        return lelp__fail(LELP_E_STAGE, "lelp_compressor_set_int: optimizer, multilabel and seed are fixed after the "
-                          "first step");
-    if (param == LELP_COMPRESSOR_DISTANCE) c->distance = (int)value;
-    if (param == LELP_COMPRESSOR_OPTIMIZER) c->optimizer = (int)value;
-    if (param == LELP_COMPRESSOR_MULTILABEL) c->multilabel = (int)value;
-    if (param == LELP_COMPRESSOR_SEED) {
-        c->seed = (uint64_t)value;
-        lelp__compressor_init(c);
-    }
-    return LELP_OK;
+    if (param == LELP_COMPRESSOR_SEED) lelp__compressor_init(handle);
 }
 
-static double* lelp__compressor_field(lelp_compressor* c, int param)
+static int lelp__compressor_stepped(const void* handle)
 {
-    switch (param) {
-    case LELP_COMPRESSOR_LR: return &c->lr;
-    case LELP_COMPRESSOR_WEIGHT_DECAY: return &c->wd;
-    case LELP_COMPRESSOR_MOMENTUM: return &c->momentum;
-    case LELP_COMPRESSOR_ADAM_BETA1: return &c->beta1;
-    case LELP_COMPRESSOR_ADAM_BETA2: return &c->beta2;
-    default: return NULL;
-    }
+    return ((const lelp_compressor*)handle)->steps > 0;
+}
+
+static const lelp__param_set lelp__compressor_params = {LELP__MAGIC_COMPRESSOR, "compressor", lelp__compressor_stepped,
+                                                        "after the first step", NULL, lelp__compressor_param_set};
+
+int lelp_compressor_set_int(lelp_compressor* c, int param, int64_t value)
+{
+    return lelp__param_set_int(c, &lelp__compressor_params, param, value, "lelp_compressor_set_int");
 }
 
 int lelp_compressor_set_double(lelp_compressor* c, int param, double value)
 {
-    int st = lelp__check_handle(c, LELP__MAGIC_COMPRESSOR, "compressor");
-    if (st) return st;
-    double* f = lelp__compressor_field(c, param);
-    if (!f)
-        return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_compressor_set_double: %d is not a real compressor parameter",
-                          param);
-    if ((st = lelp__param_check(param, value))) return st;
-    *f = value;
-    return LELP_OK;
+    return lelp__param_set_double(c, &lelp__compressor_params, param, value, "lelp_compressor_set_double");
 }
 
 int lelp_compressor_get_int(const lelp_compressor* c, int param, int64_t* value)
 {
-    int st = lelp__check_handle(c, LELP__MAGIC_COMPRESSOR, "compressor");
-    if (st) return st;
-    if (!value) return lelp__fail(LELP_E_NULL, "lelp_compressor_get_int: value is NULL");
-    switch (param) {
-    case LELP_COMPRESSOR_DISTANCE: *value = c->distance; return LELP_OK;
-    case LELP_COMPRESSOR_OPTIMIZER: *value = c->optimizer; return LELP_OK;
-    case LELP_COMPRESSOR_MULTILABEL: *value = c->multilabel; return LELP_OK;
-    case LELP_COMPRESSOR_SEED: *value = (int64_t)c->seed; return LELP_OK;
-    default:
-        return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_compressor_get_int: %d is not an integer compressor parameter",
-                          param);
-    }
+    return lelp__param_get_int(c, &lelp__compressor_params, param, value, "lelp_compressor_get_int");
 }
 
 int lelp_compressor_get_double(const lelp_compressor* c, int param, double* value)
 {
-    int st = lelp__check_handle(c, LELP__MAGIC_COMPRESSOR, "compressor");
-    if (st) return st;
-    if (!value) return lelp__fail(LELP_E_NULL, "lelp_compressor_get_double: value is NULL");
-    double* f = lelp__compressor_field((lelp_compressor*)c, param);
-    if (!f)
-        return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_compressor_get_double: %d is not a real compressor parameter",
-                          param);
-    *value = *f;
-    return LELP_OK;
+    return lelp__param_get_double(c, &lelp__compressor_params, param, value, "lelp_compressor_get_double");
 }
 
 /* Ed (n x dt double) = E; Z (n x k) = Ed A^T + a */
@@ -203,14 +164,14 @@ static void lelp__compress_rows(const lelp_compressor* c, const float* E, int64_
 static int lelp__check_rows(const lelp_compressor* c, const float* X, int64_t n, char width_of, const char* name,
                             const char* what)
 {
-    int st = lelp__check_handle(c, LELP__MAGIC_COMPRESSOR, "compressor");
+    int st = lelp__check_handle(c, LELP__MAGIC_COMPRESSOR, what, "compressor");
     if (st) return st;
     const int64_t width = width_of == 't' ? c->dt : c->k;
     if (!X) return lelp__fail(LELP_E_NULL, "%s: %s is NULL", what, name);
     if (n < 1) return lelp__fail(LELP_E_INVALID_ARG, "%s: n = %lld must be >= 1", what, (long long)n);
     if (lelp__bytes(n, width, sizeof(double)) == SIZE_MAX)
         return lelp__fail(LELP_E_INVALID_ARG, "%s: n*width overflows", what);
-    return lelp__check_finite_f32(X, n, width, name);
+    return lelp__check_finite_f32(X, n, width, what, name);
 }
 
 int lelp_compressor_compress(const lelp_compressor* c, const float* E, int64_t n, float* out)
@@ -290,11 +251,11 @@ static int lelp__step_checks(lelp_compressor* c, const float* E, const int32_t* 
     if (!c->multilabel) {
         if (!labels) return lelp__fail(LELP_E_NULL, "lelp_compressor_step: labels is NULL (single-label compressor)");
         if (Y) return lelp__fail(LELP_E_PARAM_COMBINATION, "lelp_compressor_step: Y given to a single-label compressor");
-        return lelp__check_labels(labels, n, c->C, "labels");
+        return lelp__check_labels(labels, n, c->C, "lelp_compressor_step", "labels");
     }
     if (!Y) return lelp__fail(LELP_E_NULL, "lelp_compressor_step: Y is NULL (multi-label compressor)");
     if (labels) return lelp__fail(LELP_E_PARAM_COMBINATION, "lelp_compressor_step: labels given to a multi-label compressor");
-    if ((st = lelp__check_finite_f32(Y, n, c->C, "Y"))) return st;
+    if ((st = lelp__check_finite_f32(Y, n, c->C, "lelp_compressor_step", "Y"))) return st;
     for (int64_t i = 0; i < n * c->C; i++)
         if (Y[i] < 0.0f || Y[i] > 1.0f)
             return lelp__fail(LELP_E_INVALID_TARGETS, "lelp_compressor_step: Y at row %lld is outside [0, 1]",
@@ -357,7 +318,7 @@ done:
 
 int lelp_compressor_weights(const lelp_compressor* c, float* A, float* a, float* W, float* bias)
 {
-    int st = lelp__check_handle(c, LELP__MAGIC_COMPRESSOR, "compressor");
+    int st = lelp__check_handle(c, LELP__MAGIC_COMPRESSOR, "lelp_compressor_weights", "compressor");
     if (st) return st;
     double *pA, *pa, *pW, *pb;
     lelp__compressor_views(c, &pA, &pa, &pW, &pb);

@@ -4,9 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "compress.h"
 
-#define LELP__COMPRESSOR_FORMAT_VERSION 1u
 
 static int64_t lelp__np_of(int64_t dt, int64_t k, int64_t C)
 {
@@ -22,7 +21,7 @@ static size_t lelp__compressor_layout(int64_t np, size_t off[3], size_t* end)
 
 int lelp_compressor_serialized_size(const lelp_compressor* c, size_t* size)
 {
-    int st = lelp__check_handle(c, LELP__MAGIC_COMPRESSOR, "compressor");
+    int st = lelp__check_handle(c, LELP__MAGIC_COMPRESSOR, "lelp_compressor_serialized_size", "compressor");
     if (st) return st;
     if (!size) return lelp__fail(LELP_E_NULL, "lelp_compressor_serialized_size: size is NULL");
     size_t off[3];
@@ -82,10 +81,10 @@ int lelp_compressor_load(lelp_compressor** out, const void* src, size_t size, co
     if (!out) return lelp__fail(LELP_E_NULL, "lelp_compressor_load: out is NULL");
     *out = NULL;
     if (!src) return lelp__fail(LELP_E_NULL, "lelp_compressor_load: src is NULL");
-    int st = lelp__check_allocator(alloc);
+    int st = lelp__check_allocator(alloc, "lelp_compressor_load");
     if (st) return st;
-    size_t plen = 0;
-    if ((st = lelp__check_envelope(src, size, "LELPCOMP", LELP__COMPRESSOR_FORMAT_VERSION, &plen, "compressor")))
+    lelp__envelope env;
+    if ((st = lelp__check_envelope(src, size, "LELPCOMP", LELP__COMPRESSOR_FORMAT_VERSION, &env, "lelp_compressor_load")))
         return st;
     lelp__reader r = {src, size, 20};
     uint32_t flags = lelp__get_u32(&r);
@@ -97,25 +96,25 @@ int lelp_compressor_load(lelp_compressor** out, const void* src, size_t size, co
     int64_t steps = (int64_t)lelp__get_u64(&r);
     const uint8_t* bytes = src;
     for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
-        if (bytes[i] != 0) return lelp__fail(LELP_E_FORMAT, "compressor: reserved header byte %zu is not zero", i);
-    if (flags > 15u || (flags & 3u) > 2u) return lelp__fail(LELP_E_FORMAT, "compressor: unknown flags 0x%x", (unsigned)flags);
-    if (dt < 1 || dt > 1048576 || k < 1 || k > 1048576 || C < 1 || C > 1048576 || steps < 0 ||
-        steps > (INT64_C(1) << 53) /* exact in a double (Adam's bias correction); no step can overflow it */ ||
+        if (bytes[i] != 0) return lelp__fail(LELP_E_FORMAT, "lelp_compressor_load: reserved header byte %zu is not zero", i);
+    if (flags > 15u || (flags & 3u) > 2u) return lelp__fail(LELP_E_FORMAT, "lelp_compressor_load: unknown flags 0x%x", (unsigned)flags);
+    if (dt < 1 || dt > LELP__MAX_COMP_DIM || k < 1 || k > LELP__MAX_COMP_DIM || C < 1 || C > LELP__MAX_C || steps < 0 ||
+        steps > LELP__MAX_COUNT /* exact in a double (Adam's bias correction); no step can overflow it */ ||
         seed > (uint64_t)INT64_MAX)
-        return lelp__fail(LELP_E_FORMAT, "compressor: impossible shape or step count");
+        return lelp__fail(LELP_E_FORMAT, "lelp_compressor_load: impossible shape or step count");
     if (!lelp__in(lr, LELP_COMPRESSOR_LR) || !lelp__in(wd, LELP_COMPRESSOR_WEIGHT_DECAY) ||
         !lelp__in(mom, LELP_COMPRESSOR_MOMENTUM) || !lelp__in(b1, LELP_COMPRESSOR_ADAM_BETA1) ||
         !lelp__in(b2, LELP_COMPRESSOR_ADAM_BETA2))
-        return lelp__fail(LELP_E_FORMAT, "compressor: a hyper-parameter is out of range");
+        return lelp__fail(LELP_E_FORMAT, "lelp_compressor_load: a hyper-parameter is out of range");
     size_t off[3], end[3];
     const int64_t np = lelp__np_of(dt, k, C);
-    if (lelp__compressor_layout(np, off, end) != plen)
-        return lelp__fail(LELP_E_FORMAT, "compressor: payload length %zu does not match the shape", plen);
-    if ((st = lelp__zero_gaps(src, off, end, 3, LELP__HEADER_LEN + plen, "compressor"))) return st;
+    if (lelp__compressor_layout(np, off, end) != env.payload_len)
+        return lelp__fail(LELP_E_FORMAT, "lelp_compressor_load: payload length %zu does not match the shape", env.payload_len);
+    if ((st = lelp__zero_gaps(src, off, end, 3, LELP__HEADER_LEN + env.payload_len, "lelp_compressor_load"))) return st;
     lelp__mem mem;
     lelp__mem_init(&mem, alloc);
     lelp_compressor* c = NULL;
-    if ((st = lelp__compressor_alloc(&mem, dt, k, C, &c))) return st;
+    if ((st = lelp__compressor_alloc(&mem, dt, k, C, &c, "lelp_compressor_load"))) return st;
     c->distance = (int)(flags & 3u);
     c->optimizer = (int)((flags >> 2) & 1u);
     c->multilabel = (int)((flags >> 3) & 1u);
@@ -126,6 +125,8 @@ int lelp_compressor_load(lelp_compressor** out, const void* src, size_t size, co
     c->beta1 = b1;
     c->beta2 = b2;
     c->steps = steps;
+    c->format_version = env.format_version;
+    c->writer_version = env.writer_version;
     double* arrays[3] = {c->P, c->m1, c->m2};
     for (int i = 0; i < 3; i++) {
         r.pos = off[i];
@@ -133,7 +134,7 @@ int lelp_compressor_load(lelp_compressor** out, const void* src, size_t size, co
         for (int64_t j = 0; j < np; j++)
             if (!isfinite(arrays[i][j]) || (i == 2 && arrays[i][j] < 0.0)) {
                 lelp__compressor_release(c);
-                return lelp__fail(LELP_E_FORMAT, "compressor: invalid value in the payload");
+                return lelp__fail(LELP_E_FORMAT, "lelp_compressor_load: invalid value in the payload");
             }
     }
     *out = c;
@@ -146,7 +147,7 @@ int lelp_compressor_save_path(const lelp_compressor* c, const char* path)
     uint8_t* buf = NULL;
     int st = lelp_compressor_serialized_size(c, &size);
     if (st || (st = lelp__save_begin(&c->mem, path, size, &buf, "lelp_compressor_save_path"))) return st;
-    return lelp__save_end(&c->mem, path, buf, size, lelp_compressor_serialize(c, buf, size, NULL));
+    return lelp__save_end(&c->mem, path, buf, size, lelp_compressor_serialize(c, buf, size, NULL), "lelp_compressor_save_path");
 }
 
 int lelp_compressor_load_path(lelp_compressor** out, const char* path, const lelp_allocator* alloc)
@@ -159,5 +160,5 @@ int lelp_compressor_load_path(lelp_compressor** out, const char* path, const lel
     if (st) return st;
     st = lelp_compressor_load(out, buf, size, alloc);
     lelp__free(&mem, buf, size);
-    return st;
+    return st ? lelp__fail_within(st, "lelp_compressor_load_path") : LELP_OK;
 }

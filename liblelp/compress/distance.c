@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "compress.h"
 
 #define LELP__NORM_EPS 1e-12
 

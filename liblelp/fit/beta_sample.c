@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* beta_sample.c -- a bounded sample of each class's rows, kept by the
- * builder for the automatic beta (SPEC 1.2: the mean within-class entropy
- * "over the fitting data").
+ * builder for the automatic beta (the mean within-class entropy over the
+ * fitting data).
  *
  * Why: the builder keeps no rows, and a Gaussian model of a class's fitted
  * statistics misses the entropy of classes that are not Gaussian (clusters,
@@ -21,7 +21,28 @@
  * smallest are ever copied. Each class's storage grows with its rows. */
 #include <string.h>
 
-#include "internal.h"
+#include "beta_sample.h"
+
+/* Entries of class c in ascending (key, bytes) order. */
+struct lelp__bsample {
+    int64_t cap, d, C;
+    int64_t chunk;            /* rows of a class's first storage chunk */
+    int64_t* n;               /* C: entries; after every call (normalized) = the distinct rows kept, <= cap */
+    int64_t* nsorted;         /* C: entries [0, nsorted) sorted, distinct, kept, <= cap; the rest wait */
+    int64_t* room;            /* C: entries the arrays hold (<= 2 cap, grown as rows arrive) */
+    int64_t* slots;           /* C: row slots allocated (whole chunks, <= cap) */
+    int64_t* used;            /* C: row slots ever used */
+    int64_t* nfree;           /* C: freed row slots, on freeslot[c] */
+    uint64_t** key;           /* C arrays of room: ascending over [0, nsorted) */
+    const float*** row;       /* C arrays of room: entry i's row (a slot, or the caller's row while it waits) */
+    int64_t** slot;           /* C arrays of room: entry i's slot, -1 while it waits */
+    int64_t** mult;           /* C arrays of room: how many streamed rows equal entry i's */
+    int64_t** freeslot;       /* C arrays of slots[c] */
+    float** chunks;           /* C x 64 chunk pointers (class c's from c * 64) */
+    uint64_t* tmp_key;        /* the normalization's scratch: tmp_room entries */
+    const float** tmp_row;
+    int64_t *tmp_slot, *tmp_mult, tmp_room;
+};
 
 int64_t lelp__bsample_default(int64_t d)
 {
@@ -178,8 +199,9 @@ static int lelp__bsample_arrays(const lelp__mem* mem, int64_t room, uint64_t** k
  * large capacity costs nothing until rows fill it), and callers reserve
  * before they change anything, so a failed allocation leaves the sample as
  * it was. */
-int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int64_t need)
+int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int64_t extra)
 {
+    const int64_t need = s->n[c] + extra;
     const int64_t most = 2 * s->cap; /* cap <= 2^20 (params.c) */
     const int64_t entries = need < most ? need : most, rows = need < s->cap ? need : s->cap;
     int k = 0;
@@ -241,23 +263,34 @@ static float* lelp__bsample_slot(const lelp__bsample* s, int64_t c, int64_t slot
     return s->chunks[c * LELP__BS_CHUNKS + k] + (slot - lelp__bs_slots(s, k)) * s->d;
 }
 
+int64_t lelp__bsample_cap(const lelp__bsample* s)
+{
+    return s->cap;
+}
+
+int64_t lelp__bsample_size(const lelp__bsample* s, int64_t c)
+{
+    return s->n[c];
+}
+
 const float* lelp__bsample_row(const lelp__bsample* s, int64_t c, int64_t i)
 {
     return s->row[c][i];
 }
 
-/* Entry i of a state being loaded lives in slot i (reserved). */
-float* lelp__bsample_load_row(lelp__bsample* s, int64_t c, int64_t i)
+uint64_t lelp__bsample_key(const lelp__bsample* s, int64_t c, int64_t i)
 {
-    float* h = lelp__bsample_slot(s, c, i);
-    s->slot[c][i] = i;
-    s->row[c][i] = h;
-    return h;
+    return s->key[c][i];
+}
+
+int64_t lelp__bsample_mult(const lelp__bsample* s, int64_t c, int64_t i)
+{
+    return s->mult[c][i];
 }
 
 /* (ka, a) < (kb, b): keys first, then the row bytes (equal keys of distinct
  * rows are a hash collision; equal rows are interchangeable) */
-int lelp__bsample_before(uint64_t ka, const float* a, uint64_t kb, const float* b, int64_t d)
+static int lelp__bsample_before(uint64_t ka, const float* a, uint64_t kb, const float* b, int64_t d)
 {
     if (ka != kb) return ka < kb;
     return memcmp(a, b, (size_t)d * sizeof(float)) < 0;
@@ -383,6 +416,30 @@ void lelp__bsample_merge(lelp__bsample* dst, const lelp__bsample* src)
             lelp__bsample_add(dst, c, src->row[c][i], src->key[c][i], src->mult[c][i]);
     }
     lelp__bsample_flush(dst);
+}
+
+int lelp__bsample_load_begin(const lelp__mem* mem, lelp__bsample* s, int64_t c, int64_t n)
+{
+    int st = lelp__bsample_reserve(mem, s, c, n);
+    if (st) return st;
+    s->n[c] = n;
+    return LELP_OK;
+}
+
+/* Entry i of a state being loaded lives in slot i (reserved). */
+float* lelp__bsample_load_entry(lelp__bsample* s, int64_t c, int64_t i, uint64_t key, int64_t mult)
+{
+    float* h = lelp__bsample_slot(s, c, i);
+    s->key[c][i] = key;
+    s->mult[c][i] = mult;
+    s->slot[c][i] = i;
+    s->row[c][i] = h;
+    return h;
+}
+
+int lelp__bsample_load_valid(const lelp__bsample* s, int64_t c, int64_t i)
+{
+    return s->key[c][i] == lelp__row_key(s->row[c][i], s->d) && (i == 0 || lelp__entry_before(s, c, i - 1, i));
 }
 
 void lelp__bsample_loaded(lelp__bsample* s, int64_t c)

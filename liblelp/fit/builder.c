@@ -4,11 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
-
-#define LELP__MAX_D INT64_C(65536)
-#define LELP__MAX_C INT64_C(1048576)
-#define LELP__MAX_CS INT64_C(16777216)
+#include "fit.h"
 
 static void lelp__builder_release(lelp_builder* b)
 {
@@ -33,16 +29,16 @@ static void lelp__builder_release(lelp_builder* b)
 static int lelp__check_shape(int64_t d, int64_t C, int64_t S)
 {
     if (d < 1 || d > LELP__MAX_D)
-        return lelp__fail(LELP_E_INVALID_ARG, "d = %lld must be in [1, %lld]", (long long)d,
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_create: d = %lld must be in [1, %lld]", (long long)d,
                           (long long)LELP__MAX_D);
     if (C < 1 || C > LELP__MAX_C)
-        return lelp__fail(LELP_E_INVALID_ARG, "C = %lld must be in [1, %lld]", (long long)C,
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_create: C = %lld must be in [1, %lld]", (long long)C,
                           (long long)LELP__MAX_C);
     if (S < 1 || S > d)
-        return lelp__fail(LELP_E_INVALID_ARG, "S = %lld must be in [1, d = %lld]", (long long)S,
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_create: S = %lld must be in [1, d = %lld]", (long long)S,
                           (long long)d);
     if (C * S > LELP__MAX_CS)
-        return lelp__fail(LELP_E_INVALID_ARG, "C*S = %lld exceeds %lld", (long long)(C * S),
+        return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_create: C*S = %lld exceeds %lld", (long long)(C * S),
                           (long long)LELP__MAX_CS);
     return LELP_OK;
 }
@@ -54,7 +50,7 @@ int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
     *out = NULL;
     int st = lelp__check_shape(d, C, S);
     if (st) return st;
-    if ((st = lelp__check_allocator(alloc))) return st;
+    if ((st = lelp__check_allocator(alloc, "lelp_builder_create"))) return st;
     lelp__mem mem;
     lelp__mem_init(&mem, alloc);
     lelp_builder* b = lelp__calloc(&mem, sizeof *b);
@@ -75,6 +71,8 @@ int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
     b->precision = LELP_PRECISION_FLOAT64;
     b->gram_form = 1;
     b->bsample_param = -1;
+    b->format_version = LELP__BUILDER_FORMAT_VERSION;
+    b->writer_version = LELP_VERSION_NUMBER;
     b->count = lelp__calloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
     b->nrows = lelp__calloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
     b->mean = lelp__calloc(&mem, lelp__bytes(C, d, sizeof(double)));
@@ -96,15 +94,15 @@ int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
 /* The statistics are allocated at first use, once the solver is known:
  * C*d*d doubles (exact; plus d*d floats with LELP_PRECISION_FLOAT32) or
  * C*2l*d (sketch). Exact classes start in row form with no rows (gram.c). */
-static int lelp__builder_solver_storage(lelp_builder* b);
+static int lelp__builder_solver_storage(lelp_builder* b, const char* fn);
 
-int lelp__builder_storage(lelp_builder* b)
+int lelp__builder_storage(lelp_builder* b, const char* fn)
 {
     if (b->started) return LELP_OK;
     const int64_t cap = b->bsample_param < 0 ? lelp__bsample_default(b->d) : b->bsample_param;
     int st = lelp__bsample_create(&b->mem, b->d, b->C, cap, &b->bs);
-    if (st) return st;
-    if ((st = lelp__builder_solver_storage(b))) {
+    if (st) return lelp__fail(st, "%s: out of memory for the beta sample of %lld classes", fn, (long long)b->C);
+    if ((st = lelp__builder_solver_storage(b, fn))) {
         lelp__bsample_free(&b->mem, b->bs);
         b->bs = NULL;
         return st;
@@ -113,8 +111,26 @@ int lelp__builder_storage(lelp_builder* b)
     return LELP_OK;
 }
 
+/* Back to the state before lelp__builder_storage: only while nothing was
+ * added, so a call that fails after allocating the statistics leaves the
+ * builder as it was and the settings they fixed are free again. */
+static void lelp__builder_unstart(lelp_builder* b)
+{
+    if (!b->started) return;
+    lelp__free(&b->mem, b->M, lelp__bytes(b->C, b->d * b->d, sizeof(double)));
+    lelp__free(&b->mem, b->Mf, lelp__bytes(b->d, b->d, sizeof(float)));
+    lelp__sketch_free(&b->mem, b->sk);
+    lelp__bsample_free(&b->mem, b->bs);
+    b->M = NULL;
+    b->Mf = NULL;
+    b->sk = NULL;
+    b->bs = NULL;
+    for (int64_t c = 0; c < b->C; c++) b->nrows[c] = 0;
+    b->started = 0;
+}
+
 /* The solver's part of the storage above. */
-static int lelp__builder_solver_storage(lelp_builder* b)
+static int lelp__builder_solver_storage(lelp_builder* b, const char* fn)
 {
     if (b->solver == LELP_SOLVER_EXACT) {
         /* not zeroed: every class starts in row form with no rows, and its
@@ -122,18 +138,21 @@ static int lelp__builder_solver_storage(lelp_builder* b)
          * class never reaches are never touched (nor counted in RSS) */
         b->M = lelp__alloc(&b->mem, lelp__bytes(b->C, b->d * b->d, sizeof(double)));
         if (!b->M)
-            return lelp__fail(LELP_E_NOMEM, "builder: out of memory for %lld co-moment matrices of %lld x %lld doubles "
-                              "(LELP_SOLVER_SKETCH needs O(C*l*d))", (long long)b->C, (long long)b->d, (long long)b->d);
+            return lelp__fail(LELP_E_NOMEM, "%s: out of memory for %lld co-moment matrices of %lld x %lld doubles "
+                              "(LELP_SOLVER_SKETCH needs O(C*l*d))", fn, (long long)b->C, (long long)b->d, (long long)b->d);
         if (b->precision == LELP_PRECISION_FLOAT32 &&
             !(b->Mf = lelp__alloc(&b->mem, lelp__bytes(b->d, b->d, sizeof(float))))) {
             lelp__free(&b->mem, b->M, lelp__bytes(b->C, b->d * b->d, sizeof(double)));
             b->M = NULL;
-            return lelp__fail(LELP_E_NOMEM, "builder: out of memory for the %lld x %lld float32 block co-moment",
-                              (long long)b->d, (long long)b->d);
+            return lelp__fail(LELP_E_NOMEM, "%s: out of memory for the %lld x %lld float32 block co-moment",
+                              fn, (long long)b->d, (long long)b->d);
         }
     } else {
         int64_t ell = b->ell_param ? b->ell_param : lelp__sketch_default_ell(b->d, b->S);
-        return lelp__sketch_create(&b->mem, b->d, b->C, ell, &b->sk);
+        int st = lelp__sketch_create(&b->mem, b->d, b->C, ell, &b->sk);
+        if (st)
+            return lelp__fail(st, "%s: out of memory for a sketch of %lld x %lld rows per class", fn,
+                              (long long)(2 * ell), (long long)b->d);
     }
     return LELP_OK;
 }
@@ -144,96 +163,43 @@ void lelp_builder_free(lelp_builder* b)
     lelp__builder_release(b);
 }
 
+static int lelp__builder_started(const void* handle)
+{
+    return ((const lelp_builder*)handle)->started;
+}
+
+/* The sketch size's lower bound depends on the builder's S. */
+static int lelp__builder_param_check(const void* handle, int param, int64_t value, const char* fn)
+{
+    const lelp_builder* b = handle;
+    if (param == LELP_BUILDER_SKETCH_SIZE && value != 0 && value <= b->S)
+        return lelp__fail(LELP_E_PARAM_RANGE, "%s: sketch size %lld must be 0 (automatic) or in [S+1 = %lld, %lld]",
+                          fn, (long long)value, (long long)(b->S + 1), (long long)LELP__MAX_SKETCH);
+    return LELP_OK;
+}
+
+static const lelp__param_set lelp__builder_params = {LELP__MAGIC_BUILDER, "builder", lelp__builder_started,
+                                                     "once data was streamed, merged or loaded",
+                                                     lelp__builder_param_check, NULL};
+
 int lelp_builder_set_int(lelp_builder* b, int param, int64_t value)
 {
-    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
-    if (st) return st;
-    switch (param) {
-    case LELP_BUILDER_NULL_SPACE:
-    case LELP_BUILDER_ROTATE:
-    case LELP_BUILDER_SEED:
-    case LELP_BUILDER_GRAM_FORM:
-    case LELP_BUILDER_LABELLER:
-        break;
-    case LELP_BUILDER_SOLVER:
-    case LELP_BUILDER_SKETCH_SIZE:
-    case LELP_BUILDER_PRECISION:
-    case LELP_BUILDER_BETA_SAMPLE:
-        if (b->started)
-            return lelp__fail(LELP_E_STAGE, "lelp_builder_set_int: the solver, sketch size, precision and beta "
-                              "sample are fixed once data was streamed, merged or loaded");
-        break;
-    default:
-        return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
-                          "lelp_builder_set_int: %d is not an integer builder parameter", param);
-    }
-    if (param == LELP_BUILDER_SKETCH_SIZE && value != 0 && (value <= b->S || value > 65536))
-        return lelp__fail(LELP_E_PARAM_RANGE, "lelp_builder_set_int: sketch size %lld must be 0 (automatic) or in "
-                          "[S+1 = %lld, 65536]", (long long)value, (long long)(b->S + 1));
-    if (value < 0 && param != LELP_BUILDER_BETA_SAMPLE)
-        return lelp__fail(LELP_E_PARAM_RANGE, "lelp_builder_set_int: parameter %d = %lld is negative",
-                          param, (long long)value);
-    if (param != LELP_BUILDER_SEED && param != LELP_BUILDER_SKETCH_SIZE &&
-        (st = lelp__param_check(param, (double)value)))
-        return st;
-    if (param == LELP_BUILDER_NULL_SPACE) b->null_space = (int)value;
-    if (param == LELP_BUILDER_ROTATE) b->rotate = (int)value;
-    if (param == LELP_BUILDER_SEED) b->seed = (uint64_t)value;
-    if (param == LELP_BUILDER_SOLVER) b->solver = (int)value;
-    if (param == LELP_BUILDER_SKETCH_SIZE) b->ell_param = value;
-    if (param == LELP_BUILDER_PRECISION) b->precision = (int)value;
-    if (param == LELP_BUILDER_GRAM_FORM) b->gram_form = (int)value;
-    if (param == LELP_BUILDER_BETA_SAMPLE) b->bsample_param = value;
-    if (param == LELP_BUILDER_LABELLER) b->labeller = (int)value;
-    return LELP_OK;
+    return lelp__param_set_int(b, &lelp__builder_params, param, value, "lelp_builder_set_int");
 }
 
 int lelp_builder_set_double(lelp_builder* b, int param, double value)
 {
-    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
-    if (st) return st;
-    if (param != LELP_BUILDER_BETA && param != LELP_BUILDER_ENTROPY_FRACTION)
-        return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
-                          "lelp_builder_set_double: %d is not a real builder parameter", param);
-    if ((st = lelp__param_check(param, value))) return st;
-    if (param == LELP_BUILDER_BETA) b->beta = value;
-    else b->entropy_fraction = value;
-    return LELP_OK;
+    return lelp__param_set_double(b, &lelp__builder_params, param, value, "lelp_builder_set_double");
 }
 
 int lelp_builder_get_int(const lelp_builder* b, int param, int64_t* value)
 {
-    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
-    if (st) return st;
-    if (!value) return lelp__fail(LELP_E_NULL, "lelp_builder_get_int: value is NULL");
-    switch (param) {
-    case LELP_BUILDER_NULL_SPACE: *value = b->null_space; return LELP_OK;
-    case LELP_BUILDER_ROTATE: *value = b->rotate; return LELP_OK;
-    case LELP_BUILDER_SEED: *value = (int64_t)b->seed; return LELP_OK;
-    case LELP_BUILDER_SOLVER: *value = b->solver; return LELP_OK;
-    case LELP_BUILDER_SKETCH_SIZE: *value = b->ell_param; return LELP_OK;
-    case LELP_BUILDER_PRECISION: *value = b->precision; return LELP_OK;
-    case LELP_BUILDER_GRAM_FORM: *value = b->gram_form; return LELP_OK;
-    case LELP_BUILDER_BETA_SAMPLE: *value = b->bsample_param; return LELP_OK;
-    case LELP_BUILDER_LABELLER: *value = b->labeller; return LELP_OK;
-    default:
-        return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
-                          "lelp_builder_get_int: %d is not an integer builder parameter", param);
-    }
+    return lelp__param_get_int(b, &lelp__builder_params, param, value, "lelp_builder_get_int");
 }
 
 int lelp_builder_get_double(const lelp_builder* b, int param, double* value)
 {
-    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
-    if (st) return st;
-    if (!value) return lelp__fail(LELP_E_NULL, "lelp_builder_get_double: value is NULL");
-    switch (param) {
-    case LELP_BUILDER_BETA: *value = b->beta; return LELP_OK;
-    case LELP_BUILDER_ENTROPY_FRACTION: *value = b->entropy_fraction; return LELP_OK;
-    default:
-        return lelp__fail(LELP_E_PARAM_UNSUPPORTED,
-                          "lelp_builder_get_double: %d is not a real builder parameter", param);
-    }
+    return lelp__param_get_double(b, &lelp__builder_params, param, value, "lelp_builder_get_double");
 }
 
 /* Class c of the exact solver leaves row form (gram.c) when `add` more rows
@@ -313,20 +279,26 @@ static void lelp__builder_add_class(lelp_builder* b, const float* H, const int32
 int lelp_builder_update(lelp_builder* b, const float* H, const int32_t* labels, int64_t n,
                         int64_t d)
 {
-    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
+    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "lelp_builder_update", "builder");
     if (st) return st;
-    if ((st = lelp__check_batch(H, n, d, b->d))) return st;
+    if ((st = lelp__check_batch(H, n, d, b->d, "lelp_builder_update"))) return st;
     if (n == 0) return LELP_OK;
     if (!labels) return lelp__fail(LELP_E_NULL, "lelp_builder_update: labels is NULL");
-    if ((st = lelp__check_labels(labels, n, b->C, "labels"))) return st;
-    if ((st = lelp__builder_storage(b))) return st;
+    if ((st = lelp__check_labels(labels, n, b->C, "lelp_builder_update", "labels"))) return st;
     for (int64_t c = 0; c < b->C; c++) b->batch_count[c] = 0;
     for (int64_t i = 0; i < n; i++) b->batch_count[labels[i]]++;
     for (int64_t c = 0; c < b->C; c++)
         if (b->batch_count[c] > LELP__MAX_COUNT - b->count[c])
             return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_update: class %lld would exceed 2^53 examples", (long long)c);
-    for (int64_t c = 0; b->bs && c < b->C; c++) /* before anything changes */
-        if ((st = lelp__bsample_reserve(&b->mem, b->bs, c, b->bs->n[c] + b->batch_count[c]))) return st;
+    /* every allocation before anything changes; a failure also undoes the
+     * first call's storage, so the settings it fixed stay settable */
+    const int was_started = b->started;
+    if ((st = lelp__builder_storage(b, "lelp_builder_update"))) return st;
+    for (int64_t c = 0; b->bs && c < b->C; c++)
+        if ((st = lelp__bsample_reserve(&b->mem, b->bs, c, b->batch_count[c]))) {
+            if (!was_started) lelp__builder_unstart(b);
+            return lelp__fail(st, "lelp_builder_update: out of memory for the beta sample of class %lld", (long long)c);
+        }
     for (int64_t c = 0; c < b->C; c++)
         if (b->batch_count[c] > 0) lelp__builder_add_class(b, H, labels, n, (int32_t)c);
     if (b->bs) lelp__bsample_flush(b->bs);
@@ -354,9 +326,9 @@ static void lelp__builder_merge_exact(lelp_builder* dst, const lelp_builder* src
 
 int lelp_builder_merge(lelp_builder* dst, const lelp_builder* src)
 {
-    int st = lelp__check_handle(dst, LELP__MAGIC_BUILDER, "dst");
+    int st = lelp__check_handle(dst, LELP__MAGIC_BUILDER, "lelp_builder_merge", "dst");
     if (st) return st;
-    if ((st = lelp__check_handle(src, LELP__MAGIC_BUILDER, "src"))) return st;
+    if ((st = lelp__check_handle(src, LELP__MAGIC_BUILDER, "lelp_builder_merge", "src"))) return st;
     if (dst == src) return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_merge: dst and src are the same builder");
     if (dst->d != src->d || dst->C != src->C || dst->S != src->S)
         return lelp__fail(LELP_E_SHAPE_MISMATCH,
@@ -370,14 +342,18 @@ int lelp_builder_merge(lelp_builder* dst, const lelp_builder* src)
     for (int64_t c = 0; c < dst->C; c++)
         if (src->count[c] > LELP__MAX_COUNT - dst->count[c])
             return lelp__fail(LELP_E_INVALID_ARG, "lelp_builder_merge: class %lld would exceed 2^53 examples", (long long)c);
-    if ((st = lelp__builder_storage(dst))) return st;
+    const int was_started = dst->started;
+    if ((st = lelp__builder_storage(dst, "lelp_builder_merge"))) return st;
     /* a sample is only a sample of all the rows if every part kept one of
      * the same size: otherwise the automatic beta falls back to the
      * Gaussian model (a state saved before the sample existed, or shards
      * set differently) */
-    const int keep = dst->bs && src->bs && src->bs->cap == dst->bs->cap;
+    const int keep = dst->bs && src->bs && lelp__bsample_cap(src->bs) == lelp__bsample_cap(dst->bs);
     for (int64_t c = 0; keep && c < dst->C; c++)
-        if ((st = lelp__bsample_reserve(&dst->mem, dst->bs, c, dst->bs->n[c] + src->bs->n[c]))) return st;
+        if ((st = lelp__bsample_reserve(&dst->mem, dst->bs, c, lelp__bsample_size(src->bs, c)))) {
+            if (!was_started) lelp__builder_unstart(dst);
+            return lelp__fail(st, "lelp_builder_merge: out of memory for the beta sample of class %lld", (long long)c);
+        }
     if (!keep) {
         lelp__bsample_free(&dst->mem, dst->bs);
         dst->bs = NULL;
@@ -396,14 +372,14 @@ int lelp_builder_merge(lelp_builder* dst, const lelp_builder* src)
 
 int lelp_builder_set_head(lelp_builder* b, const float* W, int64_t C, int64_t d)
 {
-    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
+    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "lelp_builder_set_head", "builder");
     if (st) return st;
     if (!W) return lelp__fail(LELP_E_NULL, "lelp_builder_set_head: W is NULL");
     if (C != b->C || d != b->d)
         return lelp__fail(LELP_E_SHAPE_MISMATCH,
                           "lelp_builder_set_head: W is %lld x %lld but the builder needs C x d = %lld x %lld",
                           (long long)C, (long long)d, (long long)b->C, (long long)b->d);
-    if ((st = lelp__check_finite_f32(W, C, d, "W"))) return st;
+    if ((st = lelp__check_finite_f32(W, C, d, "lelp_builder_set_head", "W"))) return st;
     for (int64_t i = 0; i < C * d; i++) b->head[i] = (double)W[i];
     b->has_head = 1;
     return LELP_OK;
@@ -411,7 +387,7 @@ int lelp_builder_set_head(lelp_builder* b, const float* W, int64_t C, int64_t d)
 
 int lelp_builder_count(const lelp_builder* b, int64_t c, int64_t* count)
 {
-    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
+    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "lelp_builder_count", "builder");
     if (st) return st;
     if (!count) return lelp__fail(LELP_E_NULL, "lelp_builder_count: count is NULL");
     if (c < 0 || c >= b->C)

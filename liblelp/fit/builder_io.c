@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "fit.h"
 
 /* LELP__B_FORM (flag bit 4) and the beta sample (flag bit 5, format
  * version 3) come last, so states without them keep their layout. */
@@ -13,7 +13,6 @@ enum { LELP__B_COUNT, LELP__B_MEAN, LELP__B_M, LELP__B_TRACE, LELP__B_NROWS, LEL
        LELP__B_SNUM, LELP__B_SKEY, LELP__B_SMUL, LELP__B_SROW, LELP__B_N };
 #define LELP__FLAG_ROW_FORM 16u
 #define LELP__FLAG_BETA_SAMPLE 32u
-#define LELP__MAX_BSAMPLE INT64_C(1048576)
 
 /* Array offsets for a state of the given shape; exact states carry the
  * packed co-moments (a class in row form: its r x d rows, then zeros) and,
@@ -50,7 +49,7 @@ static size_t lelp__builder_layout(int64_t d, int64_t C, int has_head, int solve
  * sample (merging it must not drop the others'). 0 = none. */
 static int64_t lelp__builder_scap(const lelp_builder* b)
 {
-    if (b->started) return b->bs ? b->bs->cap : 0;
+    if (b->started) return b->bs ? lelp__bsample_cap(b->bs) : 0;
     return b->bsample_param < 0 ? lelp__bsample_default(b->d) : b->bsample_param;
 }
 
@@ -58,7 +57,7 @@ static int64_t lelp__builder_scap(const lelp_builder* b)
 static int64_t lelp__builder_srows(const lelp_builder* b)
 {
     int64_t n = 0;
-    for (int64_t c = 0; b->bs && c < b->C; c++) n += b->bs->n[c];
+    for (int64_t c = 0; b->bs && c < b->C; c++) n += lelp__bsample_size(b->bs, c);
     return n;
 }
 
@@ -79,7 +78,7 @@ static int64_t lelp__builder_ell(const lelp_builder* b)
 
 int lelp_builder_serialized_size(const lelp_builder* b, size_t* size)
 {
-    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
+    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "lelp_builder_serialized_size", "builder");
     if (st) return st;
     if (!size) return lelp__fail(LELP_E_NULL, "lelp_builder_serialized_size: size is NULL");
     size_t off[LELP__B_N];
@@ -97,6 +96,9 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
     if (!dst) return lelp__fail(LELP_E_NULL, "lelp_builder_serialize: dst is NULL");
     if (capacity < need)
         return lelp__fail(LELP_E_BUFFER_TOO_SMALL, "lelp_builder_serialize: capacity %zu < %zu needed", capacity, need);
+    if (b->sk && b->sk->failed) /* the format has no place for a sketch that lost rows */
+        return lelp__fail(LELP_E_SOLVER, "lelp_builder_serialize: the sketch's eigensolver failed while class %lld was "
+                          "streamed", (long long)b->sk->failed_class);
     const int64_t d = b->d, C = b->C;
     size_t off[LELP__B_N];
     const int row_form = lelp__builder_row_form(b);
@@ -165,16 +167,18 @@ int lelp_builder_serialize(const lelp_builder* b, void* dst, size_t capacity, si
     if (scap) { /* the kept rows of each class in (key, bytes) order, classes one after another */
         const lelp__bsample* s = b->bs; /* NULL before any data: no rows */
         lelp__put_pad(&w, off[LELP__B_SNUM]);
-        for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, s ? (uint64_t)s->n[c] : 0);
+        for (int64_t c = 0; c < C; c++) lelp__put_u64(&w, s ? (uint64_t)lelp__bsample_size(s, c) : 0);
         lelp__put_pad(&w, off[LELP__B_SKEY]);
         for (int64_t c = 0; s && c < C; c++)
-            for (int64_t i = 0; i < s->n[c]; i++) lelp__put_u64(&w, s->key[c][i]);
+            for (int64_t i = 0; i < lelp__bsample_size(s, c); i++) lelp__put_u64(&w, lelp__bsample_key(s, c, i));
         lelp__put_pad(&w, off[LELP__B_SMUL]);
         for (int64_t c = 0; s && c < C; c++)
-            for (int64_t i = 0; i < s->n[c]; i++) lelp__put_u64(&w, (uint64_t)s->mult[c][i]);
+            for (int64_t i = 0; i < lelp__bsample_size(s, c); i++)
+                lelp__put_u64(&w, (uint64_t)lelp__bsample_mult(s, c, i));
         lelp__put_pad(&w, off[LELP__B_SROW]);
         for (int64_t c = 0; s && c < C; c++)
-            for (int64_t i = 0; i < s->n[c]; i++) lelp__put_f32s(&w, lelp__bsample_row(s, c, i), (size_t)d);
+            for (int64_t i = 0; i < lelp__bsample_size(s, c); i++)
+                lelp__put_f32s(&w, lelp__bsample_row(s, c, i), (size_t)d);
     }
     lelp__put_pad(&w, LELP__HEADER_LEN + plen);
     lelp__put_u32(&w, lelp__crc32(w.p, w.pos));
@@ -208,32 +212,32 @@ static int lelp__builder_header(const uint8_t* src, size_t plen, lelp__builder_h
     h->scap = (int64_t)lelp__get_u64(&r); /* these two: zero before format version 3 (reserved) */
     h->srows = (int64_t)lelp__get_u64(&r);
     for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
-        if (src[i] != 0) return lelp__fail(LELP_E_FORMAT, "builder state: reserved header byte %zu is not zero", i);
+        if (src[i] != 0) return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: reserved header byte %zu is not zero", i);
     /* flag bit 5 and the sample fields exist from format version 3 on */
     if (h->flags > (version >= 3 ? 63u : 31u))
-        return lelp__fail(LELP_E_FORMAT, "builder state: unknown flags 0x%x", (unsigned)h->flags);
-    if (h->d < 1 || h->d > 65536 || h->C < 1 || h->C > 1048576 || h->S < 1 || h->S > h->d ||
-        h->C * h->S > 16777216 || h->seed > (uint64_t)INT64_MAX)
-        return lelp__fail(LELP_E_FORMAT, "builder state: impossible shape d = %lld, C = %lld, S = %lld",
+        return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: unknown flags 0x%x", (unsigned)h->flags);
+    if (h->d < 1 || h->d > LELP__MAX_D || h->C < 1 || h->C > LELP__MAX_C || h->S < 1 || h->S > h->d ||
+        h->C * h->S > LELP__MAX_CS || h->seed > (uint64_t)INT64_MAX)
+        return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: impossible shape d = %lld, C = %lld, S = %lld",
                           (long long)h->d, (long long)h->C, (long long)h->S);
     /* C is bounded above, so scap * C cannot overflow */
     if (h->scap < 0 || h->scap > LELP__MAX_BSAMPLE || (h->scap > 0) != ((h->flags & LELP__FLAG_BETA_SAMPLE) != 0) ||
         h->srows < 0 || h->srows > h->scap * h->C)
-        return lelp__fail(LELP_E_FORMAT, "builder state: beta sample of %lld rows with flags 0x%x",
+        return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: beta sample of %lld rows with flags 0x%x",
                           (long long)h->scap, (unsigned)h->flags);
     if (!(h->beta >= 0.0 && h->beta <= 1e30) || !(h->fraction >= 0.01 && h->fraction <= 0.99))
-        return lelp__fail(LELP_E_FORMAT, "builder state: beta %g or entropy fraction %g out of range", h->beta,
+        return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: beta %g or entropy fraction %g out of range", h->beta,
                           h->fraction);
     if (h->solver == LELP_SOLVER_EXACT ? h->ell != 0
                                        : (h->solver != LELP_SOLVER_SKETCH || h->ell < 2 || h->ell > 65537))
-        return lelp__fail(LELP_E_FORMAT, "builder state: solver %lld with sketch size %lld is invalid",
+        return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: solver %lld with sketch size %lld is invalid",
                           (long long)h->solver, (long long)h->ell);
     if ((h->flags & LELP__FLAG_ROW_FORM) && h->solver != LELP_SOLVER_EXACT)
-        return lelp__fail(LELP_E_FORMAT, "builder state: row-form flag on a sketch state");
+        return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: row-form flag on a sketch state");
     size_t off[LELP__B_N];
     if (lelp__builder_layout(h->d, h->C, (int)((h->flags >> 2) & 1u), (int)h->solver, h->ell,
                              (h->flags & LELP__FLAG_ROW_FORM) != 0, h->scap, h->srows, off, NULL) != plen)
-        return lelp__fail(LELP_E_FORMAT, "builder state: payload length %zu does not match the shape", plen);
+        return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: payload length %zu does not match the shape", plen);
     return LELP_OK;
 }
 
@@ -251,7 +255,7 @@ static int lelp__builder_exact_payload(const uint8_t* src, size_t size, const si
          * merge at most 1, so n examples give at most 2n - 2 rows */
         const int64_t most = b->count[c] > 1 ? 2 * b->count[c] - 2 : 0;
         if (b->nrows[c] < -1 || b->nrows[c] > rmax || b->nrows[c] > most)
-            return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has %lld rows in row form (at most %lld for "
+            return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: class %lld has %lld rows in row form (at most %lld for "
                               "%lld examples)", (long long)c, (long long)b->nrows[c],
                               (long long)(most < rmax ? most : rmax), (long long)b->count[c]);
     }
@@ -266,23 +270,23 @@ static int lelp__builder_exact_payload(const uint8_t* src, size_t size, const si
             for (int64_t j = 0; j < d; j++) lelp__get_f64s(&r, M + j * d + j, (size_t)(d - j));
         for (size_t i = r.pos; i < end; i++)
             if (src[i] != 0)
-                return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has data past its rows", (long long)c);
+                return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: class %lld has data past its rows", (long long)c);
         if (b->nrows[c] >= 0) {
             const double* R = lelp__gram_rows(M, d, b->nrows[c]);
             for (int64_t i = 0; i < b->nrows[c] * d; i++)
-                if (!isfinite(R[i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite row");
+                if (!isfinite(R[i])) return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: non-finite row");
             continue;
         }
         int zero = 1;
         for (int64_t j = 0; j < d; j++) {
             memset(M + j * d, 0, (size_t)j * sizeof(double)); /* the upper triangle, never stored */
             for (int64_t i = j; i < d; i++) {
-                if (!isfinite(M[j * d + i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite co-moment");
+                if (!isfinite(M[j * d + i])) return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: non-finite co-moment");
                 zero &= M[j * d + i] == 0.0;
             }
         }
         if (!zero && b->count[c] < 2)
-            return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has %lld example(s) but a non-zero co-moment",
+            return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: class %lld has %lld example(s) but a non-zero co-moment",
                               (long long)c, (long long)b->count[c]);
         if (zero) b->nrows[c] = 0;
     }
@@ -297,59 +301,46 @@ static int lelp__builder_sample_payload(const uint8_t* src, size_t size, const s
                                         int64_t srows, lelp_builder* b)
 {
     lelp__bsample* s = b->bs;
-    const int64_t C = b->C, d = b->d, K = s->cap;
+    const int64_t C = b->C, d = b->d, K = lelp__bsample_cap(s);
     lelp__reader r = {src, size, off[LELP__B_SNUM]};
     int64_t total = 0;
     for (int64_t c = 0; c < C; c++) {
-        s->n[c] = (int64_t)lelp__get_u64(&r);
-        if (s->n[c] < 0 || s->n[c] > (b->count[c] < K ? b->count[c] : K) || (b->count[c] > 0 && s->n[c] == 0))
-            return lelp__fail(LELP_E_FORMAT, "builder state: class %lld keeps %lld sample rows for %lld examples",
-                              (long long)c, (long long)s->n[c], (long long)b->count[c]);
-        total += s->n[c];
+        const int64_t n = (int64_t)lelp__get_u64(&r);
+        if (n < 0 || n > (b->count[c] < K ? b->count[c] : K) || (b->count[c] > 0 && n == 0))
+            return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: class %lld keeps %lld sample rows for %lld examples",
+                              (long long)c, (long long)n, (long long)b->count[c]);
+        total += n;
     }
     if (total != srows)
-        return lelp__fail(LELP_E_FORMAT, "builder state: the beta sample holds %lld rows, the header says %lld",
+        return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: the beta sample holds %lld rows, the header says %lld",
                           (long long)total, (long long)srows);
-    for (int64_t c = 0; c < C; c++) { /* storage for the rows the buffer holds, once they are known to be there */
-        const int64_t n = s->n[c];
-        s->n[c] = 0;
-        int st = lelp__bsample_reserve(&b->mem, s, c, n);
-        if (st) return st;
-        s->n[c] = n;
+    /* storage for the rows the buffer holds, once they are known to be there */
+    r.pos = off[LELP__B_SNUM];
+    for (int64_t c = 0; c < C; c++) {
+        int st = lelp__bsample_load_begin(&b->mem, s, c, (int64_t)lelp__get_u64(&r));
+        if (st) return lelp__fail(st, "lelp_builder_load: out of memory for the beta sample of class %lld", (long long)c);
     }
-    r.pos = off[LELP__B_SKEY];
-    for (int64_t c = 0; c < C; c++)
-        for (int64_t i = 0; i < s->n[c]; i++) s->key[c][i] = lelp__get_u64(&r);
-    r.pos = off[LELP__B_SMUL];
+    lelp__reader rk = {src, size, off[LELP__B_SKEY]}, rm = {src, size, off[LELP__B_SMUL]}, rr = {src, size, off[LELP__B_SROW]};
     for (int64_t c = 0; c < C; c++) {
         int64_t copies = 0;
-        for (int64_t i = 0; i < s->n[c]; i++) {
-            const uint64_t m = lelp__get_u64(&r);
+        const int64_t n = lelp__bsample_size(s, c);
+        for (int64_t i = 0; i < n; i++) {
+            const uint64_t key = lelp__get_u64(&rk), m = lelp__get_u64(&rm);
             if (m < 1 || m > (uint64_t)(b->count[c] - copies))
-                return lelp__fail(LELP_E_FORMAT, "builder state: beta sample row %lld of class %lld stands for %llu "
+                return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: beta sample row %lld of class %lld stands for %llu "
                                   "rows", (long long)i, (long long)c, (unsigned long long)m);
-            s->mult[c][i] = (int64_t)m;
             copies += (int64_t)m;
-        }
-        if (s->n[c] < K && copies != b->count[c])
-            return lelp__fail(LELP_E_FORMAT, "builder state: the beta sample of class %lld holds %lld of its %lld "
-                              "rows but is not full", (long long)c, (long long)copies, (long long)b->count[c]);
-    }
-    r.pos = off[LELP__B_SROW];
-    for (int64_t c = 0; c < C; c++)
-        for (int64_t i = 0; i < s->n[c]; i++) {
-            float* h = lelp__bsample_load_row(s, c, i);
-            lelp__get_f32s(&r, h, (size_t)d);
-            const uint64_t key = s->key[c][i];
-            int ok = 1;
-            for (int64_t j = 0; j < d && ok; j++) ok = isfinite(h[j]);
-            ok = ok && key == lelp__row_key(h, d) &&
-                 (i == 0 || lelp__bsample_before(s->key[c][i - 1], s->row[c][i - 1], key, h, d));
-            if (!ok)
-                return lelp__fail(LELP_E_FORMAT, "builder state: beta sample row %lld of class %lld is invalid",
+            float* h = lelp__bsample_load_entry(s, c, i, key, (int64_t)m);
+            lelp__get_f32s(&rr, h, (size_t)d);
+            if (lelp__any_nonfinite(h, d) || !lelp__bsample_load_valid(s, c, i))
+                return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: beta sample row %lld of class %lld is invalid",
                                   (long long)i, (long long)c);
         }
-    for (int64_t c = 0; c < C; c++) lelp__bsample_loaded(s, c);
+        if (n < K && copies != b->count[c])
+            return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: the beta sample of class %lld holds %lld of its %lld "
+                              "rows but is not full", (long long)c, (long long)copies, (long long)b->count[c]);
+        lelp__bsample_loaded(s, c);
+    }
     return LELP_OK;
 }
 
@@ -358,14 +349,14 @@ static int lelp__builder_payload(const uint8_t* src, size_t size, int row_form, 
     const int64_t d = b->d, C = b->C;
     size_t off[LELP__B_N], end[LELP__B_N];
     const size_t plen = lelp__builder_layout(d, C, b->has_head, b->solver, lelp__builder_ell(b), row_form,
-                                             b->bs ? b->bs->cap : 0, srows, off, end);
-    int st0 = lelp__zero_gaps(src, off, end, LELP__B_N, LELP__HEADER_LEN + plen, "builder state");
+                                             b->bs ? lelp__bsample_cap(b->bs) : 0, srows, off, end);
+    int st0 = lelp__zero_gaps(src, off, end, LELP__B_N, LELP__HEADER_LEN + plen, "lelp_builder_load");
     if (st0) return st0;
     lelp__reader r = {src, size, off[LELP__B_COUNT]};
     for (int64_t c = 0; c < C; c++) {
         b->count[c] = (int64_t)lelp__get_u64(&r);
         if (b->count[c] < 0 || b->count[c] > LELP__MAX_COUNT)
-            return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has an impossible count", (long long)c);
+            return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: class %lld has an impossible count", (long long)c);
     }
     r.pos = off[LELP__B_MEAN];
     lelp__get_f64s(&r, b->mean, (size_t)(C * d));
@@ -380,18 +371,18 @@ static int lelp__builder_payload(const uint8_t* src, size_t size, int row_form, 
         for (int64_t c = 0; c < C; c++) {
             sk->nrows[c] = (int64_t)lelp__get_u64(&r);
             if (sk->nrows[c] < 0 || sk->nrows[c] > sk->cap || !(sk->trace[c] >= 0.0) || !isfinite(sk->trace[c]))
-                return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has an invalid sketch", (long long)c);
+                return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: class %lld has an invalid sketch", (long long)c);
         }
         r.pos = off[LELP__B_SKETCH];
         lelp__get_f64s(&r, sk->rows, (size_t)(C * sk->cap * d)); /* a new sketch: B[c] = rows + c cap d */
         for (int64_t i = 0; i < C * sk->cap * d; i++)
-            if (!isfinite(sk->rows[i])) return lelp__fail(LELP_E_FORMAT, "builder state: non-finite sketch row");
+            if (!isfinite(sk->rows[i])) return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: non-finite sketch row");
         /* fewer than 2 examples: every centred row, and so the sketch, is zero */
         for (int64_t c = 0; c < C; c++) {
             int zero = sk->trace[c] == 0.0;
             for (int64_t i = 0; i < sk->cap * d && zero; i++) zero = sk->rows[c * sk->cap * d + i] == 0.0;
             if (b->count[c] < 2 && !zero)
-                return lelp__fail(LELP_E_FORMAT, "builder state: class %lld has %lld example(s) but a non-zero sketch",
+                return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: class %lld has %lld example(s) but a non-zero sketch",
                                   (long long)c, (long long)b->count[c]);
         }
     }
@@ -404,7 +395,7 @@ static int lelp__builder_payload(const uint8_t* src, size_t size, int row_form, 
      * is not a state the library wrote (and would overflow the co-moments) */
     for (int64_t i = 0; i < C * d; i++)
         if (!(fabs(b->mean[i]) <= FLT_MAX) || !(fabs(b->head[i]) <= FLT_MAX))
-            return lelp__fail(LELP_E_FORMAT, "builder state: a mean or head value is not finite or beyond the float32 range");
+            return lelp__fail(LELP_E_FORMAT, "lelp_builder_load: a mean or head value is not finite or beyond the float32 range");
     return LELP_OK;
 }
 
@@ -413,13 +404,13 @@ int lelp_builder_load(lelp_builder** out, const void* src, size_t size, const le
     if (!out) return lelp__fail(LELP_E_NULL, "lelp_builder_load: out is NULL");
     *out = NULL;
     if (!src) return lelp__fail(LELP_E_NULL, "lelp_builder_load: src is NULL");
-    size_t plen = 0;
-    int st = lelp__check_envelope(src, size, "LELPBLDR", LELP__BUILDER_FORMAT_VERSION, &plen, "builder state");
+    lelp__envelope env;
+    int st = lelp__check_envelope(src, size, "LELPBLDR", LELP__BUILDER_FORMAT_VERSION, &env, "lelp_builder_load");
     if (st) return st;
     lelp__builder_hdr h;
-    if ((st = lelp__builder_header(src, plen, &h))) return st;
+    if ((st = lelp__builder_header(src, env.payload_len, &h))) return st;
     lelp_builder* b = NULL;
-    if ((st = lelp_builder_create(&b, h.d, h.C, h.S, alloc))) return st;
+    if ((st = lelp_builder_create(&b, h.d, h.C, h.S, alloc))) return lelp__fail_within(st, "lelp_builder_load");
     b->null_space = (int)(h.flags & 1u);
     b->rotate = (int)((h.flags >> 1) & 1u);
     b->has_head = (int)((h.flags >> 2) & 1u);
@@ -430,7 +421,9 @@ int lelp_builder_load(lelp_builder** out, const void* src, size_t size, const le
     b->solver = (int)h.solver;
     b->ell_param = h.ell;
     b->bsample_param = h.scap; /* 0: a state without a sample (or saved before it existed) */
-    if ((st = lelp__builder_storage(b)) || (st = lelp__builder_payload(src, size, (h.flags & LELP__FLAG_ROW_FORM) != 0, h.srows, b))) {
+    b->format_version = env.format_version;
+    b->writer_version = env.writer_version;
+    if ((st = lelp__builder_storage(b, "lelp_builder_load")) || (st = lelp__builder_payload(src, size, (h.flags & LELP__FLAG_ROW_FORM) != 0, h.srows, b))) {
         lelp_builder_free(b);
         return st;
     }
@@ -444,7 +437,7 @@ int lelp_builder_save_path(const lelp_builder* b, const char* path)
     uint8_t* buf = NULL;
     int st = lelp_builder_serialized_size(b, &size);
     if (st || (st = lelp__save_begin(&b->mem, path, size, &buf, "lelp_builder_save_path"))) return st;
-    return lelp__save_end(&b->mem, path, buf, size, lelp_builder_serialize(b, buf, size, NULL));
+    return lelp__save_end(&b->mem, path, buf, size, lelp_builder_serialize(b, buf, size, NULL), "lelp_builder_save_path");
 }
 
 int lelp_builder_load_path(lelp_builder** out, const char* path, const lelp_allocator* alloc)
@@ -457,5 +450,5 @@ int lelp_builder_load_path(lelp_builder** out, const char* path, const lelp_allo
     if (st) return st;
     st = lelp_builder_load(out, buf, size, alloc);
     lelp__free(&mem, buf, size);
-    return st;
+    return st ? lelp__fail_within(st, "lelp_builder_load_path") : LELP_OK;
 }

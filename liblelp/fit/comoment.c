@@ -6,7 +6,7 @@
 #include <cblas.h>
 #include <math.h>
 
-#include "internal.h"
+#include "fit.h"
 
 /* Chan's mean update: delta <- mean_b - mean; mean += delta * nb / n.
  * Returns the weight na*nb/n of the rank-one correction delta delta^T. */

@@ -6,8 +6,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "fit/kmeans.h"
-#include "internal.h"
+#include "fit.h"
+#include "kmeans.h"
+#include "../linalg/linalg.h"
+#include "../model/model_priv.h"
 
 /* With LELP_PRECISION_FLOAT32, eigenvalues below this fraction of the class's
  * trace count as zero: the float32 block products leave noise eigenvalues of
@@ -146,12 +148,12 @@ int lelp_builder_fit(const lelp_builder* b, lelp_model** out)
 {
     if (!out) return lelp__fail(LELP_E_NULL, "lelp_builder_fit: out is NULL");
     *out = NULL;
-    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "builder");
+    int st = lelp__check_handle(b, LELP__MAGIC_BUILDER, "lelp_builder_fit", "builder");
     if (st) return st;
     if ((st = lelp__fit_checks(b))) return st;
     const int64_t d = b->d, C = b->C, S = b->S;
     lelp_model* m = NULL;
-    if ((st = lelp__model_alloc(&b->mem, d, C, S, &m))) return st;
+    if ((st = lelp__model_alloc(&b->mem, d, C, S, &m, "lelp_builder_fit"))) return st;
     lelp__fit_scratch w = {0};
     /* the sketch solver and classes in row form work on their own small arrays */
     int any_comoment = 0;

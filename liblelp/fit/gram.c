@@ -15,7 +15,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "fit.h"
+#include "../linalg/linalg.h"
 
 /* The switch to a co-moment needs an r x r scratch: the update's block
  * buffer ((LELP__BLOCK_ROWS + 1) x d doubles) or, when 3r <= d, the free upper
@@ -133,7 +134,7 @@ int lelp__gram_eigen(const lelp__mem* mem, const double* rows, int64_t r, int64_
     double* Vt = lelp__alloc(mem, v_bytes);
     int st = LELP_OK;
     if (!A || !G || !wtop || !Z || !T || !Vt) {
-        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the %lld x %lld Gram matrix of class %lld",
+        st = lelp__fail(LELP_E_NOMEM, "lelp_builder_fit: out of memory for the %lld x %lld Gram matrix of class %lld",
                         (long long)r, (long long)r, (long long)c);
         goto done;
     }

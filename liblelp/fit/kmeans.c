@@ -13,7 +13,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "fit/kmeans.h"
+#include "kmeans.h"
+#include "../linalg/linalg.h"
+#include "../model/model_priv.h"
 
 /* Lloyd stops when no assignment changes, or after this many rounds. */
 #define LELP__KMEANS_MAX_ITER 300
@@ -53,7 +55,7 @@ static void lelp__km_rows(const lelp_builder* b, int64_t c, const double* Q, int
             const double t = lelp__dot(Q + q * d, x, d);
             for (int64_t j = 0; j < d; j++) x[j] -= t * Q[q * d + j];
         }
-        k->w[i] = (double)b->bs->mult[c][i];
+        k->w[i] = (double)lelp__bsample_mult(b->bs, c, i);
     }
 }
 
@@ -192,9 +194,9 @@ static int lelp__km_beta(const lelp_builder* b, const lelp_model* m, const doubl
     int64_t k = 0;
     for (int64_t c = 0; c < C; c++) {
         double copies = 0.0;
-        for (int64_t i = 0; i < b->bs->n[c]; i++) copies += (double)b->bs->mult[c][i];
-        for (int64_t i = 0; i < b->bs->n[c]; i++, k++) {
-            w[k] = (double)m->count[c] / total * ((double)b->bs->mult[c][i] / copies);
+        for (int64_t i = 0; i < lelp__bsample_size(b->bs, c); i++) copies += (double)lelp__bsample_mult(b->bs, c, i);
+        for (int64_t i = 0; i < lelp__bsample_size(b->bs, c); i++, k++) {
+            w[k] = (double)m->count[c] / total * ((double)lelp__bsample_mult(b->bs, c, i) / copies);
             double lo = g[k * S], hi = lo;
             for (int64_t s = 1; s < S; s++) {
                 lo = g[k * S + s] < lo ? g[k * S + s] : lo;
@@ -214,8 +216,8 @@ int lelp__kmeans_label(const lelp_builder* b, lelp_model* m, const double* Q, in
     const int64_t C = b->C, S = b->S, d = b->d;
     int64_t rows = 0, most = 0;
     for (int64_t c = 0; c < C; c++) {
-        rows += b->bs->n[c];
-        most = b->bs->n[c] > most ? b->bs->n[c] : most;
+        rows += lelp__bsample_size(b->bs, c);
+        most = lelp__bsample_size(b->bs, c) > most ? lelp__bsample_size(b->bs, c) : most;
     }
     lelp__km k = {0, d, S, NULL, NULL, NULL, NULL, NULL};
     const size_t xb = lelp__bytes(most, d, sizeof(double)), nb = lelp__bytes(most + S, 1, sizeof(double));
@@ -234,7 +236,7 @@ int lelp__kmeans_label(const lelp_builder* b, lelp_model* m, const double* Q, in
         st = lelp__fail(LELP_E_NOMEM, "lelp_builder_fit: out of memory for the k-means labeller");
     int64_t row0 = 0;
     for (int64_t c = 0; c < C && !st; c++) {
-        k.n = b->bs->n[c];
+        k.n = lelp__bsample_size(b->bs, c);
         lelp__km_rows(b, c, Q, r, &k);
         if (!(st = lelp__km_class(&k, b->seed, c, scratch))) lelp__km_store(&k, m, c, g + row0 * S);
         row0 += k.n;

@@ -4,7 +4,7 @@
 #ifndef LELP_FIT_KMEANS_H
 #define LELP_FIT_KMEANS_H
 
-#include "internal.h"
+#include "fit.h"
 
 /* Replaces the projections of a fitted m (U, b, beta) by k-means
  * pseudo-subclasses found on the builder's row sample in the null-space

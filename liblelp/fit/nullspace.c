@@ -6,7 +6,7 @@
 #include <lapacke.h>
 #include <math.h>
 
-#include "internal.h"
+#include "fit.h"
 
 int lelp__head_basis(const lelp__mem* mem, const double* W, int64_t C, int64_t d, double** Q,
                      int64_t* rank)
@@ -22,7 +22,7 @@ int lelp__head_basis(const lelp__mem* mem, const double* W, int64_t C, int64_t d
     size_t work_bytes = 0;
     int st = LELP_OK;
     if (!A || !U || !s) {
-        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the head's SVD");
+        st = lelp__fail(LELP_E_NOMEM, "lelp_builder_fit: out of memory for the head's SVD");
         goto done;
     }
     for (int64_t i = 0; i < C * d; i++) A[i] = W[i];
@@ -30,21 +30,21 @@ int lelp__head_basis(const lelp__mem* mem, const double* W, int64_t C, int64_t d
     lapack_int info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'S', 'N', (lapack_int)d, (lapack_int)C, A,
                                           (lapack_int)d, s, U, (lapack_int)d, &vt_dummy, 1, &query, -1);
     if (info != 0) {
-        st = lelp__fail(LELP_E_SOLVER, "fit: dgesvd workspace query failed (info %d)", (int)info);
+        st = lelp__fail(LELP_E_SOLVER, "lelp_builder_fit: dgesvd workspace query failed (info %d)", (int)info);
         goto done;
     }
     int64_t lwork = (int64_t)query;
     work_bytes = lelp__bytes(lwork, 1, sizeof(double));
     work = lelp__alloc(mem, work_bytes);
     if (!work) {
-        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the head's SVD workspace");
+        st = lelp__fail(LELP_E_NOMEM, "lelp_builder_fit: out of memory for the head's SVD workspace");
         goto done;
     }
     info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'S', 'N', (lapack_int)d, (lapack_int)C, A,
                                (lapack_int)d, s, U, (lapack_int)d, &vt_dummy, 1, work,
                                (lapack_int)lwork);
     if (info != 0) {
-        st = lelp__fail(LELP_E_SOLVER, "fit: dgesvd of the head failed (info %d)", (int)info);
+        st = lelp__fail(LELP_E_SOLVER, "lelp_builder_fit: dgesvd of the head failed (info %d)", (int)info);
         goto done;
     }
     double tol = s[0] * (double)(C > d ? C : d) * DBL_EPSILON;
@@ -72,7 +72,7 @@ int lelp__project_out(const lelp__mem* mem, double* Sigma, int64_t d, const doub
     if (!T || !B) {
         lelp__free(mem, T, lelp__bytes(d, r, sizeof(double)));
         lelp__free(mem, B, lelp__bytes(r, r, sizeof(double)));
-        return lelp__fail(LELP_E_NOMEM, "fit: out of memory for the null-space projection");
+        return lelp__fail(LELP_E_NOMEM, "lelp_builder_fit: out of memory for the null-space projection");
     }
     const int n = (int)d, k = (int)r;
     cblas_dsymm(CblasColMajor, CblasLeft, CblasLower, n, k, 1.0, Sigma, n, Q, n, 0.0, T, n);

@@ -11,7 +11,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "fit.h"
+#include "../linalg/linalg.h"
 
 int64_t lelp__sketch_default_ell(int64_t d, int64_t S)
 {
@@ -114,8 +115,15 @@ static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
     double* V = NULL;
     lapack_int info = lelp__sketch_gram_eigen(sk, B, keep, &V);
     if (info != 0) {
-        /* cannot happen for a finite symmetric matrix; keep the newest rows
-         * rather than lose the stream */
+        /* cannot happen for a finite symmetric matrix: the class's sketch
+         * no longer bounds its co-moment, so the failure is sticky and fit
+         * reports it (LELP_E_SOLVER); the newest rows are kept so the
+         * buffer stays well-formed until then */
+        if (!sk->failed) {
+            sk->failed = LELP_E_SOLVER;
+            sk->failed_class = c;
+            sk->failed_info = (int64_t)info;
+        }
         memmove(B, B + (cap - keep) * d, (size_t)(keep * d) * sizeof(double));
         sk->nrows[c] = keep;
         return;
@@ -144,7 +152,7 @@ static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
     sk->nrows[c] = keep;
 }
 
-void lelp__sketch_append(lelp__sketch* sk, int64_t c, const double* rows, int64_t nr, double scale)
+static void lelp__sketch_append(lelp__sketch* sk, int64_t c, const double* rows, int64_t nr, double scale)
 {
     const int64_t d = sk->d;
     for (int64_t r = 0; r < nr; r++) {
@@ -196,6 +204,11 @@ void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t
                         const double* mean_b, int64_t count_b, double* delta)
 {
     if (count_b == 0) return;
+    if (src->failed && !dst->failed) { /* src's rows are incomplete: so is the merge */
+        dst->failed = src->failed;
+        dst->failed_class = src->failed_class;
+        dst->failed_info = src->failed_info;
+    }
     lelp__sketch_append(dst, c, src->B[c], src->nrows[c], 1.0);
     sketch_shift(dst, mean, count, c, mean_b, count_b, src->trace[c], delta);
 }
@@ -205,6 +218,10 @@ void lelp__sketch_merge(lelp__sketch* dst, double* mean, int64_t* count, int64_t
 int lelp__sketch_eigen(const lelp__mem* mem, const lelp__sketch* sk, int64_t c, int64_t count, const double* Q,
                        int64_t rh, int64_t S, double* lam, double* V, double* trace, double* trace0)
 {
+    if (sk->failed)
+        return lelp__fail(LELP_E_SOLVER, "lelp_builder_fit: the sketch's eigensolver failed (LAPACK info %lld) while "
+                          "class %lld was streamed, so its rows were not all kept", (long long)sk->failed_info,
+                          (long long)sk->failed_class);
     return lelp__gram_eigen(mem, sk->B[c], sk->nrows[c], sk->d, 0, sk->trace[c], count, Q, rh, S,
                             lam, V, trace, trace0, c);
 }

@@ -6,7 +6,9 @@
 #include <lapacke.h>
 #include <math.h>
 
-#include "internal.h"
+#include "linalg.h"
+
+static void lelp__stable_ties(double* w, double* V, int64_t d, int64_t S);
 
 /* A: lower triangle, column-major d x d (destroyed). w: S eigenvalues,
  * descending. V: d x S column-major, column s = eigenvector s. */
@@ -25,7 +27,7 @@ int lelp__top_eigen(const lelp__mem* mem, double* A, int64_t d, int64_t S, doubl
  * reverse a run of equal eigenvalues; SPEC 1.1.3 keeps LAPACK's order among
  * them (the descending sort is stable), so each run is turned back. Only
  * exactly equal values tie: near-equal ones are ordered by value. */
-void lelp__stable_ties(double* w, double* V, int64_t d, int64_t S)
+static void lelp__stable_ties(double* w, double* V, int64_t d, int64_t S)
 {
     for (int64_t a = 0; a < S;) {
         int64_t b = a + 1;
@@ -52,7 +54,7 @@ int lelp__top_eigen_lapack(const lelp__mem* mem, double* A, int64_t d, int64_t S
     size_t work_bytes = 0, iwork_bytes = 0;
     int st = LELP_OK;
     if (!wall || !Z || !isuppz) {
-        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the eigensolver (class %lld)",
+        st = lelp__fail(LELP_E_NOMEM, "lelp_builder_fit: out of memory for the eigensolver (class %lld)",
                         (long long)cls);
         goto done;
     }
@@ -64,7 +66,7 @@ int lelp__top_eigen_lapack(const lelp__mem* mem, double* A, int64_t d, int64_t S
     lapack_int info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'V', 'I', 'L', n, A, n, 0.0, 0.0, il, iu,
                                           abstol, &m, wall, Z, n, isuppz, &query, -1, &iquery, -1);
     if (info != 0) {
-        st = lelp__fail(LELP_E_SOLVER, "fit: dsyevr workspace query failed (info %d)", (int)info);
+        st = lelp__fail(LELP_E_SOLVER, "lelp_builder_fit: dsyevr workspace query failed (info %d)", (int)info);
         goto done;
     }
     int64_t lwork = (int64_t)query, liwork = (int64_t)iquery;
@@ -73,14 +75,14 @@ int lelp__top_eigen_lapack(const lelp__mem* mem, double* A, int64_t d, int64_t S
     work = lelp__alloc(mem, work_bytes);
     iwork = lelp__alloc(mem, iwork_bytes);
     if (!work || !iwork) {
-        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the eigensolver workspace");
+        st = lelp__fail(LELP_E_NOMEM, "lelp_builder_fit: out of memory for the eigensolver workspace");
         goto done;
     }
     info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'V', 'I', 'L', n, A, n, 0.0, 0.0, il, iu, abstol, &m,
                                wall, Z, n, isuppz, work, (lapack_int)lwork, iwork,
                                (lapack_int)liwork);
     if (info != 0 || m != (lapack_int)S) {
-        st = lelp__fail(LELP_E_SOLVER, "fit: dsyevr failed for class %lld (info %d, %d of %lld found)",
+        st = lelp__fail(LELP_E_SOLVER, "lelp_builder_fit: dsyevr failed for class %lld (info %d, %d of %lld found)",
                         (long long)cls, (int)info, (int)m, (long long)S);
         goto done;
     }

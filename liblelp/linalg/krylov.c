@@ -17,7 +17,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "linalg.h"
 
 #define LELP__KRYLOV_TOL 1e-13
 #define LELP__KRYLOV_BLOCKS 8 /* blocks per restart cycle (plus one spare) */
@@ -165,7 +165,7 @@ int lelp__krylov_top(const lelp__mem* mem, const double* A, int64_t d, int64_t S
     size_t n = lelp__krylov_doubles(d, kr.b, kr.m, kr.lwork);
     size_t bytes = lelp__bytes((int64_t)n, 1, sizeof(double));
     double* base = lelp__alloc(mem, bytes);
-    if (!base) return lelp__fail(LELP_E_NOMEM, "fit: out of memory for the Krylov eigensolver (class %lld)", (long long)cls);
+    if (!base) return lelp__fail(LELP_E_NOMEM, "lelp_builder_fit: out of memory for the Krylov eigensolver (class %lld)", (long long)cls);
     kr.K = base;
     kr.AK = kr.K + d * kr.m;
     kr.H = kr.AK + d * kr.m;

@@ -27,7 +27,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "linalg.h"
 
 #define LELP__INVIT_STEPS 2
 

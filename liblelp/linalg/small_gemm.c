@@ -14,7 +14,7 @@
  * dsyrk: a kernel of this kind was no faster there.) */
 #include <string.h>
 
-#include "internal.h"
+#include "linalg.h"
 #include "../common/vec8.h"
 
 #define LELP__PANEL 32 /* columns per panel: 8 vectors */

@@ -2,7 +2,7 @@
 /* sumsq.c -- the sum of squares of a float64 vector, through internal.h's
  * lelp__dot (four running sums: a fixed order, the same bits run to run),
  * for the streaming traces. */
-#include "internal.h"
+#include "linalg.h"
 
 double lelp__sumsq(const double* x, int64_t n)
 {

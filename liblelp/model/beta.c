@@ -5,7 +5,8 @@
 #include <float.h>
 #include <math.h>
 
-#include "internal.h"
+#include "model_priv.h"
+#include "../linalg/linalg.h"
 
 /* Weighted mean entropy of softmax(g/beta) and its derivative with respect
  * to log beta, which is the weighted mean variance of g/beta under the
@@ -25,7 +26,7 @@ static double lelp__entropy_slope(const double* g, const double* weight, int64_t
     return h;
 }
 
-double lelp__mean_entropy(const double* g, const double* weight, int64_t m, int64_t S, double beta)
+static double lelp__mean_entropy(const double* g, const double* weight, int64_t m, int64_t S, double beta)
 {
     return lelp__entropy_slope(g, weight, m, S, beta, NULL);
 }
@@ -82,61 +83,6 @@ int lelp__beta_solve(const double* g, const double* weight, int64_t m, int64_t S
     return LELP_OK;
 }
 
-/* On the builder's sample of rows (beta_sample.c), the SPEC's definition:
- * g = U_c^T (h - mu_c) for every kept row of class c, weighted by its
- * multiplicity m_i as (n_c / N) m_i / sum_kept m, so each class counts by its
- * share of the fitting data and each distinct row by its copies. */
-int lelp__sample_beta(const lelp__mem* mem, const lelp_model* m, const lelp__bsample* bs, double* beta)
-{
-    const int64_t C = m->C, S = m->S, d = m->d;
-    if (S == 1) {
-        *beta = 1.0;
-        return LELP_OK;
-    }
-    int64_t rows = 0;
-    double total = 0.0, lmax = 0.0;
-    for (int64_t c = 0; c < C; c++) {
-        rows += bs->n[c];
-        total += (double)m->count[c];
-        lmax = m->eig[c * S] > lmax ? m->eig[c * S] : lmax;
-    }
-    /* centred rows in blocks of about 2 MiB, one DGEMM with U_c per block */
-    const int64_t blk = d >= (INT64_C(1) << 18) ? 1 : (INT64_C(1) << 18) / d;
-    const size_t g_bytes = lelp__bytes(rows, S, sizeof(double)), w_bytes = lelp__bytes(rows, 1, sizeof(double));
-    const size_t x_bytes = lelp__bytes(blk, d, sizeof(double));
-    double* g = lelp__alloc(mem, g_bytes);
-    double* w = lelp__alloc(mem, w_bytes);
-    double* x = lelp__alloc(mem, x_bytes);
-    int st = LELP_OK;
-    if (!g || !w || !x) {
-        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the automatic beta");
-        goto done;
-    }
-    int64_t k = 0;
-    for (int64_t c = 0; c < C; c++) {
-        double copies = 0.0;
-        for (int64_t i = 0; i < bs->n[c]; i++) copies += (double)bs->mult[c][i];
-        for (int64_t i0 = 0; i0 < bs->n[c]; i0 += blk) {
-            const int64_t nb = bs->n[c] - i0 < blk ? bs->n[c] - i0 : blk;
-            for (int64_t r = 0; r < nb; r++) {
-                const float* h = lelp__bsample_row(bs, c, i0 + r);
-                for (int64_t j = 0; j < d; j++) x[r * d + j] = (double)h[j] - m->mean[c * d + j];
-                w[k + r] = (double)m->count[c] / total * ((double)bs->mult[c][i0 + r] / copies);
-            }
-            /* g (nb x S, row-major) = X U_c^T */
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)S, (int)d, 1.0, x, (int)d,
-                        m->U + c * S * d, (int)d, 0.0, g + k * S, (int)S);
-            k += nb;
-        }
-    }
-    st = lelp__beta_solve(g, w, rows, S, m->entropy_fraction * log((double)S), sqrt(lmax), beta);
-done:
-    lelp__free(mem, g, g_bytes);
-    lelp__free(mem, w, w_bytes);
-    lelp__free(mem, x, x_bytes);
-    return st;
-}
-
 /* Gaussian model of each class's centred projections: g = R^T Lambda^(1/2) xi. */
 int lelp__auto_beta(const lelp__mem* mem, const lelp_model* m, double* beta)
 {
@@ -154,7 +100,7 @@ int lelp__auto_beta(const lelp__mem* mem, const lelp_model* m, double* beta)
     double* xi = lelp__alloc(mem, lelp__bytes(S, 1, sizeof(double)));
     int st = LELP_OK;
     if (!g || !w || !R || !xi) {
-        st = lelp__fail(LELP_E_NOMEM, "fit: out of memory for the automatic beta");
+        st = lelp__fail(LELP_E_NOMEM, "lelp_builder_fit: out of memory for the automatic beta");
         goto done;
     }
     double total = 0.0, lmax = 0.0;

@@ -3,7 +3,8 @@
  * queries and copies. */
 #include <string.h>
 
-#include "internal.h"
+#include "model_priv.h"
+#include "../linalg/linalg.h"
 
 typedef struct lelp__model_sizes {
     size_t count, mean, eig, U, Uf, center;
@@ -38,14 +39,16 @@ static void lelp__model_release(lelp_model* m)
     lelp__free(&mem, m, sizeof *m);
 }
 
-int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S, lelp_model** out)
+int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S, lelp_model** out, const char* fn)
 {
     *out = NULL;
     lelp__model_sizes z = lelp__sizes(d, C, S);
     lelp_model* m = lelp__calloc(mem, sizeof *m);
-    if (!m) return lelp__fail(LELP_E_NOMEM, "out of memory for a model");
+    if (!m) return lelp__fail(LELP_E_NOMEM, "%s: out of memory for a model", fn);
     m->magic = LELP__MAGIC_MODEL;
     m->self = m;
+    m->format_version = LELP__MODEL_FORMAT_VERSION;
+    m->writer_version = LELP_VERSION_NUMBER;
     m->mem = *mem;
     m->d = d;
     m->C = C;
@@ -62,7 +65,7 @@ int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S, lel
     if (!m->count || !m->mean || !m->eig || !m->ratio || !m->U || !m->b || !m->Uf || !m->center ||
         !m->b_proj) {
         lelp__model_release(m);
-        return lelp__fail(LELP_E_NOMEM, "out of memory for a model with d = %lld, C*S = %lld",
+        return lelp__fail(LELP_E_NOMEM, "%s: out of memory for a model with d = %lld, C*S = %lld", fn,
                           (long long)d, (long long)(C * S));
     }
     *out = m;
@@ -129,10 +132,10 @@ void lelp__model_finish(lelp_model* m)
     }
 }
 
-int lelp__model_copy(const lelp_model* src, lelp_model** out)
+static int lelp__model_copy(const lelp_model* src, lelp_model** out)
 {
     lelp_model* m = NULL;
-    int st = lelp__model_alloc(&src->mem, src->d, src->C, src->S, &m);
+    int st = lelp__model_alloc(&src->mem, src->d, src->C, src->S, &m, "lelp_model_with_beta");
     if (st) return st;
     lelp__model_sizes z = lelp__sizes(src->d, src->C, src->S);
     m->head_rank = src->head_rank;
@@ -164,38 +167,16 @@ void lelp_model_free(lelp_model* m)
     lelp__model_release(m);
 }
 
+static const lelp__param_set lelp__model_params = {LELP__MAGIC_MODEL, "model", NULL, NULL, NULL, NULL};
+
 int lelp_model_get_int(const lelp_model* m, int key, int64_t* value)
 {
-    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
-    if (st) return st;
-    if (!value) return lelp__fail(LELP_E_NULL, "lelp_model_get_int: value is NULL");
-    switch (key) {
-    case LELP_MODEL_DIM: *value = m->d; return LELP_OK;
-    case LELP_MODEL_NUM_CLASSES: *value = m->C; return LELP_OK;
-    case LELP_MODEL_SUBCLASSES: *value = m->S; return LELP_OK;
-    case LELP_MODEL_SEED: *value = (int64_t)m->seed; return LELP_OK;
-    case LELP_MODEL_NULL_SPACE: *value = m->null_space; return LELP_OK;
-    case LELP_MODEL_ROTATE: *value = m->rotate; return LELP_OK;
-    case LELP_MODEL_HEAD_RANK: *value = m->head_rank; return LELP_OK;
-    case LELP_MODEL_AUTO_BETA: *value = m->auto_beta; return LELP_OK;
-    case LELP_MODEL_SOLVER: *value = m->solver; return LELP_OK;
-    case LELP_MODEL_LABELLER: *value = m->labeller; return LELP_OK;
-    default:
-        return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_model_get_int: %d is not an integer model key", key);
-    }
+    return lelp__param_get_int(m, &lelp__model_params, key, value, "lelp_model_get_int");
 }
 
 int lelp_model_get_double(const lelp_model* m, int key, double* value)
 {
-    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
-    if (st) return st;
-    if (!value) return lelp__fail(LELP_E_NULL, "lelp_model_get_double: value is NULL");
-    switch (key) {
-    case LELP_MODEL_BETA: *value = m->beta; return LELP_OK;
-    case LELP_MODEL_ENTROPY_FRACTION: *value = m->entropy_fraction; return LELP_OK;
-    default:
-        return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_model_get_double: %d is not a real model key", key);
-    }
+    return lelp__param_get_double(m, &lelp__model_params, key, value, "lelp_model_get_double");
 }
 
 enum { LELP__ARR_EIG, LELP__ARR_RATIO, LELP__ARR_U, LELP__ARR_MEAN, LELP__ARR_B };
@@ -203,7 +184,7 @@ enum { LELP__ARR_EIG, LELP__ARR_RATIO, LELP__ARR_U, LELP__ARR_MEAN, LELP__ARR_B 
 static int lelp__copy_out(const lelp_model* m, int which, double* out, int64_t capacity,
                           const char* what)
 {
-    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
+    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, what, "model");
     if (st) return st;
     if (!out) return lelp__fail(LELP_E_NULL, "%s: out is NULL", what);
     const double* src = m->eig;
@@ -254,7 +235,7 @@ int lelp_model_with_beta(const lelp_model* m, double beta, lelp_model** out)
 {
     if (!out) return lelp__fail(LELP_E_NULL, "lelp_model_with_beta: out is NULL");
     *out = NULL;
-    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
+    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "lelp_model_with_beta", "model");
     if (st) return st;
     if (!(beta > 0.0) || !(beta <= 1e30))
         return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_with_beta: beta = %g must be in (0, 1e30]", beta);

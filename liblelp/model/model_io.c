@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "model_priv.h"
 
 enum { LELP__M_COUNT, LELP__M_MEAN, LELP__M_EIG, LELP__M_RATIO, LELP__M_U, LELP__M_B, LELP__M_N };
 
@@ -21,7 +21,7 @@ static size_t lelp__model_layout(int64_t d, int64_t C, int64_t S, size_t off[LEL
 
 int lelp_model_serialized_size(const lelp_model* m, size_t* size)
 {
-    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
+    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "lelp_model_serialized_size", "model");
     if (st) return st;
     if (!size) return lelp__fail(LELP_E_NULL, "lelp_model_serialized_size: size is NULL");
     size_t off[LELP__M_N];
@@ -97,23 +97,23 @@ static int lelp__model_header(const uint8_t* src, size_t plen, lelp_model* h, ui
     h->beta = lelp__get_f64(&r);
     h->entropy_fraction = lelp__get_f64(&r);
     for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
-        if (src[i] != 0) return lelp__fail(LELP_E_FORMAT, "model: reserved header byte %zu is not zero", i);
+        if (src[i] != 0) return lelp__fail(LELP_E_FORMAT, "lelp_model_load: reserved header byte %zu is not zero", i);
     lelp__reader vr = {src, LELP__HEADER_LEN, 8};
     const uint32_t known = lelp__get_u32(&vr) >= 2u ? 31u : 15u; /* bit 4, k-means, since version 2 */
-    if (*flags > known) return lelp__fail(LELP_E_FORMAT, "model: unknown flags 0x%x", (unsigned)*flags);
-    if (h->d < 1 || h->d > 65536 || h->C < 1 || h->C > 1048576 || h->S < 1 || h->S > h->d ||
-        h->C * h->S > 16777216)
-        return lelp__fail(LELP_E_FORMAT, "model: impossible shape d = %lld, C = %lld, S = %lld", (long long)h->d,
+    if (*flags > known) return lelp__fail(LELP_E_FORMAT, "lelp_model_load: unknown flags 0x%x", (unsigned)*flags);
+    if (h->d < 1 || h->d > LELP__MAX_D || h->C < 1 || h->C > LELP__MAX_C || h->S < 1 || h->S > h->d ||
+        h->C * h->S > LELP__MAX_CS)
+        return lelp__fail(LELP_E_FORMAT, "lelp_model_load: impossible shape d = %lld, C = %lld, S = %lld", (long long)h->d,
                           (long long)h->C, (long long)h->S);
     if (h->head_rank < 0 || h->head_rank > h->C || h->head_rank > h->d)
-        return lelp__fail(LELP_E_FORMAT, "model: impossible head rank %lld", (long long)h->head_rank);
+        return lelp__fail(LELP_E_FORMAT, "lelp_model_load: impossible head rank %lld", (long long)h->head_rank);
     /* an automatic beta follows the data's scale, so any finite positive beta is valid here */
     if (!(h->beta > 0.0 && isfinite(h->beta)) || !(h->entropy_fraction >= 0.01 && h->entropy_fraction <= 0.99))
-        return lelp__fail(LELP_E_FORMAT, "model: beta %g or entropy fraction %g out of range", h->beta,
+        return lelp__fail(LELP_E_FORMAT, "lelp_model_load: beta %g or entropy fraction %g out of range", h->beta,
                           h->entropy_fraction);
     size_t off[LELP__M_N];
     if (lelp__model_layout(h->d, h->C, h->S, off, NULL) != plen)
-        return lelp__fail(LELP_E_FORMAT, "model: payload length %zu does not match the shape", plen);
+        return lelp__fail(LELP_E_FORMAT, "lelp_model_load: payload length %zu does not match the shape", plen);
     return LELP_OK;
 }
 
@@ -122,12 +122,12 @@ static int lelp__model_payload(const uint8_t* src, size_t size, lelp_model* m)
     const int64_t C = m->C, S = m->S, d = m->d;
     size_t off[LELP__M_N], end[LELP__M_N];
     const size_t plen = lelp__model_layout(d, C, S, off, end);
-    int st = lelp__zero_gaps(src, off, end, LELP__M_N, LELP__HEADER_LEN + plen, "model");
+    int st = lelp__zero_gaps(src, off, end, LELP__M_N, LELP__HEADER_LEN + plen, "lelp_model_load");
     if (st) return st;
     lelp__reader r = {src, size, off[LELP__M_COUNT]};
     for (int64_t c = 0; c < C; c++) {
         m->count[c] = (int64_t)lelp__get_u64(&r);
-        if (m->count[c] < 2 || m->count[c] > LELP__MAX_COUNT) return lelp__fail(LELP_E_FORMAT, "model: class %lld has count %lld", (long long)c, (long long)m->count[c]);
+        if (m->count[c] < 2 || m->count[c] > LELP__MAX_COUNT) return lelp__fail(LELP_E_FORMAT, "lelp_model_load: class %lld has count %lld", (long long)c, (long long)m->count[c]);
     }
     r.pos = off[LELP__M_MEAN];
     lelp__get_f64s(&r, m->mean, (size_t)(C * d));
@@ -141,7 +141,7 @@ static int lelp__model_payload(const uint8_t* src, size_t size, lelp_model* m)
     lelp__get_f64s(&r, m->b, (size_t)(C * S));
     if (!lelp__all_finite(m->mean, C * d) || !lelp__all_finite(m->eig, C * S) ||
         !lelp__all_finite(m->ratio, C * S) || !lelp__all_finite(m->U, C * S * d) || !lelp__all_finite(m->b, C * S))
-        return lelp__fail(LELP_E_FORMAT, "model: non-finite value in the payload");
+        return lelp__fail(LELP_E_FORMAT, "lelp_model_load: non-finite value in the payload");
     return LELP_OK;
 }
 
@@ -150,18 +150,18 @@ int lelp_model_load(lelp_model** out, const void* src, size_t size, const lelp_a
     if (!out) return lelp__fail(LELP_E_NULL, "lelp_model_load: out is NULL");
     *out = NULL;
     if (!src) return lelp__fail(LELP_E_NULL, "lelp_model_load: src is NULL");
-    int st = lelp__check_allocator(alloc);
+    int st = lelp__check_allocator(alloc, "lelp_model_load");
     if (st) return st;
-    size_t plen = 0;
-    if ((st = lelp__check_envelope(src, size, "LELPMODL", LELP__MODEL_FORMAT_VERSION, &plen, "model"))) return st;
+    lelp__envelope env;
+    if ((st = lelp__check_envelope(src, size, "LELPMODL", LELP__MODEL_FORMAT_VERSION, &env, "lelp_model_load"))) return st;
     lelp_model h;
     uint32_t flags = 0;
     memset(&h, 0, sizeof h);
-    if ((st = lelp__model_header(src, plen, &h, &flags))) return st;
+    if ((st = lelp__model_header(src, env.payload_len, &h, &flags))) return st;
     lelp__mem mem;
     lelp__mem_init(&mem, alloc);
     lelp_model* m = NULL;
-    if ((st = lelp__model_alloc(&mem, h.d, h.C, h.S, &m))) return st;
+    if ((st = lelp__model_alloc(&mem, h.d, h.C, h.S, &m, "lelp_model_load"))) return st;
     m->head_rank = h.head_rank;
     m->seed = h.seed;
     m->beta = h.beta;
@@ -171,6 +171,8 @@ int lelp_model_load(lelp_model** out, const void* src, size_t size, const lelp_a
     m->auto_beta = (int)((flags >> 2) & 1u);
     m->solver = (int)((flags >> 3) & 1u);
     m->labeller = (int)((flags >> 4) & 1u);
+    m->format_version = env.format_version;
+    m->writer_version = env.writer_version;
     if ((st = lelp__model_payload(src, size, m))) {
         lelp_model_free(m);
         return st;
@@ -186,7 +188,7 @@ int lelp_model_save_path(const lelp_model* m, const char* path)
     uint8_t* buf = NULL;
     int st = lelp_model_serialized_size(m, &size);
     if (st || (st = lelp__save_begin(&m->mem, path, size, &buf, "lelp_model_save_path"))) return st;
-    return lelp__save_end(&m->mem, path, buf, size, lelp_model_serialize(m, buf, size, NULL));
+    return lelp__save_end(&m->mem, path, buf, size, lelp_model_serialize(m, buf, size, NULL), "lelp_model_save_path");
 }
 
 int lelp_model_load_path(lelp_model** out, const char* path, const lelp_allocator* alloc)
@@ -199,5 +201,5 @@ int lelp_model_load_path(lelp_model** out, const char* path, const lelp_allocato
     if (st) return st;
     st = lelp_model_load(out, buf, size, alloc);
     lelp__free(&mem, buf, size);
-    return st;
+    return st ? lelp__fail_within(st, "lelp_model_load_path") : LELP_OK;
 }

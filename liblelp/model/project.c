@@ -5,10 +5,13 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "model_priv.h"
+
+/* Rows per SGEMM block when projecting a batch. */
+#define LELP__PROJECT_ROWS 512
 
 /* X = H - center for nb rows, checking for NaN/Inf in the same pass (the
- * exponent-bits test of validate.c), so a batch is read from memory once. */
+ * exponent-bits test of common.h), so a batch is read from memory once. */
 static int lelp__center_rows(const float* restrict H, const float* restrict center, float* restrict X,
                              int64_t nb, int64_t d)
 {
@@ -19,7 +22,7 @@ static int lelp__center_rows(const float* restrict H, const float* restrict cent
         for (int64_t j = 0; j < d; j++) {
             uint32_t b;
             memcpy(&b, h + j, sizeof b);
-            bad |= ((b & 0x7f800000u) + 0x00800000u) >> 31; /* 1 iff the exponent is all ones */
+            bad |= lelp__nonfinite_bit(b);
             x[j] = h[j] - center[j];
         }
     }
@@ -31,7 +34,8 @@ static int lelp__center_rows(const float* restrict H, const float* restrict cent
  * 0, is NaN), where checking C*S values per row costs nothing; H is then
  * scanned to name the entry. Non-finite projections of finite rows
  * (overflow) are left to the callers, as on the centred path. */
-static int lelp__project_uncentred(const lelp_model* m, const float* H, int64_t n, int64_t row0, float* F)
+static int lelp__project_uncentred(const lelp_model* m, const float* H, int64_t n, int64_t row0, float* F,
+                                   const char* fn)
 {
     const int64_t d = m->d, K = m->C * m->S;
     for (int64_t i0 = 0; i0 < n; i0 += LELP__PROJECT_ROWS) {
@@ -40,25 +44,25 @@ static int lelp__project_uncentred(const lelp_model* m, const float* H, int64_t 
                     m->Uf, (int)d, 0.0f, F + i0 * K, (int)K);
         int st = LELP_OK;
         if (lelp__any_nonfinite(F + i0 * K, nb * K) &&
-            (st = lelp__check_finite_rows(H + i0 * d, nb, d, row0 + i0, "H")))
+            (st = lelp__check_finite_rows(H + i0 * d, nb, d, row0 + i0, fn, "H")))
             return st;
     }
     return LELP_OK;
 }
 
-int lelp__project_raw(const lelp_model* m, const float* H, int64_t n, int64_t row0, float* F)
+static int lelp__project_raw(const lelp_model* m, const float* H, int64_t n, int64_t row0, float* F, const char* fn)
 {
-    if (!m->centre_rows) return lelp__project_uncentred(m, H, n, row0, F);
+    if (!m->centre_rows) return lelp__project_uncentred(m, H, n, row0, F, fn);
     const int64_t d = m->d, K = m->C * m->S;
     const int64_t rows = n < LELP__PROJECT_ROWS ? n : LELP__PROJECT_ROWS;
     size_t bytes = lelp__bytes(rows, d, sizeof(float));
     float* X = lelp__alloc(&m->mem, bytes);
-    if (!X) return lelp__fail(LELP_E_NOMEM, "out of memory for a %lld-row projection block", (long long)rows);
+    if (!X) return lelp__fail(LELP_E_NOMEM, "%s: out of memory for a %lld-row projection block", fn, (long long)rows);
     int st = LELP_OK;
     for (int64_t i0 = 0; i0 < n; i0 += rows) {
         int64_t nb = n - i0 < rows ? n - i0 : rows;
         if (lelp__center_rows(H + i0 * d, m->center, X, nb, d)) {
-            st = lelp__check_finite_rows(H + i0 * d, nb, d, row0 + i0, "H");
+            st = lelp__check_finite_rows(H + i0 * d, nb, d, row0 + i0, fn, "H");
             break;
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)K, (int)d, 1.0f, X, (int)d,
@@ -72,10 +76,10 @@ int lelp__project_raw(const lelp_model* m, const float* H, int64_t n, int64_t ro
 static int lelp__check_batch_call(const lelp_model* m, const float* H, int64_t n, int64_t d,
                                   const void* out, const char* what)
 {
-    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
+    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, what, "model");
     if (st) return st;
     if (!out && n > 0) return lelp__fail(LELP_E_NULL, "%s: output is NULL", what);
-    if ((st = lelp__check_batch_shape(H, n, d, m->d))) return st;
+    if ((st = lelp__check_batch_shape(H, n, d, m->d, what))) return st;
     if (lelp__bytes(n, m->C * m->S, sizeof(float)) == SIZE_MAX)
         return lelp__fail(LELP_E_INVALID_ARG, "%s: n*C*S overflows", what);
     return LELP_OK;
@@ -128,7 +132,8 @@ static void lelp__class_probs(const lelp_model* m, const float* Z, const int32_t
  * C); F is a scratch of r x C x S doubles. The softmax reuses its
  * exponentials: t = p_c * e_s / sum e. A NaN f, or a class whose largest f
  * is infinite (beta too small for the projections), is LELP_E_NUMERICAL. */
-static int lelp__finish_targets(const lelp_model* m, float* T, const double* P, double* F, int64_t r, int64_t row0)
+static int lelp__finish_targets(const lelp_model* m, float* T, const double* P, double* F, int64_t r, int64_t row0,
+                                const char* fn)
 {
     const int64_t C = m->C, S = m->S, K = C * S;
     const double inv_beta = 1.0 / m->beta;
@@ -150,8 +155,8 @@ static int lelp__finish_targets(const lelp_model* m, float* T, const double* P, 
     }
     if (bad >= 0)
         return lelp__fail(LELP_E_NUMERICAL,
-                          "targets: the projections of row %lld overflow (|h| too large for float32, or beta = %g "
-                          "too small)", (long long)(row0 + bad / C), m->beta);
+                          "%s: the projections of row %lld overflow (|h| too large for float32, or beta = %g "
+                          "too small)", fn, (long long)(row0 + bad / C), m->beta);
     lelp__vexp(F, r * K);
     for (int64_t g = 0; g < r * C; g++) {
         const double* e = F + g * S;
@@ -164,7 +169,7 @@ static int lelp__finish_targets(const lelp_model* m, float* T, const double* P, 
 }
 
 static int lelp__targets(const lelp_model* m, const float* H, int64_t n, const float* Z,
-                         const int32_t* y, double tau, double eps, float* T)
+                         const int32_t* y, double tau, double eps, float* T, const char* fn)
 {
     const int64_t C = m->C, K = C * m->S;
     int64_t R = LELP__TARGET_VALUES / (K + C);
@@ -172,13 +177,13 @@ static int lelp__targets(const lelp_model* m, const float* H, int64_t n, const f
     R = n < R ? n : R;
     size_t sbytes = lelp__bytes(R, K + C, sizeof(double));
     double* F = lelp__alloc(&m->mem, sbytes);
-    if (!F) return lelp__fail(LELP_E_NOMEM, "targets: out of memory");
+    if (!F) return lelp__fail(LELP_E_NOMEM, "%s: out of memory", fn);
     double* P = F + R * K;
-    int st = lelp__project_raw(m, H, n, 0, T);
+    int st = lelp__project_raw(m, H, n, 0, T, fn);
     for (int64_t i0 = 0; i0 < n && st == LELP_OK; i0 += R) {
         const int64_t r = n - i0 < R ? n - i0 : R;
         lelp__class_probs(m, Z, y, tau, eps, i0, r, P);
-        st = lelp__finish_targets(m, T + i0 * K, P, F, r, i0);
+        st = lelp__finish_targets(m, T + i0 * K, P, F, r, i0, fn);
     }
     lelp__free(&m->mem, F, sbytes);
     return st;
@@ -193,8 +198,8 @@ int lelp_model_targets_from_logits(const lelp_model* m, const float* H, const fl
         return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_targets_from_logits: tau = %g outside [0.01, 100]", tau);
     if (n == 0) return LELP_OK;
     if (!Z) return lelp__fail(LELP_E_NULL, "lelp_model_targets_from_logits: Z is NULL");
-    if ((st = lelp__check_finite_f32(Z, n, m->C, "Z"))) return st;
-    return lelp__targets(m, H, n, Z, NULL, tau, 0.0, T_out);
+    if ((st = lelp__check_finite_f32(Z, n, m->C, "lelp_model_targets_from_logits", "Z"))) return st;
+    return lelp__targets(m, H, n, Z, NULL, tau, 0.0, T_out, "lelp_model_targets_from_logits");
 }
 
 int lelp_model_targets_from_labels(const lelp_model* m, const float* H, const int32_t* labels,
@@ -207,8 +212,8 @@ int lelp_model_targets_from_labels(const lelp_model* m, const float* H, const in
                           smoothing);
     if (n == 0) return LELP_OK;
     if (!labels) return lelp__fail(LELP_E_NULL, "lelp_model_targets_from_labels: labels is NULL");
-    if ((st = lelp__check_labels(labels, n, m->C, "labels"))) return st;
-    return lelp__targets(m, H, n, NULL, labels, 1.0, smoothing, T_out);
+    if ((st = lelp__check_labels(labels, n, m->C, "lelp_model_targets_from_labels", "labels"))) return st;
+    return lelp__targets(m, H, n, NULL, labels, 1.0, smoothing, T_out, "lelp_model_targets_from_labels");
 }
 
 int lelp_model_project(const lelp_model* m, const float* H, int64_t n, int64_t d, float* F_out)
@@ -216,7 +221,7 @@ int lelp_model_project(const lelp_model* m, const float* H, int64_t n, int64_t d
     int st = lelp__check_batch_call(m, H, n, d, F_out, "lelp_model_project");
     if (st) return st;
     if (n == 0) return LELP_OK;
-    if ((st = lelp__project_raw(m, H, n, 0, F_out))) return st;
+    if ((st = lelp__project_raw(m, H, n, 0, F_out, "lelp_model_project"))) return st;
     const int64_t K = m->C * m->S;
     for (int64_t i = 0; i < n; i++) {
         float* f = F_out + i * K;
@@ -234,23 +239,24 @@ int lelp_model_project(const lelp_model* m, const float* H, int64_t n, int64_t d
 }
 
 /* g (n x S, double) = centred projections of each row onto its own class. */
-static int lelp__own_class(const lelp_model* m, const float* H, const int32_t* y, int64_t n, double* g)
+static int lelp__own_class(const lelp_model* m, const float* H, const int32_t* y, int64_t n, double* g,
+                           const char* fn)
 {
     const int64_t S = m->S, K = m->C * S;
     const int64_t rows = n < LELP__PROJECT_ROWS ? n : LELP__PROJECT_ROWS;
     size_t bytes = lelp__bytes(rows, K, sizeof(float));
     float* F = lelp__alloc(&m->mem, bytes);
-    if (!F) return lelp__fail(LELP_E_NOMEM, "out of memory for projections");
+    if (!F) return lelp__fail(LELP_E_NOMEM, "%s: out of memory for projections", fn);
     int st = LELP_OK;
     for (int64_t i0 = 0; i0 < n && st == LELP_OK; i0 += rows) {
         int64_t nb = n - i0 < rows ? n - i0 : rows;
-        st = lelp__project_raw(m, H + i0 * m->d, nb, i0, F);
+        st = lelp__project_raw(m, H + i0 * m->d, nb, i0, F, fn);
         for (int64_t r = 0; r < nb && st == LELP_OK; r++) {
             int64_t c = y[i0 + r];
             for (int64_t s = 0; s < S; s++)
                 g[(i0 + r) * S + s] = (double)F[r * K + c * S + s] - m->b_proj[c * S + s];
             if (lelp__any_nonfinite(F + r * K + c * S, S)) /* finite rows too large for float32 */
-                st = lelp__fail(LELP_E_NUMERICAL, "the projections of row %lld overflow float32",
+                st = lelp__fail(LELP_E_NUMERICAL, "%s: the projections of row %lld overflow float32", fn,
                                 (long long)(i0 + r));
         }
     }
@@ -262,17 +268,17 @@ static int lelp__own_class_call(const lelp_model* m, const float* H, const int32
                                 int64_t d, const void* out, const char* what, double** g, size_t* gbytes)
 {
     *g = NULL;
-    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, "model");
+    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, what, "model");
     if (st) return st;
     if (!out) return lelp__fail(LELP_E_NULL, "%s: output is NULL", what);
-    if ((st = lelp__check_batch_shape(H, n, d, m->d))) return st;
+    if ((st = lelp__check_batch_shape(H, n, d, m->d, what))) return st;
     if (n == 0) return LELP_OK;
     if (!labels) return lelp__fail(LELP_E_NULL, "%s: labels is NULL", what);
-    if ((st = lelp__check_labels(labels, n, m->C, "labels"))) return st;
+    if ((st = lelp__check_labels(labels, n, m->C, what, "labels"))) return st;
     *gbytes = lelp__bytes(n, m->S, sizeof(double));
     *g = lelp__alloc(&m->mem, *gbytes);
     if (!*g) return lelp__fail(LELP_E_NOMEM, "%s: out of memory", what);
-    if ((st = lelp__own_class(m, H, labels, n, *g))) {
+    if ((st = lelp__own_class(m, H, labels, n, *g, what))) {
         lelp__free(&m->mem, *g, *gbytes);
         *g = NULL;
     }

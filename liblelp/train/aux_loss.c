@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "train.h"
 
 /* zh = (z - mean) / max(sd, 1e-12); returns the divisor used. */
 static double lelp__standardise(const float* z, int64_t K, double* zh)

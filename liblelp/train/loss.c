@@ -8,7 +8,7 @@
 #include <float.h>
 #include <math.h>
 
-#include "internal.h"
+#include "train.h"
 #include "../common/vec8.h"
 
 /* Rows per chunk of the KL-only path: ~4096 values, so the chunk stays in
@@ -40,10 +40,10 @@ int lelp_loss_create(lelp_loss** out, int64_t C, int64_t S, const lelp_allocator
 {
     if (!out) return lelp__fail(LELP_E_NULL, "lelp_loss_create: out is NULL");
     *out = NULL;
-    if (C < 1 || S < 1 || C > INT64_C(16777216) || S > INT64_C(16777216) / C)
+    if (C < 1 || S < 1 || C > LELP__MAX_CS || S > LELP__MAX_CS / C)
         return lelp__fail(LELP_E_INVALID_ARG, "lelp_loss_create: C = %lld and S = %lld must be >= 1 with C*S <= 2^24",
                           (long long)C, (long long)S);
-    int st = lelp__check_allocator(alloc);
+    int st = lelp__check_allocator(alloc, "lelp_loss_create");
     if (st) return st;
     lelp__mem mem;
     lelp__mem_init(&mem, alloc);
@@ -86,58 +86,26 @@ void lelp_loss_free(lelp_loss* l)
     lelp__free(&mem, l, sizeof *l);
 }
 
+static const lelp__param_set lelp__loss_params = {LELP__MAGIC_LOSS, "loss", 0, NULL, NULL, NULL};
+
 int lelp_loss_set_int(lelp_loss* l, int param, int64_t value)
 {
-    int st = lelp__check_handle(l, LELP__MAGIC_LOSS, "loss");
-    if (st) return st;
-    if (param != LELP_LOSS_REDUCTION && param != LELP_LOSS_KIND)
-        return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_loss_set_int: %d is not an integer loss parameter", param);
-    if ((st = lelp__param_check(param, (double)value))) return st;
-    if (param == LELP_LOSS_REDUCTION) l->reduction = (int)value;
-    else l->kind = (int)value;
-    return LELP_OK;
+    return lelp__param_set_int(l, &lelp__loss_params, param, value, "lelp_loss_set_int");
 }
 
 int lelp_loss_set_double(lelp_loss* l, int param, double value)
 {
-    int st = lelp__check_handle(l, LELP__MAGIC_LOSS, "loss");
-    if (st) return st;
-    double* field = param == LELP_LOSS_TAU                     ? &l->tau
-                    : param == LELP_LOSS_ALPHA                 ? &l->alpha
-                    : param == LELP_LOSS_DKD_TARGET_WEIGHT     ? &l->dkd_target
-                    : param == LELP_LOSS_DKD_NONTARGET_WEIGHT  ? &l->dkd_nontarget
-                    : param == LELP_LOSS_AUX_TEMPERATURE       ? &l->aux_temperature
-                                                               : NULL;
-    if (!field)
-        return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_loss_set_double: %d is not a real loss parameter", param);
-    if ((st = lelp__param_check(param, value))) return st;
-    *field = value;
-    return LELP_OK;
+    return lelp__param_set_double(l, &lelp__loss_params, param, value, "lelp_loss_set_double");
 }
 
 int lelp_loss_get_int(const lelp_loss* l, int param, int64_t* value)
 {
-    int st = lelp__check_handle(l, LELP__MAGIC_LOSS, "loss");
-    if (st) return st;
-    if (!value) return lelp__fail(LELP_E_NULL, "lelp_loss_get_int: value is NULL");
-    if (param != LELP_LOSS_REDUCTION && param != LELP_LOSS_KIND)
-        return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_loss_get_int: %d is not an integer loss parameter", param);
-    *value = param == LELP_LOSS_REDUCTION ? l->reduction : l->kind;
-    return LELP_OK;
+    return lelp__param_get_int(l, &lelp__loss_params, param, value, "lelp_loss_get_int");
 }
 
 int lelp_loss_get_double(const lelp_loss* l, int param, double* value)
 {
-    int st = lelp__check_handle(l, LELP__MAGIC_LOSS, "loss");
-    if (st) return st;
-    if (!value) return lelp__fail(LELP_E_NULL, "lelp_loss_get_double: value is NULL");
-    if (param == LELP_LOSS_TAU) *value = l->tau;
-    else if (param == LELP_LOSS_ALPHA) *value = l->alpha;
-    else if (param == LELP_LOSS_DKD_TARGET_WEIGHT) *value = l->dkd_target;
-    else if (param == LELP_LOSS_DKD_NONTARGET_WEIGHT) *value = l->dkd_nontarget;
-    else if (param == LELP_LOSS_AUX_TEMPERATURE) *value = l->aux_temperature;
-    else return lelp__fail(LELP_E_PARAM_UNSUPPORTED, "lelp_loss_get_double: %d is not a real loss parameter", param);
-    return LELP_OK;
+    return lelp__param_get_double(l, &lelp__loss_params, param, value, "lelp_loss_get_double");
 }
 
 /* The row loops below sum into four partial sums: a single accumulator's
@@ -175,8 +143,8 @@ static inline __attribute__((always_inline)) void lelp__kl_terms(const float* t,
  * *bad, the values into the float64 row sum. */
 LELP__VINLINE void lelp__check_block(const lelp__v8f* x, lelp__v8i* bad, lelp__v4d* sum)
 {
-    const lelp__v8i expo = {0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000,
-                            0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000};
+    const int32_t e = (int32_t)LELP__F32_EXPONENT; /* lelp__nonfinite_bit's test, eight lanes */
+    const lelp__v8i expo = {e, e, e, e, e, e, e, e};
     const lelp__v8f zero = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
     *bad |= (*x < zero) | (((lelp__v8i)*x & expo) == expo);
     lelp__acc8(sum, x);
@@ -229,11 +197,11 @@ static int lelp__loss_inputs(const lelp_loss* l, const float* U, const float* T,
     const int needs_y = l->alpha > 0.0 || (l->kind == LELP_LOSS_KIND_DKD && l->alpha < 1.0);
     if (needs_y && !y)
         return lelp__fail(LELP_E_NULL, "lelp_loss_compute: labels is NULL but alpha > 0 or the kind is DKD");
-    int st = lelp__check_finite_f32(U, n, K, "U");
+    int st = lelp__check_finite_f32(U, n, K, "lelp_loss_compute", "U");
     if (st) return st;
-    if (needs_y && (st = lelp__check_labels(y, n, l->C, "labels"))) return st;
+    if (needs_y && (st = lelp__check_labels(y, n, l->C, "lelp_loss_compute", "labels"))) return st;
     if (needs_t && !lelp__targets_ok(T, n, K)) {
-        if ((st = lelp__check_finite_f32(T, n, K, "T"))) return st;
+        if ((st = lelp__check_finite_f32(T, n, K, "lelp_loss_compute", "T"))) return st;
         for (int64_t i = 0; i < n; i++) {
             double sum = lelp__row_sum_f32(T + i * K, K);
             int64_t negative = 0; /* counted, not branched on: the loop vectorizes */
@@ -247,7 +215,7 @@ static int lelp__loss_inputs(const lelp_loss* l, const float* U, const float* T,
         }
     }
     if (w) {
-        if ((st = lelp__check_finite_f32(w, n, 1, "weights"))) return st;
+        if ((st = lelp__check_finite_f32(w, n, 1, "lelp_loss_compute", "weights"))) return st;
         double sw = 0.0;
         for (int64_t i = 0; i < n; i++) {
             if (w[i] < 0.0f)
@@ -606,7 +574,7 @@ static double lelp__loss_row(const lelp_loss* l, const float* u, const float* t,
 int lelp_loss_compute(const lelp_loss* l, const float* U, const float* T, const int32_t* labels,
                       const float* weights, int64_t n, double* value, float* grad)
 {
-    int st = lelp__check_handle(l, LELP__MAGIC_LOSS, "loss");
+    int st = lelp__check_handle(l, LELP__MAGIC_LOSS, "lelp_loss_compute", "loss");
     if (st) return st;
     if ((st = lelp__loss_inputs(l, U, T, labels, weights, n, value))) return st;
     const int64_t K = l->C * l->S;

@@ -4,7 +4,7 @@
  * validate.c, status.c and alloc.c alone. */
 #include <math.h>
 
-#include "internal.h"
+#include "train.h"
 
 static int lelp__check_logits(const float* U, const char* name, int64_t n, int64_t C, int64_t S,
                               const void* out, const char* what)
@@ -19,7 +19,7 @@ static int lelp__check_logits(const float* U, const char* name, int64_t n, int64
         lelp__bytes(n * C, S, sizeof(float)) == SIZE_MAX)
         return lelp__fail(LELP_E_INVALID_ARG, "%s: C = %lld, S = %lld: C*S or n*C*S overflows", what, (long long)C,
                           (long long)S);
-    return lelp__check_finite_f32(U, n, C * S, name);
+    return lelp__check_finite_f32(U, n, C * S, what, name);
 }
 
 int lelp_predict_log_proba(const float* U, int64_t n, int64_t C, int64_t S, float* out)

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+/* the docs show the experimental builder knobs too (lelp.h: stability tiers) */
+#define LELP_EXPERIMENTAL
 #include "lelp.h"
 
 #if defined(__GNUC__)

@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: MIT
 """Loading liblelp and declaring every exported function (ctypes).
 
-The library is found through $LELP_LIBRARY (which must then load: no silent
-fallback), else the repository's build/liblelp.so.0 (when run from a source
-tree), else the system loader (ctypes.util.find_library("lelp")). A library of
-another major version (or, before 1.0, another minor version) is refused.
+The library is found through $LELP_LIBRARY (an explicit choice, which must then
+load: no silent fallback), else the liblelp.so.0 bundled inside this package
+(`pip install ./bindings/python` puts it there), else the repository's
+build/liblelp.so.0 (when run from a source tree), else the system loader
+(ctypes.util.find_library("lelp")). A library of another major version (or,
+before 1.0, another minor version) is refused. __version__ is the loaded
+library's own version string.
 """
 import ctypes as ct
 import ctypes.util
@@ -95,6 +98,15 @@ SIGNATURES = {
     "lelp_predict_log_proba": (INT, [P, I64, I64, I64, P]),
     "lelp_predict_class": (INT, [P, I64, I64, I64, P]),
     "lelp_softmax_targets": (INT, [P, I64, I64, DBL, P]),
+    "lelp_inspect": (INT, [PP, P, SZ, P]),
+    "lelp_inspect_path": (INT, [PP, STR, P]),
+    "lelp_model_inspect": (INT, [P, PP]),
+    "lelp_builder_inspect": (INT, [P, PP]),
+    "lelp_compressor_inspect": (INT, [P, PP]),
+    "lelp_loss_inspect": (INT, [P, PP]),
+    "lelp_info_get_int": (INT, [P, INT, I64P]),
+    "lelp_info_get_double": (INT, [P, INT, F64P]),
+    "lelp_info_free": (None, [P]),
 }
 
 
@@ -103,6 +115,9 @@ def _candidates():
     if env:
         yield env
     here = os.path.dirname(os.path.abspath(__file__))
+    bundled = os.path.join(here, "liblelp.so.0")
+    if os.path.exists(bundled):
+        yield bundled
     repo_build = os.path.normpath(os.path.join(here, "..", "..", "..", "build", "liblelp.so.0"))
     if os.path.exists(repo_build):
         yield repo_build
@@ -149,3 +164,4 @@ def load():
 
 
 LIB = load()
+__version__ = LIB.lelp_version_string().decode()

@@ -7,13 +7,13 @@ import re
 import subprocess
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")
-src = subprocess.run(["cc", "-E", "-P", "-DLELP_STATIC", os.path.join(ROOT, "include", "lelp.h")],
+src = subprocess.run(["cc", "-E", "-P", "-DLELP_STATIC", "-DLELP_EXPERIMENTAL", os.path.join(ROOT, "include", "lelp.h")],
                      capture_output=True, text=True, check=True).stdout
 src = " ".join(src.split())
 decls = re.findall(r'((?:const )?[a-z_0-9]+\s*\**\s*(?:const\s*)?\**)\s*(lelp_[a-z_0-9]+)\s*\(([^)]*)\)\s*;', src)
 TMAP = {"int": "c_int", "double": "f64", "float": "f32", "int64_t": "i64", "int32_t": "i32", "uint32_t": "u32",
         "size_t": "usize", "void": "c_void", "char": "c_char"}
-HANDLES = {"lelp_builder", "lelp_model", "lelp_loss", "lelp_allocator", "lelp_compressor", "lelp_alloc_fn",
+HANDLES = {"lelp_builder", "lelp_model", "lelp_loss", "lelp_allocator", "lelp_compressor", "lelp_info", "lelp_alloc_fn",
            "lelp_free_fn"}
 
 

@@ -34,6 +34,10 @@ pub struct lelp_allocator {
 pub struct lelp_compressor {
     _private: [u8; 0],
 }
+#[repr(C)]
+pub struct lelp_info {
+    _private: [u8; 0],
+}
 
 pub type lelp_alloc_fn = Option<unsafe extern "C" fn(opaque: *mut c_void, size: usize, align: usize) -> *mut c_void>;
 pub type lelp_free_fn = Option<unsafe extern "C" fn(opaque: *mut c_void, ptr: *mut c_void, size: usize)>;
@@ -137,6 +141,21 @@ pub const LELP_PRECISION_FLOAT32: i64 = 1;
 // values of enum lelp_reduction (passed to the *_set_int calls as i64)
 pub const LELP_REDUCTION_MEAN: i64 = 0;
 pub const LELP_REDUCTION_SUM: i64 = 1;
+
+// values of enum lelp_kind (read through lelp_info_get_int as i64)
+pub const LELP_KIND_MODEL: i64 = 1;
+pub const LELP_KIND_BUILDER: i64 = 2;
+pub const LELP_KIND_COMPRESSOR: i64 = 3;
+pub const LELP_KIND_LOSS: i64 = 4;
+
+// keys of enum lelp_info_key (lelp_info_get_int)
+pub const LELP_INFO_KIND: c_int = 1;
+pub const LELP_INFO_FORMAT_VERSION: c_int = 2;
+pub const LELP_INFO_WRITER_VERSION: c_int = 3;
+pub const LELP_INFO_DIM: c_int = 4;
+pub const LELP_INFO_NUM_CLASSES: c_int = 5;
+pub const LELP_INFO_SUBCLASSES: c_int = 6;
+pub const LELP_INFO_STUDENT_DIM: c_int = 7;
 extern "C" {
     pub fn lelp_version_number() -> u32;
     pub fn lelp_version_string() -> *const c_char;
@@ -206,4 +225,13 @@ extern "C" {
     pub fn lelp_predict_log_proba(U: *const f32, n: i64, C: i64, S: i64, out: *mut f32) -> c_int;
     pub fn lelp_predict_class(U: *const f32, n: i64, C: i64, S: i64, out: *mut i32) -> c_int;
     pub fn lelp_softmax_targets(Z: *const f32, n: i64, C: i64, tau: f64, out: *mut f32) -> c_int;
+    pub fn lelp_inspect(out: *mut *mut lelp_info, src: *const c_void, size: usize, alloc: *const lelp_allocator) -> c_int;
+    pub fn lelp_inspect_path(out: *mut *mut lelp_info, path: *const c_char, alloc: *const lelp_allocator) -> c_int;
+    pub fn lelp_model_inspect(m: *const lelp_model, out: *mut *mut lelp_info) -> c_int;
+    pub fn lelp_builder_inspect(b: *const lelp_builder, out: *mut *mut lelp_info) -> c_int;
+    pub fn lelp_compressor_inspect(c: *const lelp_compressor, out: *mut *mut lelp_info) -> c_int;
+    pub fn lelp_loss_inspect(l: *const lelp_loss, out: *mut *mut lelp_info) -> c_int;
+    pub fn lelp_info_get_int(info: *const lelp_info, key: c_int, value: *mut i64) -> c_int;
+    pub fn lelp_info_get_double(info: *const lelp_info, key: c_int, value: *mut f64) -> c_int;
+    pub fn lelp_info_free(info: *mut lelp_info);
 }

@@ -142,6 +142,28 @@ fn bytes_of(size: impl Fn(&mut usize) -> c_int, ser: impl Fn(&mut [u8], &mut usi
     Ok(buf)
 }
 
+/// Integer entries of what `describe` (a `lelp_*_inspect` call) reports, in
+/// the order of `keys`: the library's introspection, so no format byte is
+/// read here.
+fn inspect_ints<const N: usize>(describe: impl FnOnce(*mut *mut sys::lelp_info) -> c_int, keys: [c_int; N])
+    -> Result<[usize; N]> {
+    let mut info = ptr::null_mut();
+    check(describe(&mut info))?;
+    let mut out = [0usize; N];
+    let mut status = sys::LELP_OK;
+    for (o, k) in out.iter_mut().zip(keys) {
+        let mut v = 0i64;
+        status = unsafe { sys::lelp_info_get_int(info, k, &mut v) };
+        if status != sys::LELP_OK {
+            break;
+        }
+        *o = v as usize;
+    }
+    let result = check(status);
+    unsafe { sys::lelp_info_free(info) };
+    result.map(|_| out)
+}
+
 // ---- builder -------------------------------------------------------------------------
 
 /// Eigen solver of a [`Builder`].
@@ -231,11 +253,17 @@ impl Builder {
         Ok(b)
     }
 
-    fn wrap(h: *mut sys::lelp_builder, bytes_header: &[u8]) -> Builder {
-        // (d, C, S) from the state's header (docs/format.md offsets 32, 40, 48);
-        // the load succeeded, so the header is there
-        let field = |o: usize| i64::from_le_bytes(bytes_header[o..o + 8].try_into().unwrap()) as usize;
-        Builder { h, d: field(32), c: field(40), s: field(48) }
+    /// A loaded builder with its (d, C, S) from the library's introspection;
+    /// freed again if that fails.
+    fn wrap(h: *mut sys::lelp_builder) -> Result<Builder> {
+        let keys = [sys::LELP_INFO_DIM, sys::LELP_INFO_NUM_CLASSES, sys::LELP_INFO_SUBCLASSES];
+        match inspect_ints(|out| unsafe { sys::lelp_builder_inspect(h, out) }, keys) {
+            Ok([d, c, s]) => Ok(Builder { h, d, c, s }),
+            Err(e) => {
+                unsafe { sys::lelp_builder_free(h) };
+                Err(e)
+            }
+        }
     }
 
     /// (d, C, S).
@@ -300,7 +328,7 @@ impl Builder {
         ensure_abi()?;
         let mut h = ptr::null_mut();
         check(unsafe { sys::lelp_builder_load(&mut h, bytes.as_ptr().cast(), bytes.len(), ptr::null()) })?;
-        Ok(Builder::wrap(h, bytes))
+        Builder::wrap(h)
     }
 
     pub fn save(&self, path: &str) -> Result<()> {
@@ -313,15 +341,7 @@ impl Builder {
         let p = cpath(path)?;
         let mut h = ptr::null_mut();
         check(unsafe { sys::lelp_builder_load_path(&mut h, p.as_ptr(), ptr::null()) })?;
-        // the header of the file the library just read successfully
-        let head = std::fs::read(path).map_err(|e| err(sys::LELP_E_IO, format!("{path}: {e}")));
-        match head {
-            Ok(bytes) if bytes.len() >= 56 => Ok(Builder::wrap(h, &bytes)),
-            Ok(_) | Err(_) => {
-                unsafe { sys::lelp_builder_free(h) };
-                Err(err(sys::LELP_E_IO, format!("{path}: changed while being read")))
-            }
-        }
+        Builder::wrap(h)
     }
 }
 
@@ -803,9 +823,15 @@ impl Compressor {
         ensure_abi()?;
         let mut h = ptr::null_mut();
         check(unsafe { sys::lelp_compressor_load(&mut h, bytes.as_ptr().cast(), bytes.len(), ptr::null()) })?;
-        // (teacher_dim, student_dim, C) at header offsets 32, 40, 48 (docs/format.md)
-        let field = |o: usize| i64::from_le_bytes(bytes[o..o + 8].try_into().unwrap()) as usize;
-        Ok(Compressor { h, dt: field(32), k: field(40), c: field(48) })
+        // (teacher_dim, student_dim, C) from the library's introspection
+        let keys = [sys::LELP_INFO_DIM, sys::LELP_INFO_STUDENT_DIM, sys::LELP_INFO_NUM_CLASSES];
+        match inspect_ints(|out| unsafe { sys::lelp_compressor_inspect(h, out) }, keys) {
+            Ok([dt, k, c]) => Ok(Compressor { h, dt, k, c }),
+            Err(e) => {
+                unsafe { sys::lelp_compressor_free(h) };
+                Err(e)
+            }
+        }
     }
 
     pub fn save(&self, path: &str) -> Result<()> {

@@ -79,6 +79,15 @@ fn functions() -> Vec<(&'static str, *const ())> {
     ("lelp_predict_log_proba", sys::lelp_predict_log_proba as *const ()),
     ("lelp_predict_class", sys::lelp_predict_class as *const ()),
     ("lelp_softmax_targets", sys::lelp_softmax_targets as *const ()),
+    ("lelp_inspect", sys::lelp_inspect as *const ()),
+    ("lelp_inspect_path", sys::lelp_inspect_path as *const ()),
+    ("lelp_model_inspect", sys::lelp_model_inspect as *const ()),
+    ("lelp_builder_inspect", sys::lelp_builder_inspect as *const ()),
+    ("lelp_compressor_inspect", sys::lelp_compressor_inspect as *const ()),
+    ("lelp_loss_inspect", sys::lelp_loss_inspect as *const ()),
+    ("lelp_info_get_int", sys::lelp_info_get_int as *const ()),
+    ("lelp_info_get_double", sys::lelp_info_get_double as *const ()),
+    ("lelp_info_free", sys::lelp_info_free as *const ()),
 ]
 }
 
@@ -163,6 +172,17 @@ const CONSTANTS: &[(&str, i64)] = &[
     ("LELP_PRECISION_FLOAT32", sys::LELP_PRECISION_FLOAT32),
     ("LELP_REDUCTION_MEAN", sys::LELP_REDUCTION_MEAN as i64),
     ("LELP_REDUCTION_SUM", sys::LELP_REDUCTION_SUM as i64),
+    ("LELP_KIND_MODEL", sys::LELP_KIND_MODEL as i64),
+    ("LELP_KIND_BUILDER", sys::LELP_KIND_BUILDER as i64),
+    ("LELP_KIND_COMPRESSOR", sys::LELP_KIND_COMPRESSOR as i64),
+    ("LELP_KIND_LOSS", sys::LELP_KIND_LOSS as i64),
+    ("LELP_INFO_KIND", sys::LELP_INFO_KIND as i64),
+    ("LELP_INFO_FORMAT_VERSION", sys::LELP_INFO_FORMAT_VERSION as i64),
+    ("LELP_INFO_WRITER_VERSION", sys::LELP_INFO_WRITER_VERSION as i64),
+    ("LELP_INFO_DIM", sys::LELP_INFO_DIM as i64),
+    ("LELP_INFO_NUM_CLASSES", sys::LELP_INFO_NUM_CLASSES as i64),
+    ("LELP_INFO_SUBCLASSES", sys::LELP_INFO_SUBCLASSES as i64),
+    ("LELP_INFO_STUDENT_DIM", sys::LELP_INFO_STUDENT_DIM as i64),
 ];
 
 /// The identifiers declared by `LELP_API ... name(` in the header, in order.

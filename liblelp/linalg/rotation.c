@@ -2,7 +2,7 @@
 /* rotation.c -- the seeded Haar-random S x S rotation of each class. */
 #include <math.h>
 
-#include "internal.h"
+#include "linalg.h"
 
 /* G is filled row-major from the class's stream; R = Q of G = QR with a
  * positive diagonal of R, computed by modified Gram-Schmidt with one
