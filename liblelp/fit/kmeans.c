@@ -242,6 +242,7 @@ int lelp__kmeans_label(const lelp_builder* b, lelp_model* m, const double* Q, in
         row0 += k.n;
     }
     m->labeller = LELP_LABELLER_KMEANS;
+    m->format_version = LELP__MODEL_FORMAT_VERSION; /* the k-means flag needs version 2 */
     m->rotate = 0;
     m->entropy_fraction = b->entropy_fraction;
     m->auto_beta = !(b->beta > 0.0);

@@ -47,7 +47,7 @@ int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S, lel
     if (!m) return lelp__fail(LELP_E_NOMEM, "%s: out of memory for a model", fn);
     m->magic = LELP__MAGIC_MODEL;
     m->self = m;
-    m->format_version = LELP__MODEL_FORMAT_VERSION;
+    m->format_version = 1u; /* a projection model's; the k-means labeller's needs 2 (kmeans.c) */
     m->writer_version = LELP_VERSION_NUMBER;
     m->mem = *mem;
     m->d = d;
@@ -144,6 +144,7 @@ static int lelp__model_copy(const lelp_model* src, lelp_model** out)
     m->auto_beta = src->auto_beta;
     m->solver = src->solver;
     m->labeller = src->labeller;
+    m->format_version = src->format_version;
     m->seed = src->seed;
     m->beta = src->beta;
     m->entropy_fraction = src->entropy_fraction;
