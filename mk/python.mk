@@ -2,7 +2,8 @@
 # mk/python.mk -- the Python binding (bindings/python, ctypes over the C ABI).
 #   make check-python   pytest of bindings/python/tests against build/liblelp.so.0 (run by make check)
 # Debian's /usr/bin/python3 with python3-numpy and python3-pytest (`make deps`).
-# python3-torch is optional (DEPS_OPTIONAL): without it the torch tests are
+# python3-torch, python3-dask and python3-distributed are optional (DEPS_OPTIONAL;
+# the last two in mk/python-docs.mk): without them the torch and Dask tests are
 # skipped with their reason shown (-rs), never hidden.
 # Nothing is written into the source tree (no bytecode, no pytest cache).
 CHECK_HOOKS += check-python

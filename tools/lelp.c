@@ -28,7 +28,7 @@ static const char* HELP_MAIN =
     "A model is given as MODEL or --model MODEL, in every command that reads one.\n"
     "-o - writes to standard output where the output is one stream (label, assign, report,\n"
     "compress, fit); export (a directory) refuses it.\n"
-    "Inputs: .npy v1.0/2.0, C order, little-endian; embeddings, logits and head float32 or\n"
+    "Inputs: .npy v1.0/2.0, C order, either byte order; embeddings, logits and head float32 or\n"
     "float64; labels int32 or int64 in [0, C). Large files are streamed in batches.\n"
     "Exit status: 0 success, 1 bad input (one line on stderr naming the file and the problem),\n"
     "2 usage error.\n";

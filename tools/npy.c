@@ -4,6 +4,10 @@
  * 2.0/3.0), then a Python dict literal {'descr': ..., 'fortran_order': ...,
  * 'shape': (...), } padded with spaces and a newline; the data follow. */
 #define _POSIX_C_SOURCE 200809L
+/* 64-bit off_t on 32-bit glibc targets: embeddings files over 2 GiB are
+ * streamed there too (fopen would fail with EOVERFLOW, fseeko could not
+ * reach the rows) */
+#define _FILE_OFFSET_BITS 64
 #include "npy.h"
 
 #include <math.h>
@@ -13,11 +17,27 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "tools/npy.c reads little-endian data by memcpy; this host is big-endian"
-#endif
-
 #define NPY_CHUNK 65536 /* bytes converted at a time */
+
+/* Byte order: files are read in the order their dtype says ('<' or '>')
+ * and written little-endian ('<'), whatever the host; items whose order
+ * differs from the host's are reversed in place, chunk by chunk. */
+static int npy_host_big_endian(void)
+{
+    const uint16_t one = 1;
+    return *(const unsigned char*)&one == 0;
+}
+
+static void npy_swap(void* data, size_t count, int size)
+{
+    unsigned char* p = data;
+    for (size_t i = 0; i < count; i++, p += size)
+        for (int k = 0; k < size / 2; k++) {
+            unsigned char t = p[k];
+            p[k] = p[size - 1 - k];
+            p[size - 1 - k] = t;
+        }
+}
 
 static int npy_fail(const npy_file* n, char* err, size_t errlen, const char* fmt, ...)
 {
@@ -60,11 +80,11 @@ static int npy_parse_header(npy_file* n, const char* h, char* err, size_t errlen
     size_t k = 0;
     for (const char* p = descr + 1; *p && *p != descr[0] && k + 1 < sizeof d; p++) d[k++] = *p;
     if (strchr(d, 'O')) return npy_fail(n, err, errlen, "object arrays are not supported");
-    if (d[0] == '>') return npy_fail(n, err, errlen, "big-endian data (dtype %s) is not supported", d);
-    if (!((d[0] == '<' || d[0] == '|') && (d[1] == 'f' || d[1] == 'i') && (d[2] == '4' || d[2] == '8') && !d[3]))
+    if (!((d[0] == '<' || d[0] == '>' || d[0] == '|') && (d[1] == 'f' || d[1] == 'i') && (d[2] == '4' || d[2] == '8') && !d[3]))
         return npy_fail(n, err, errlen, "dtype %s is not float32, float64, int32 or int64", d);
     n->kind = d[1];
     n->itemsize = d[2] - '0';
+    n->swap = (d[0] == '>') != npy_host_big_endian();
     if (strncmp(fo, "True", 4) == 0) return npy_fail(n, err, errlen, "Fortran-order arrays are not supported");
     if (strncmp(fo, "False", 5) != 0) return npy_fail(n, err, errlen, "malformed fortran_order in the header");
     if (shape[0] != '(') return npy_fail(n, err, errlen, "malformed shape in the header");
@@ -161,6 +181,7 @@ int npy_read_f32(npy_file* n, int64_t r0, int64_t nr, float* out, char* err, siz
         const int64_t m = count - i0 < per ? count - i0 : per;
         unsigned char* dst = n->kind == 'f' && n->itemsize == 4 ? (unsigned char*)(out + i0) : buf;
         if (fread(dst, (size_t)n->itemsize, (size_t)m, n->f) != (size_t)m) return npy_short(n, base + i0, err, errlen);
+        if (n->swap) npy_swap(dst, (size_t)m, n->itemsize);
         for (int64_t k = 0; k < m; k++) {
             float v;
             int src_finite = 1;
@@ -198,13 +219,17 @@ int npy_read_i32(npy_file* n, int64_t r0, int64_t nr, int32_t* out, char* err, s
     if (n->kind != 'i') return npy_fail(n, err, errlen, "labels must be integers (int32 or int64)");
     if (npy_seek_rows(n, r0, nr, err, errlen)) return 1;
     const int64_t base = r0 * n->cols, count = nr * n->cols;
-    if (n->itemsize == 4)
-        return fread(out, 4, (size_t)count, n->f) != (size_t)count ? npy_short(n, base, err, errlen) : 0;
+    if (n->itemsize == 4) {
+        if (fread(out, 4, (size_t)count, n->f) != (size_t)count) return npy_short(n, base, err, errlen);
+        if (n->swap) npy_swap(out, (size_t)count, 4);
+        return 0;
+    }
     int64_t buf[NPY_CHUNK / 8];
     const int64_t per = NPY_CHUNK / 8;
     for (int64_t i0 = 0; i0 < count; i0 += per) {
         const int64_t m = count - i0 < per ? count - i0 : per;
         if (fread(buf, 8, (size_t)m, n->f) != (size_t)m) return npy_short(n, base + i0, err, errlen);
+        if (n->swap) npy_swap(buf, (size_t)m, 8);
         for (int64_t k = 0; k < m; k++) {
             if (buf[k] < INT32_MIN || buf[k] > INT32_MAX)
                 return npy_fail(n, err, errlen, "value %lld at row %lld does not fit in int32", (long long)buf[k],
@@ -221,6 +246,10 @@ int npy_create_shape(npy_file* n, const char* path, const char* descr, int ndim,
     memset(n, 0, sizeof *n);
     snprintf(n->path, sizeof n->path, "%s", path);
     if (ndim < 1 || ndim > 8) return npy_fail(n, err, errlen, "cannot write a rank-%d array", ndim);
+    if (descr[0] != '<' || (descr[2] != '4' && descr[2] != '8') || descr[3])
+        return npy_fail(n, err, errlen, "cannot write dtype %s (need <f4, <f8, <i4 or <i8)", descr);
+    n->itemsize = descr[2] - '0';
+    n->swap = npy_host_big_endian();
     char dict[512];
     int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
     for (int k = 0; k < ndim; k++)
@@ -258,7 +287,16 @@ int npy_create(npy_file* n, const char* path, const char* descr, int64_t rows, i
 
 int npy_write(npy_file* n, const void* data, size_t bytes, char* err, size_t errlen)
 {
-    return fwrite(data, 1, bytes, n->f) != bytes ? npy_fail(n, err, errlen, "write failed") : 0;
+    if (!n->swap) return fwrite(data, 1, bytes, n->f) != bytes ? npy_fail(n, err, errlen, "write failed") : 0;
+    if (bytes % (size_t)n->itemsize) return npy_fail(n, err, errlen, "write of a partial item");
+    unsigned char buf[NPY_CHUNK];
+    for (size_t at = 0; at < bytes; at += NPY_CHUNK) {
+        const size_t m = bytes - at < NPY_CHUNK ? bytes - at : NPY_CHUNK;
+        memcpy(buf, (const unsigned char*)data + at, m);
+        npy_swap(buf, m / (size_t)n->itemsize, n->itemsize);
+        if (fwrite(buf, 1, m, n->f) != m) return npy_fail(n, err, errlen, "write failed");
+    }
+    return 0;
 }
 
 int npy_finish(npy_file* n, char* err, size_t errlen)

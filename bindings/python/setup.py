@@ -54,6 +54,7 @@ os.makedirs(os.path.join(BUILD, "python"), exist_ok=True)
 setup(
     version=c_version(),
     cmdclass={"build_py": BuildWithLibrary},
+    package_data={"lelp": ["py.typed"]},  # PEP 561: the package is typed
     distclass=BinaryDistribution,
     options={
         "build": {"build_base": os.path.join(BUILD, "python", "build")},

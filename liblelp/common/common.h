@@ -33,7 +33,7 @@
 #define LELP__MAX_BSAMPLE INT64_C(1048576)
 /* Teacher and student widths of a compressor, and its A's bytes. */
 #define LELP__MAX_COMP_DIM INT64_C(1048576)
-#define LELP__MAX_COMP_BYTES ((size_t)1 << 40)
+#define LELP__MAX_COMP_BYTES (INT64_C(1) << 40) /* int64: (size_t)1 << 40 is 0 on 32-bit targets */
 /* Seeds: 0 .. 2^63-1. */
 #define LELP__MAX_SEED INT64_MAX
 /* Rows of a class processed per dsyrk call by the builder. */
@@ -85,7 +85,16 @@ typedef struct lelp__scratch {
 /* Records a formatted message for lelp_last_error() and returns code. The
  * message starts with the public entry point's name (the `what` or `fn`
  * argument the callers pass down). */
+#if defined(LELP_NO_ERROR_STRINGS)
+/* Built with LELP_NO_ERROR_STRINGS (docs/edge.md) only the code is kept: the
+ * macro leaves the format and its arguments in an unevaluated sizeof, so
+ * they are still type-checked and "used" but no text reaches the binary. */
+int lelp__fail_code(int code);
+int lelp__fail_unused(const char* fmt, ...); /* never defined nor called */
+#define lelp__fail(code, ...) (lelp__fail_code(code) + 0 * (int)sizeof lelp__fail_unused(__VA_ARGS__))
+#else
 int lelp__fail(int code, const char* fmt, ...) LELP__PRINTF(2, 3);
+#endif
 /* Prefixes the current message with "fn: " (a public call that failed in
  * another public call it made) and returns code. */
 int lelp__fail_within(int code, const char* fn);

@@ -59,11 +59,16 @@ int lelp__compressor_alloc(const lelp__mem* mem, int64_t dt, int64_t k, int64_t 
                            const char* fn)
 {
     *out = NULL;
+    /* k*dt*8 in int64 (k, dt <= 2^20): in size_t it would be capped at 4 GiB on 32-bit targets */
     if (dt < 1 || dt > LELP__MAX_COMP_DIM || k < 1 || k > LELP__MAX_COMP_DIM || C < 1 || C > LELP__MAX_C ||
-        lelp__bytes(k, dt, sizeof(double)) > LELP__MAX_COMP_BYTES)
+        k * dt * 8 > LELP__MAX_COMP_BYTES)
         return lelp__fail(LELP_E_INVALID_ARG, "%s: teacher_dim = %lld, student_dim = %lld, "
                           "C = %lld must be in [1, 2^20] with k*dt*8 <= 2^40 bytes", fn, (long long)dt, (long long)k,
                           (long long)C);
+    const int64_t np = k * dt + k + C * k + C;
+    if (lelp__bytes(np, 1, sizeof(double)) == SIZE_MAX)
+        return lelp__fail(LELP_E_NOMEM, "%s: %lld parameters of 8 bytes do not fit this platform's size_t", fn,
+                          (long long)np);
     lelp_compressor* c = lelp__calloc(mem, sizeof *c);
     if (!c) return lelp__fail(LELP_E_NOMEM, "%s: out of memory", fn);
     c->magic = LELP__MAGIC_COMPRESSOR;

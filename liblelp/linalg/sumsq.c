@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sumsq.c -- the sum of squares of a float64 vector, through internal.h's
+/* sumsq.c -- the sum of squares of a float64 vector, through linalg.h's
  * lelp__dot (four running sums: a fixed order, the same bits run to run),
  * for the streaming traces. */
 #include "linalg.h"

@@ -46,6 +46,9 @@ assert md.version("lelp") == version, md.version("lelp")
 requires = md.requires("lelp") or []
 assert any(r.split(";")[0].strip() == "numpy" for r in requires), requires
 assert any(r.startswith("torch") and "extra == 'torch'" in r.replace('"', "'") for r in requires), requires
+pkg = os.path.dirname(os.path.realpath(lelp.__file__))
+for f in ("py.typed", "_arrays.py", "_threads.py", "dask.py", "torch.py"):  # typed (PEP 561), every module
+    assert os.path.isfile(os.path.join(pkg, f)), f
 # a fit and its label targets against NumPy: t[c*S+s] = onehot(y)_c * softmax_s(f_{c,s})
 rng = np.random.default_rng(1)
 n, d, C, S = 400, 6, 2, 3

@@ -307,3 +307,57 @@ def test_builders_on_threads_merge():
     np.testing.assert_allclose(sharded("exact").fit().eigenvalues, one.fit().eigenvalues, rtol=1e-10)
     runs = [sharded("sketch", size=6).to_bytes() for _ in range(3)]
     assert runs[0] == runs[1] == runs[2]
+
+
+# ---- issue 21: misaligned buffers and aliased outputs --------------------------------------
+def misaligned(a):
+    """A copy of `a` at an address one byte past an aligned one (C-contiguous,
+    the right dtype, flags.aligned False): what np.frombuffer at an odd offset gives."""
+    raw = bytearray(a.nbytes + 1)
+    m = np.frombuffer(raw, a.dtype, a.size, offset=1).reshape(a.shape)
+    m[...] = a
+    return m
+
+
+def test_misaligned_arrays_are_copied_to_aligned_buffers(monkeypatch):
+    m, H, y, Z = model()
+    Hm, ym, Zm = misaligned(H), misaligned(y), misaligned(Z)
+    assert not Hm.flags.aligned and Hm.flags.c_contiguous and Hm.dtype == np.float32
+    spy = Spy(monkeypatch, "lelp_model_assign")
+    a = m.assign(Hm, ym)
+    h_ptr, y_ptr = spy.ptr(0, 1), spy.ptr(0, 2)
+    assert h_ptr % 4 == 0 and y_ptr % 4 == 0  # C never reads a float/int at an odd address
+    assert np.array_equal(a, m.assign(H, y))
+    spy = Spy(monkeypatch, "lelp_builder_update")
+    lelp.SubspaceBuilder(dim=6, num_classes=2, subclasses=2).update(Hm, ym)
+    assert spy.ptr(0, 1) % 4 == 0 and spy.ptr(0, 2) % 4 == 0
+    np.testing.assert_array_equal(m.targets(Hm, logits=Zm), m.targets(H, logits=Z))
+    with pytest.raises(ValueError, match="C-contiguous"):  # an out= is never silently replaced
+        m.targets(H, logits=Z, out=misaligned(np.zeros((300, 4), np.float32)))
+
+
+def test_outputs_aliasing_inputs_are_refused():
+    # targets written into H (possible when d = C*S) were off by 0.86 and the
+    # gradient written into u or T gave another loss, with a success status
+    H, y, Z = data(d=4)
+    m = lelp.SubspaceBuilder(dim=4, num_classes=2, subclasses=2, seed=1).update(H, y).fit()
+    ref = m.targets(H, logits=Z)
+    with pytest.raises(ValueError, match="out shares memory with H"):
+        m.targets(H, logits=Z, out=H)
+    with pytest.raises(ValueError, match="out shares memory with labels"):
+        y4 = np.zeros((300, 4), np.int32)
+        m.targets(H, labels=y4[:, 0].copy(), out=y4.view(np.float32))  # no alias: fine
+        m.targets(H, labels=y4.reshape(-1)[:300], out=y4.view(np.float32))
+    assert np.array_equal(m.targets(H, logits=Z), ref) and np.isfinite(H).all()
+    loss = lelp.Loss(2, 2)
+    u = np.random.default_rng(0).normal(size=(300, 4)).astype(np.float32)
+    T = ref.copy()
+    v, g = loss(u, T)
+    for name, buf in (("u", u), ("T", T)):
+        with pytest.raises(ValueError, match=f"out shares memory with {name}"):
+            loss(u, T, out=buf)
+    big = np.zeros((600, 4), np.float32)
+    big[:300] = u
+    with pytest.raises(ValueError, match="out shares memory with u"):
+        loss(big[:300], T, out=big[150:450])  # a partial overlap
+    assert loss(big[:300], T, out=big[300:])[0] == v  # adjacent, disjoint: fine

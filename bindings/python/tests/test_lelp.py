@@ -339,10 +339,21 @@ def test_copies_are_independent_handles():
         c = lelp.Compressor(6, 3, 2, seed=5)
         c2 = dup(c)
         assert np.array_equal(c2.weights()[0], c.weights()[0])
-    loss = lelp.Loss(3, 3)
-    for dup in (copy.copy, copy.deepcopy, pickle.dumps):
-        with pytest.raises(TypeError, match="Loss"):
-            dup(loss)
+    # a Loss copies through its settings: an independent handle computing the same values
+    loss = lelp.Loss(3, 2, tau=2.5, alpha=0.25, reduction="sum")
+    rng = np.random.default_rng(1)
+    u = rng.normal(size=(7, 6)).astype(np.float32)
+    T = rng.random((7, 6)).astype(np.float32)
+    T /= T.sum(1, keepdims=True)
+    y = np.arange(7) % 3
+    v, g = loss(u, T, labels=y)
+    for dup in (copy.copy, copy.deepcopy, lambda x: pickle.loads(pickle.dumps(x))):
+        l2 = dup(loss)
+        assert l2._h.value != loss._h.value and l2.settings() == loss.settings()
+        v2, g2 = l2(u, T, labels=y)
+        assert v2 == v and np.array_equal(g2, g)
+        del l2
+        assert loss(u, T, labels=y)[0] == v
     assert m.solver == "exact"
 
 
