@@ -6,6 +6,7 @@
 #   make check-sanitize  the cmocka suite under ASan + UBSan
 #   make check-valgrind  the cmocka suite under valgrind
 #   make demo            the main job (see README.md)
+#   make results         reruns the demos and rewrites docs/results.md (mk/results.mk)
 #   make bench           benchmarks against NumPy / scikit-learn / PyTorch
 #   make install PREFIX=/usr/local DESTDIR=   make uninstall   make clean
 #

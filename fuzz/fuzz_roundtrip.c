@@ -34,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     if (lelp_builder_create(&b, d, C, S, NULL) != LELP_OK) goto done;
     lelp_builder_set_int(b, LELP_BUILDER_ROTATE, fuzz_u32(&s, 0, 1));
     lelp_builder_set_int(b, LELP_BUILDER_SEED, fuzz_u32(&s, 0, 1000));
+    lelp_builder_set_int(b, LELP_BUILDER_LABELLER, fuzz_u32(&s, 0, 1)); /* also the k-means fit and its file */
     int st = lelp_builder_update(b, H, y, n, d);
     FUZZ_CHECK(fuzz_documented(st));
     st = lelp_builder_fit(b, &m);

@@ -176,6 +176,12 @@ enum lelp_param {
      * doubles) or LELP_SOLVER_SKETCH (Frequent Directions, C*2l*d doubles).
      * Set before the first update, merge or load (LELP_E_STAGE after). */
     LELP_BUILDER_SOLVER           = 106,
+    /* builder (int): how pseudo-subclasses are made, enum lelp_labeller:
+     * LELP_LABELLER_PROJECTION (default, LELP's projections) or
+     * LELP_LABELLER_KMEANS (k-means on the beta sample's rows, so it needs
+     * the sample: LELP_BUILDER_BETA_SAMPLE != 0). May be set at any time
+     * before fit; not saved with the builder's state. Since v0.1. */
+    LELP_BUILDER_LABELLER         = 111,
 
     /* model queries (read-only; lelp_model_get_int / _get_double) */
     LELP_MODEL_DIM                = 201, /* int: d */
@@ -189,6 +195,7 @@ enum lelp_param {
     LELP_MODEL_ENTROPY_FRACTION   = 209, /* double: entropy fraction used for auto beta */
     LELP_MODEL_AUTO_BETA          = 210, /* int: 1 if beta was chosen automatically */
     LELP_MODEL_SOLVER             = 211, /* int: the lelp_solver that produced the subspaces */
+    LELP_MODEL_LABELLER           = 212, /* int: the lelp_labeller of the model (since v0.1) */
 
     /* loss (double): KD temperature tau, in [0.01, 100]. Default 1. */
     LELP_LOSS_TAU                 = 301,
@@ -300,6 +307,13 @@ enum lelp_optimizer {
 enum lelp_solver {
     LELP_SOLVER_EXACT  = 0, /* exact per-class co-moments; dsyevr or block Krylov */
     LELP_SOLVER_SKETCH = 1  /* streaming Frequent Directions sketch, O(C*l*d) memory */
+};
+
+/* How pseudo-subclasses are made (LELP_BUILDER_LABELLER; docs/method.md 7). */
+enum lelp_labeller {
+    LELP_LABELLER_PROJECTION = 0, /* f_{c,s} = (<U_c[:,s], h> - b_{c,s}) / beta: LELP's projections */
+    LELP_LABELLER_KMEANS     = 1  /* f_{c,s} = -|P(h - mu_c) - m_{c,s}|^2 / beta, m: k-means centroids;
+                                     stored as U_c[:,s] = 2 m_{c,s}, b = <U, mu_c> + |m_{c,s}|^2 */
 };
 
 #if defined(LELP_EXPERIMENTAL)

@@ -5,7 +5,7 @@
 # The IDX files come from Debian's dataset-fashion-mnist (installed by
 # `make deps`, which `make demo` runs first) and are decompressed with `gzip -dc` into build/data, so neither
 # the library nor the example links zlib. Extra flags for the program:
-#   make demo DEMO_FLAGS="--seeds 5 --S 8"
+#   make demo DEMO_FLAGS="--seeds 10 --student mlp"
 FASHION_DIR ?= /usr/share/datasets/fashion-mnist
 FASHION_FILES := train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte
 DEMO_TARGET := run-fashion

@@ -128,6 +128,22 @@ fit:
     ok_or_nomem(lelp_model_targets_from_labels(m, H, y, N, D, 0.1, T), "targets_from_labels", k);
     ok_or_nomem(lelp_model_project(m, H, N, D, F), "project", k);
     ok_or_nomem(lelp_model_assign(m, H, y, N, D, sub), "assign", k);
+    { /* the k-means labeller: its fit and a load of its (version 2) file */
+        lelp_model *mk = NULL, *mk2 = NULL;
+        assert_int_equal(lelp_builder_set_int(b1, LELP_BUILDER_LABELLER, LELP_LABELLER_KMEANS), LELP_OK);
+        if (!ok_or_nomem(lelp_builder_fit(b1, &mk), "kmeans fit", k)) assert_null(mk);
+        if (mk && ok_or_nomem(lelp_model_serialized_size(mk, &size), "kmeans model size", k)) {
+            buf = malloc(size);
+            assert_non_null(buf);
+            if (ok_or_nomem(lelp_model_serialize(mk, buf, size, NULL), "kmeans model serialize", k))
+                if (!ok_or_nomem(lelp_model_load(&mk2, buf, size, NULL), "kmeans model load", k)) assert_null(mk2);
+            free(buf);
+            buf = NULL;
+        }
+        assert_int_equal(lelp_builder_set_int(b1, LELP_BUILDER_LABELLER, LELP_LABELLER_PROJECTION), LELP_OK);
+        lelp_model_free(mk);
+        lelp_model_free(mk2);
+    }
     double beta = 0.0, ent = 0.0;
     ok_or_nomem(lelp_model_estimate_beta(m, H, y, N, D, 0.5, &beta), "estimate_beta", k);
     ok_or_nomem(lelp_model_mean_entropy(m, H, y, N, D, 1.0, &ent), "mean_entropy", k);

@@ -174,6 +174,7 @@ static void test_param_bounds(void** state)
         {LELP_BUILDER_PRECISION, 0.0, 1.0},
         {LELP_BUILDER_GRAM_FORM, 0.0, 1.0},
         {LELP_BUILDER_BETA_SAMPLE, -1.0, 1048576.0},
+        {LELP_BUILDER_LABELLER, 0.0, 1.0},
         {LELP_LOSS_TAU, 0.01, 100.0},
         {LELP_LOSS_ALPHA, 0.0, 1.0},
         {LELP_LOSS_REDUCTION, 0.0, 1.0},
@@ -193,7 +194,8 @@ static void test_param_bounds(void** state)
     /* read-only model keys and unknown ids */
     const int bad[] = {LELP_MODEL_DIM,       LELP_MODEL_NUM_CLASSES, LELP_MODEL_SUBCLASSES, LELP_MODEL_SEED,
                        LELP_MODEL_BETA,      LELP_MODEL_NULL_SPACE,  LELP_MODEL_ROTATE,     LELP_MODEL_HEAD_RANK,
-                       LELP_MODEL_ENTROPY_FRACTION, LELP_MODEL_AUTO_BETA, LELP_MODEL_SOLVER, 0, -1, 100, 111, 200, 300, 308, 999};
+                       LELP_MODEL_ENTROPY_FRACTION, LELP_MODEL_AUTO_BETA, LELP_MODEL_SOLVER, LELP_MODEL_LABELLER,
+                       0, -1, 100, 112, 200, 300, 308, 999};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         double lo, hi;
         EXPECT_STATUS(lelp_param_bounds(bad[i], &lo, &hi), LELP_E_PARAM_UNSUPPORTED);
@@ -403,7 +405,9 @@ static void test_model_queries(void** state)
     EXPECT_STATUS(lelp_model_get_int(m, LELP_MODEL_BETA, &iv), LELP_E_PARAM_UNSUPPORTED);
     EXPECT_STATUS(lelp_model_get_int(m, LELP_BUILDER_SEED, &iv), LELP_E_PARAM_UNSUPPORTED);
     EXPECT_STATUS(lelp_model_get_double(m, LELP_LOSS_TAU, &dv), LELP_E_PARAM_UNSUPPORTED);
-    EXPECT_STATUS(lelp_model_get_int(m, 212, &iv), LELP_E_PARAM_UNSUPPORTED);
+    EXPECT_STATUS(lelp_model_get_int(m, 213, &iv), LELP_E_PARAM_UNSUPPORTED);
+    EXPECT_OK(lelp_model_get_int(m, LELP_MODEL_LABELLER, &iv));
+    assert_int_equal(iv, LELP_LABELLER_PROJECTION);
     EXPECT_OK(lelp_model_get_int(m, LELP_MODEL_SOLVER, &iv));
     assert_int_equal(iv, LELP_SOLVER_EXACT);
 

@@ -590,7 +590,8 @@ static void test_load_patched_headers(void** state)
         size_t size = sizes[kind];
         unsigned char* p = malloc(size);
         const unsigned char* src = srcs[kind];
-        const uint32_t current = kind == 0 ? 1u : 3u; /* docs/format.md: models 1, builder states 3 */
+        const uint32_t current = kind == 0 ? 1u : 3u; /* as written: docs/format.md: projection models 1, builder states 3 */
+        const uint32_t newest = kind == 0 ? 2u : 3u;  /* as read: models 2 (the k-means flag) */
         assert_int_equal(rd32(src + 8), current);
         assert_int_equal(rd32(src + 12) + rd64(src + 24) + 4, size);
 #define TRY(patch, want)                                                                     \
@@ -608,7 +609,8 @@ static void test_load_patched_headers(void** state)
         assert_null(out_);                                                                   \
     } while (0)
         /* a newer format version */
-        TRY(wr32(p + 8, current + 1), LELP_E_VERSION);
+        TRY(wr32(p + 8, newest + 1), LELP_E_VERSION);
+        if (kind == 0) TRY(wr32(p + 20, rd32(p + 20) | 16u), LELP_E_FORMAT); /* the k-means flag needs version 2 */
         TRY(wr32(p + 8, 0xFFFFFFFFu), LELP_E_VERSION);
         /* version 0 */
         TRY(wr32(p + 8, 0), LELP_E_FORMAT);

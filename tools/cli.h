@@ -22,7 +22,7 @@ typedef struct opts {
     double beta, tau, smoothing, entropy_fraction, lr, weight_decay;
     int null_space, rotate, json, have_beta, have_tau, have_smoothing, have_entropy_fraction, have_sketch_size,
         have_beta_sample;
-    int solver, precision, gram_form, optimizer; /* index into the option's choices, -1 = not given */
+    int solver, precision, gram_form, optimizer, labeller; /* index into the option's choices, -1 = not given */
 } opts;
 
 /* "lelp: " + the message on stderr, temporaries of this run removed; returns code. */

@@ -68,6 +68,7 @@ static int parse_value(const char* cmd, const char* a, const char* v, opts* o)
     else if (!strcmp(a, "--precision")) return parse_choice(cmd, a, v, "float64|float32", &o->precision);
     else if (!strcmp(a, "--gram-form")) return parse_choice(cmd, a, v, "off|on", &o->gram_form);
     else if (!strcmp(a, "--optimizer")) return parse_choice(cmd, a, v, "sgd|adam", &o->optimizer);
+    else if (!strcmp(a, "--labeller")) return parse_choice(cmd, a, v, "projection|kmeans", &o->labeller);
     else if (!strcmp(a, "--lr")) return parse_real(cmd, a, v, 1e-12, 10.0, 0, 0, &o->lr);
     else if (!strcmp(a, "--weight-decay")) return parse_real(cmd, a, v, 0.0, 1.0, 0, 0, &o->weight_decay);
     else if (!strcmp(a, "--tau")) return o->have_tau = 1, parse_real(cmd, a, v, 0.01, 100.0, 0, 0, &o->tau);
@@ -87,7 +88,7 @@ int parse(int argc, char** argv, const char* cmd, const char* accepted, opts* o)
     memset(o, 0, sizeof *o);
     o->null_space = o->rotate = 1;
     o->tau = 1.0;
-    o->solver = o->precision = o->gram_form = o->optimizer = -1;
+    o->solver = o->precision = o->gram_form = o->optimizer = o->labeller = -1;
     for (int i = 2; i < argc; i++) {
         const char* a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return -1;

@@ -29,6 +29,8 @@ static int configure(lelp_builder* b, const opts* o)
          o->precision == 1 ? LELP_PRECISION_FLOAT32 : LELP_PRECISION_FLOAT64, "--precision"},
         {LELP_BUILDER_GRAM_FORM, o->gram_form >= 0, o->gram_form, "--gram-form"},
         {LELP_BUILDER_BETA_SAMPLE, o->have_beta_sample, o->beta_sample, "--beta-sample"},
+        {LELP_BUILDER_LABELLER, o->labeller >= 0, o->labeller == 1 ? LELP_LABELLER_KMEANS : LELP_LABELLER_PROJECTION,
+         "--labeller"},
     };
     for (size_t k = 0; k < sizeof iv / sizeof iv[0]; k++)
         if (iv[k].given && lelp_builder_set_int(b, iv[k].param, iv[k].value))

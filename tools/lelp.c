@@ -45,7 +45,7 @@ static const char* HELP_MAIN =
 static const char* const COMMANDS[][3] = {
     {"fit",
      " --embeddings --labels --head --subclasses --beta --entropy-fraction --seed --no-null-space --no-rotation"
-     " --solver --sketch-size --precision --gram-form --beta-sample --batch --threads -o --output ",
+     " --solver --sketch-size --precision --gram-form --beta-sample --labeller --batch --threads -o --output ",
      "usage: lelp fit --embeddings H.npy --labels y.npy [--head W.npy] --subclasses S [OPTIONS] -o MODEL\n\n"
      "Streams H and y into per-class statistics, fits S pseudo-subclass directions per class and\n"
      "writes the model (liblelp's serialized format, docs/format.md) to MODEL (- = standard output).\n\n"
@@ -71,6 +71,8 @@ static const char* const COMMANDS[][3] = {
      "  --gram-form on|off    on (default): a class with at most d/2 rows is fitted from its Gram matrix\n"
      "  --beta-sample K       rows per class kept for the automatic beta: -1 automatic (default), 0 none,\n"
      "                        1 .. 1048576\n"
+     "  --labeller projection|kmeans  projection (default): LELP's projections; kmeans: k-means clusters\n"
+     "                        of the beta sample per class, in the same null-space projected space\n"
      OPT_BATCH OPT_THREADS
      "  -o, --output MODEL    the model file to write (- = standard output)\n\n"
      "The model depends on --threads only through rounding: each thread streams its own block of\n"

@@ -203,8 +203,9 @@ int lelp__envelope_header(const uint8_t* src, size_t size, const char* magic, ui
                           lelp__envelope* env, size_t* total, const char* what);
 int lelp__envelope_size(size_t size, size_t total, const char* what);
 
-/* Format versions, per kind (docs/format.md). */
-#define LELP__MODEL_FORMAT_VERSION 1u
+/* Format versions, per kind (docs/format.md). Models: 2 adds flag bit 4
+ * (the k-means labeller); projection models are still written as 1. */
+#define LELP__MODEL_FORMAT_VERSION 2u
 #define LELP__BUILDER_FORMAT_VERSION 3u
 #define LELP__COMPRESSOR_FORMAT_VERSION 1u
 #define LELP__HEADER_LEN 128u

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fit.h"
+#include "kmeans.h"
 #include "../linalg/linalg.h"
 #include "../model/model_priv.h"
 
@@ -174,7 +175,7 @@ int lelp_builder_fit(const lelp_builder* b, lelp_model** out)
     memcpy(m->count, b->count, (size_t)C * sizeof(int64_t));
     memcpy(m->mean, b->mean, (size_t)(C * d) * sizeof(double));
     for (int64_t c = 0; c < C && !st; c++) st = lelp__fit_class(b, m, &w, c);
-    if (!st) st = lelp__fit_beta(b, m);
+    if (!st) st = b->labeller == LELP_LABELLER_KMEANS ? lelp__kmeans_label(b, m, w.Q, w.r) : lelp__fit_beta(b, m);
     lelp__free(&b->mem, w.A, a_bytes);
     lelp__free(&b->mem, w.V, v_bytes);
     lelp__free(&b->mem, w.R, r_bytes);

@@ -25,6 +25,7 @@ struct lelp_builder {
     int precision;           /* enum lelp_precision */
     int gram_form;           /* LELP_BUILDER_GRAM_FORM */
     int64_t bsample_param;   /* LELP_BUILDER_BETA_SAMPLE as set (-1 = automatic) */
+    int labeller;            /* enum lelp_labeller (kmeans.c) */
     int started;             /* statistics allocated: solver, sketch size, precision, sample fixed */
     uint32_t format_version, writer_version; /* of the buffer it was loaded from (else this library's) */
     /* statistics */

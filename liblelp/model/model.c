@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model_priv.h"
+#include "../linalg/linalg.h"
 
 typedef struct lelp__model_sizes {
     size_t count, mean, eig, U, Uf, center;
@@ -48,7 +49,7 @@ int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S, lel
     if (!m) return lelp__fail(LELP_E_NOMEM, "%s: out of memory for a model", fn);
     m->magic = LELP__MAGIC_MODEL;
     m->self = m;
-    m->format_version = LELP__MODEL_FORMAT_VERSION;
+    m->format_version = 1u; /* a projection model's; the k-means labeller's needs 2 (kmeans.c) */
     m->writer_version = LELP_VERSION_NUMBER;
     m->mem = *mem;
     m->d = d;
@@ -130,6 +131,8 @@ void lelp__model_finish(lelp_model* m)
         const double* mu = m->mean + (k / S) * d;
         double bc = 0.0;
         for (int64_t j = 0; j < d; j++) bc += u[j] * (mu[j] - (m->centre_rows ? (double)m->center[j] : 0.0));
+        /* k-means: U = 2 m_{c,s}, the offset also holds |m_{c,s}|^2 (kmeans.c) */
+        if (m->labeller == LELP_LABELLER_KMEANS) bc += 0.25 * lelp__dot(u, u, d);
         m->b_proj[k] = bc;
     }
 }
@@ -145,6 +148,8 @@ static int lelp__model_copy(const lelp_model* src, lelp_model** out)
     m->rotate = src->rotate;
     m->auto_beta = src->auto_beta;
     m->solver = src->solver;
+    m->labeller = src->labeller;
+    m->format_version = src->format_version;
     m->seed = src->seed;
     m->beta = src->beta;
     m->entropy_fraction = src->entropy_fraction;

@@ -43,10 +43,13 @@ int lelp_model_serialize(const lelp_model* m, void* dst, size_t capacity, size_t
     lelp__writer w = {dst, 0};
     memcpy(w.p, "LELPMODL", 8);
     w.pos = 8;
-    lelp__put_u32(&w, LELP__MODEL_FORMAT_VERSION);
+    /* a projection model is the version-1 layout, unchanged; only the
+     * k-means flag needs version 2, so older readers refuse it by version */
+    lelp__put_u32(&w, m->labeller == LELP_LABELLER_KMEANS ? LELP__MODEL_FORMAT_VERSION : 1u);
     lelp__put_u32(&w, LELP__HEADER_LEN);
     lelp__put_u32(&w, (uint32_t)LELP_VERSION_NUMBER);
-    lelp__put_u32(&w, (uint32_t)(m->null_space | (m->rotate << 1) | (m->auto_beta << 2) | (m->solver << 3)));
+    lelp__put_u32(&w, (uint32_t)(m->null_space | (m->rotate << 1) | (m->auto_beta << 2) | (m->solver << 3) |
+                                 (m->labeller << 4)));
     lelp__put_u64(&w, (uint64_t)plen);
     lelp__put_u64(&w, (uint64_t)m->d);
     lelp__put_u64(&w, (uint64_t)m->C);
@@ -96,7 +99,9 @@ static int lelp__model_header(const uint8_t* src, size_t plen, lelp_model* h, ui
     h->entropy_fraction = lelp__get_f64(&r);
     for (size_t i = r.pos; i < LELP__HEADER_LEN; i++)
         if (src[i] != 0) return lelp__fail(LELP_E_FORMAT, "lelp_model_load: reserved header byte %zu is not zero", i);
-    if (*flags > 15u) return lelp__fail(LELP_E_FORMAT, "lelp_model_load: unknown flags 0x%x", (unsigned)*flags);
+    lelp__reader vr = {src, LELP__HEADER_LEN, 8};
+    const uint32_t known = lelp__get_u32(&vr) >= 2u ? 31u : 15u; /* bit 4, k-means, since version 2 */
+    if (*flags > known) return lelp__fail(LELP_E_FORMAT, "lelp_model_load: unknown flags 0x%x", (unsigned)*flags);
     if (h->d < 1 || h->d > LELP__MAX_D || h->C < 1 || h->C > LELP__MAX_C || h->S < 1 || h->S > h->d ||
         h->C * h->S > LELP__MAX_CS)
         return lelp__fail(LELP_E_FORMAT, "lelp_model_load: impossible shape d = %lld, C = %lld, S = %lld", (long long)h->d,
@@ -250,6 +255,7 @@ int lelp_model_load(lelp_model** out, const void* src, size_t size, const lelp_a
     m->rotate = (int)((flags >> 1) & 1u);
     m->auto_beta = (int)((flags >> 2) & 1u);
     m->solver = (int)((flags >> 3) & 1u);
+    m->labeller = (int)((flags >> 4) & 1u);
     m->format_version = env.format_version;
     m->writer_version = env.writer_version;
     if ((st = lelp__model_payload(src, size, m))) {

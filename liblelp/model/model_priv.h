@@ -13,6 +13,7 @@ struct lelp_model {
     lelp__mem mem;
     int64_t d, C, S, head_rank;
     int null_space, rotate, auto_beta, solver;
+    int labeller;            /* enum lelp_labeller: KMEANS adds |U/2|^2 to b_proj */
     uint64_t seed;
     double beta, entropy_fraction;
     int64_t* count;          /* C */

@@ -81,7 +81,8 @@ def round_trips(p, H, y, W, Z, C, S):
               [("means", (C, d)), ("eigenvalues", (C, S)), ("offsets", (C, S))]), "export: shapes (C, d), (C, S)")
     # one batch holding every row: the model file is byte-identical to the library's own
     for extra, kw in [((), {}), (("--no-rotation",), {"rotate": False}), (("--no-null-space",), {"null_space": False}),
-                      (("--beta", 0.37), {"beta": 0.37}), (("--seed", 123456789012), {"seed": 123456789012})]:
+                      (("--beta", 0.37), {"beta": 0.37}), (("--seed", 123456789012), {"seed": 123456789012}),
+                      (("--labeller", "kmeans"), {"labeller": "kmeans"})]:
         kwargs = {"seed": 7, **kw}
         args = ["fit", "--embeddings", p("H.npy"), "--labels", p("y.npy"), "--head", p("W.npy"), "--subclasses", S,
                 "--batch", n, "--threads", 1, "-o", p("opt.lelp"), "--seed", kwargs["seed"]] + list(extra)

@@ -282,3 +282,65 @@ def predict_log_proba(u, C, S):
 
 def softmax_targets(z, tau):
     return np.exp(log_softmax(z.astype(np.float64) / tau))
+
+
+# ---------------------------------------------------------------- k-means labeller (method.md s7)
+def null_space_rows(H, mu, W=None):
+    """x = P (h - mu) with P = I - Q Q^T, Q an orthonormal basis of W's row space."""
+    X = H.astype(np.float64) - mu
+    if W is None:
+        return X
+    Q = head_basis(W)
+    return X - (X @ Q) @ Q.T
+
+
+def kmeans_log_softmax(X, centroids, beta):
+    """log softmax_s(-|x - m_s|^2 / beta) for rows X (n, d), centroids (S, d)."""
+    D = ((X[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+    return log_softmax(-D / beta, axis=1), D
+
+
+def kmeans_targets(H, means, centroids, beta, W=None, logits=None, tau=1.0):
+    """t_{c,s} = softmax(z/tau)_c * softmax_s(-|P(h - mu_c) - m_{c,s}|^2 / beta), class-major (n, C*S)."""
+    C, S, _ = centroids.shape
+    logp = log_softmax(logits.astype(np.float64) / tau)
+    out = np.empty((len(H), C, S))
+    for c in range(C):
+        ls, _ = kmeans_log_softmax(null_space_rows(H, means[c], W), centroids[c], beta)
+        out[:, c, :] = np.exp(logp[:, c:c + 1] + ls)
+    return out.reshape(len(H), C * S)
+
+
+def kmeans_beta(H, y, means, centroids, fraction, W=None):
+    """The automatic beta's rule on distances: mean over the rows (each 1/n; every class kept
+    whole) of the entropy of softmax_s(-|x - m_s|^2 / beta) equals fraction * log S."""
+    C, S, _ = centroids.shape
+    g = np.empty((len(H), S))
+    for c in range(C):
+        X = null_space_rows(H[y == c], means[c], W)
+        g[y == c] = -((X[:, None, :] - centroids[c][None]) ** 2).sum(axis=2)
+    w = np.full(len(H), 1.0 / len(H))
+    return beta_solve(g, w, fraction * math.log(S), float(np.mean(g.max(1) - g.min(1))))
+
+
+def kmeans(X, k, rng, restarts=10, iters=300):
+    """Plain NumPy k-means (k-means++ seeding from numpy's generator, Lloyd), best of
+    `restarts` by inertia: an independent partition for well-separated data."""
+    best = None
+    for _ in range(restarts):
+        cen = [X[rng.integers(len(X))]]
+        for _ in range(1, k):
+            D = np.min(((X[:, None, :] - np.array(cen)[None]) ** 2).sum(2), axis=1)
+            cen.append(X[rng.choice(len(X), p=D / D.sum())])
+        cen = np.array(cen)
+        a = None
+        for _ in range(iters):
+            new = np.argmin(((X[:, None, :] - cen[None]) ** 2).sum(2), axis=1)
+            if a is not None and np.array_equal(new, a):
+                break
+            a = new
+            cen = np.array([X[a == s].mean(0) if np.any(a == s) else cen[s] for s in range(k)])
+        inertia = float(((X - cen[a]) ** 2).sum())
+        if best is None or inertia < best[0]:
+            best = (inertia, a, cen)
+    return best[1], best[2]

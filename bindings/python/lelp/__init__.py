@@ -68,6 +68,8 @@ _PRECISIONS = {"float64": _C.LELP_PRECISION_FLOAT64, "float32": _C.LELP_PRECISIO
 _BUILDER_PRECISION = _C.LELP_BUILDER_PRECISION
 _BUILDER_GRAM_FORM = _C.LELP_BUILDER_GRAM_FORM
 _BUILDER_BETA_SAMPLE = _C.LELP_BUILDER_BETA_SAMPLE
+_BUILDER_LABELLER, _MODEL_LABELLER = _C.LELP_BUILDER_LABELLER, _C.LELP_MODEL_LABELLER
+_LABELLERS = {"projection": _C.LELP_LABELLER_PROJECTION, "kmeans": _C.LELP_LABELLER_KMEANS}
 _DISTANCES = {"mse": _C.LELP_DISTANCE_MSE, "cosine": _C.LELP_DISTANCE_COSINE, "dcor": _C.LELP_DISTANCE_DCOR}
 _OPTIMIZERS = {"sgd": _C.LELP_OPTIMIZER_SGD, "adam": _C.LELP_OPTIMIZER_ADAM}
 
@@ -257,6 +259,9 @@ class SubspaceBuilder(_Handle):
             Gram matrix). Not saved with the state.
         beta_sample: rows per class kept for the automatic beta; -1 automatic, 0
             none (a Gaussian model of the statistics).
+        labeller: "projection" (LELP's projections) or "kmeans" (k-means
+            clusters of the beta sample, docs/method.md section 7). Not
+            saved with the state.
         threads: default `threads=` of update(): None (every core,
             lelp.cpu_count()) or a positive int; 1 streams on the calling thread
             only. Not saved with the state.
@@ -274,7 +279,8 @@ class SubspaceBuilder(_Handle):
     def __init__(self, dim: int, num_classes: int, subclasses: int, seed: int = 0, null_space: bool = True,
                  rotate: bool = True, beta: Union[str, float] = "auto", entropy_fraction: float = 0.5,
                  solver: str = "exact", sketch_size: int = 0, precision: str = "float64", gram_form: bool = True,
-                 beta_sample: int = -1, *, threads: Optional[int] = None, _ptr_: Optional[ct.c_void_p] = None
+                 beta_sample: int = -1, labeller: str = "projection", *, threads: Optional[int] = None,
+                 _ptr_: Optional[ct.c_void_p] = None
                  ) -> None:
         self._dims = (_int(dim, "dim"), _int(num_classes, "num_classes"), _int(subclasses, "subclasses"))
         self.threads = threads
@@ -285,6 +291,7 @@ class SubspaceBuilder(_Handle):
             self._set(seed, null_space, rotate, beta, entropy_fraction, solver, sketch_size, precision)
             self.gram_form = gram_form
             _check(_L.lelp_builder_set_int(self, _BUILDER_BETA_SAMPLE, _int(beta_sample, "beta_sample")))
+            self.labeller = labeller
         else:
             super().__init__(_ptr_)
 
@@ -326,7 +333,8 @@ class SubspaceBuilder(_Handle):
                     entropy_fraction=self._get_double(_BUILDER_ENTROPY_FRACTION),
                     solver=_name_of(_SOLVERS, self._get_int(_BUILDER_SOLVER)),
                     sketch_size=self._get_int(_BUILDER_SKETCH_SIZE), precision=self.precision,
-                    gram_form=self.gram_form, beta_sample=self.beta_sample, threads=self.threads)
+                    gram_form=self.gram_form, beta_sample=self.beta_sample, labeller=self.labeller,
+                    threads=self.threads)
 
     def __repr__(self) -> str:
         s = self.settings()
@@ -336,13 +344,15 @@ class SubspaceBuilder(_Handle):
                 f"{opts}) with {rows} rows")
 
     def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
-        return (SubspaceBuilder._restore, (self.to_bytes(), self.gram_form, self.threads))
+        return (SubspaceBuilder._restore, (self.to_bytes(), self.gram_form, self.threads, self.labeller))
 
     @staticmethod
-    def _restore(blob: bytes, gram_form: bool, threads: Optional[int] = None) -> "SubspaceBuilder":
+    def _restore(blob: bytes, gram_form: bool, threads: Optional[int] = None,
+                 labeller: str = "projection") -> "SubspaceBuilder":
         b = SubspaceBuilder.from_bytes(blob)
-        b.gram_form = gram_form  # a setting, not part of the saved state
+        b.gram_form = gram_form  # settings, not part of the saved state
         b.threads = threads
+        b.labeller = labeller
         return b
 
     @property
@@ -364,6 +374,18 @@ class SubspaceBuilder(_Handle):
     def precision(self) -> str:
         """"float64" or "float32": how the exact solver multiplies each block."""
         return _name_of(_PRECISIONS, self._get_int(_BUILDER_PRECISION))
+
+    @property
+    def labeller(self) -> str:
+        """"projection" (LELP's projections, default) or "kmeans" (k-means
+        clusters of the beta sample; docs/api.md LELP_BUILDER_LABELLER)."""
+        return _name_of(_LABELLERS, self._get_int(_BUILDER_LABELLER))
+
+    @labeller.setter
+    def labeller(self, value: str) -> None:
+        if value not in _LABELLERS:
+            raise ValueError(f"labeller must be one of {sorted(_LABELLERS)}, got {value!r}")
+        _check(_L.lelp_builder_set_int(self, _BUILDER_LABELLER, _LABELLERS[value]))
 
     @property
     def beta_sample(self) -> int:
@@ -585,6 +607,11 @@ class Model(_Handle):
     def solver(self) -> str:
         """"exact" or "sketch": the solver that fitted the model."""
         return _name_of(_SOLVERS, self._get_int(_MODEL_SOLVER))
+
+    @property
+    def labeller(self) -> str:
+        """"projection" or "kmeans": how the model's pseudo-subclasses were made."""
+        return _name_of(_LABELLERS, self._get_int(_MODEL_LABELLER))
 
     def __repr__(self) -> str:
         return (f"Model(dim={self.dim}, num_classes={self.num_classes}, subclasses={self.subclasses}, "

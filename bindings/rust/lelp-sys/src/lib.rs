@@ -84,6 +84,7 @@ pub const LELP_BUILDER_SKETCH_SIZE: c_int = 107;
 pub const LELP_BUILDER_PRECISION: c_int = 108;
 pub const LELP_BUILDER_GRAM_FORM: c_int = 109;
 pub const LELP_BUILDER_BETA_SAMPLE: c_int = 110;
+pub const LELP_BUILDER_LABELLER: c_int = 111;
 pub const LELP_MODEL_DIM: c_int = 201;
 pub const LELP_MODEL_NUM_CLASSES: c_int = 202;
 pub const LELP_MODEL_SUBCLASSES: c_int = 203;
@@ -95,6 +96,7 @@ pub const LELP_MODEL_HEAD_RANK: c_int = 208;
 pub const LELP_MODEL_ENTROPY_FRACTION: c_int = 209;
 pub const LELP_MODEL_AUTO_BETA: c_int = 210;
 pub const LELP_MODEL_SOLVER: c_int = 211;
+pub const LELP_MODEL_LABELLER: c_int = 212;
 pub const LELP_LOSS_TAU: c_int = 301;
 pub const LELP_LOSS_ALPHA: c_int = 302;
 pub const LELP_LOSS_REDUCTION: c_int = 303;
@@ -132,6 +134,8 @@ pub const LELP_LIMIT_LOAD_BYTES: c_int = 1;
 // values of enum lelp_solver (passed to the *_set_int calls as i64)
 pub const LELP_SOLVER_EXACT: i64 = 0;
 pub const LELP_SOLVER_SKETCH: i64 = 1;
+pub const LELP_LABELLER_PROJECTION: i64 = 0;
+pub const LELP_LABELLER_KMEANS: i64 = 1;
 
 // values of enum lelp_precision (passed to the *_set_int calls as i64)
 pub const LELP_PRECISION_FLOAT64: i64 = 0;
