@@ -77,7 +77,7 @@ int cmd_info(const opts* o)
 {
     if (!o->model) return die(EXIT_USAGE, "info: MODEL is required (see lelp info --help)");
     lelp_model* m = NULL;
-    int64_t d, C, S, seed, ns, rot, rank, ab, solver;
+    int64_t d, C, S, seed, ns, rot, rank, ab, solver, labeller = LELP_LABELLER_PROJECTION;
     int rc = load_model(o->model, &m, &d, &C, &S);
     if (rc) return rc;
     double beta, frac;
@@ -87,6 +87,8 @@ int cmd_info(const opts* o)
     lelp_model_get_int(m, LELP_MODEL_HEAD_RANK, &rank);
     lelp_model_get_int(m, LELP_MODEL_AUTO_BETA, &ab);
     lelp_model_get_int(m, LELP_MODEL_SOLVER, &solver);
+    lelp_model_get_int(m, LELP_MODEL_LABELLER, &labeller);
+    const char* lab = labeller == LELP_LABELLER_KMEANS ? "kmeans" : "projection";
     lelp_model_get_double(m, LELP_MODEL_BETA, &beta);
     lelp_model_get_double(m, LELP_MODEL_ENTROPY_FRACTION, &frac);
     uint32_t fmt, writer;
@@ -102,9 +104,9 @@ int cmd_info(const opts* o)
         print_json_string(o->model);
         printf(", \"d\": %lld, \"C\": %lld, \"S\": %lld, \"beta\": %.17g, \"auto_beta\": %s, \"entropy_fraction\": %.17g, "
                "\"seed\": %lld, \"null_space\": %s, \"head_rank\": %lld, \"rotate\": %s, \"solver\": \"%s\", "
-               "\"format_version\": %u, \"written_by\": \"%s\", \"library_version\": \"%s\", \"eigenvalues\": ",
+               "\"labeller\": \"%s\", \"format_version\": %u, \"written_by\": \"%s\", \"library_version\": \"%s\", \"eigenvalues\": ",
                (long long)d, (long long)C, (long long)S, beta, ab ? "true" : "false", frac, (long long)seed,
-               ns ? "true" : "false", (long long)rank, rot ? "true" : "false", solver ? "sketch" : "exact", fmt, wv,
+               ns ? "true" : "false", (long long)rank, rot ? "true" : "false", solver ? "sketch" : "exact", lab, fmt, wv,
                lelp_version_string());
         print_rows(eig, C, S);
         printf(", \"explained_variance_ratio\": ");
@@ -112,10 +114,10 @@ int cmd_info(const opts* o)
         printf("}\n");
     } else {
         printf("%s: LELP model, format version %u, written by liblelp %s (reading with %s)\n"
-               "  d = %lld, C = %lld, S = %lld, solver %s\n  beta = %.6g (%s, entropy fraction %.2f), seed = %lld\n"
+               "  d = %lld, C = %lld, S = %lld, solver %s, labeller %s\n  beta = %.6g (%s, entropy fraction %.2f), seed = %lld\n"
                "  null space: %s (head rank %lld), rotation: %s\n",
                o->model, fmt, wv, lelp_version_string(), (long long)d, (long long)C, (long long)S,
-               solver ? "sketch" : "exact", beta, ab ? "automatic" : "fixed", frac, (long long)seed, ns ? "on" : "off",
+               solver ? "sketch" : "exact", lab, beta, ab ? "automatic" : "fixed", frac, (long long)seed, ns ? "on" : "off",
                (long long)rank, rot ? "on" : "off");
         for (int64_t c = 0; c < C; c++) {
             double tot = 0;

@@ -154,14 +154,17 @@ static int lelp__model_spectrum(const lelp_model* m, int64_t c)
     return LELP_OK;
 }
 
-/* Class c's components orthonormal and its offsets <U, mu_c>. */
+/* Class c's components orthonormal and its offsets <U, mu_c>. A k-means
+ * model's components are twice its centroids (no orthonormality to check)
+ * and its offsets add |U/2|^2 (kmeans.c). */
 static int lelp__model_basis(const lelp_model* m, int64_t c)
 {
     const int64_t S = m->S, d = m->d;
     const double* U = m->U + c * S * d;
     const double* mu = m->mean + c * d;
+    const int kmeans = m->labeller == LELP_LABELLER_KMEANS;
     for (int64_t s = 0; s < S; s++) {
-        for (int64_t t = 0; t <= s; t++) {
+        for (int64_t t = 0; t <= s && !kmeans; t++) {
             double g = 0.0;
             for (int64_t j = 0; j < d; j++) g += U[s * d + j] * U[t * d + j];
             if (!(fabs(g - (s == t ? 1.0 : 0.0)) <= LELP__ORTHO_TOL))
@@ -170,8 +173,9 @@ static int lelp__model_basis(const lelp_model* m, int64_t c)
         }
         double b = 0.0, scale = 0.0;
         for (int64_t j = 0; j < d; j++) {
-            b += U[s * d + j] * mu[j];
-            scale += fabs(U[s * d + j] * mu[j]);
+            const double half = kmeans ? 0.5 * U[s * d + j] : 0.0;
+            b += U[s * d + j] * mu[j] + half * half;
+            scale += fabs(U[s * d + j] * mu[j]) + half * half;
         }
         if (!(fabs(b - m->b[c * S + s]) <= LELP__REL_TOL * scale + DBL_MIN))
             return lelp__fail(LELP_E_FORMAT, "lelp_model_load: offset %lld of class %lld is %g, not <U, mu> = %g", (long long)s,
