@@ -107,13 +107,16 @@ $(PREREQ_STAMP): scripts/check-prereqs.sh
 	@CC="$(CC)" LAPACK_CFLAGS="$(LAPACK_CFLAGS)" LAPACK_LIBS="$(LAPACK_LIBS)" bash scripts/check-prereqs.sh $@
 
 # `make deps` is the one target that installs packages (Debian/Ubuntu, apt-get):
-# DEPS and every mk/*.mk's DEPS_EXTRA; DEPS_OPTIONAL may fail (its tests skip).
+# DEPS and every mk/*.mk's DEPS_EXTRA; DEPS_OPTIONAL may fail (its tests skip):
+# if they cannot all be installed at once, each is tried alone, so one package
+# missing on an architecture (e.g. libtorch-dev) does not keep the others out.
 # `make demo`, `make check` and .ci/run call it first unless LELP_NO_DEPS=1
 # (for packagers and CI systems that install their own).
 deps:
 	@bash scripts/ensure-deps.sh $(sort $(DEPS) $(DEPS_EXTRA))
-	@$(if $(DEPS_OPTIONAL),bash scripts/ensure-deps.sh $(sort $(DEPS_OPTIONAL)) || \
-	  echo "deps: optional $(sort $(DEPS_OPTIONAL)) unavailable; the tests that need them will be SKIPPED",:)
+	@$(if $(DEPS_OPTIONAL),bash scripts/ensure-deps.sh $(sort $(DEPS_OPTIONAL)) 2>/dev/null || \
+	  for p in $(sort $(DEPS_OPTIONAL)); do bash scripts/ensure-deps.sh $$p || \
+	    echo "deps: optional $$p unavailable; the tests that need it will be SKIPPED"; done,:)
 
 # Runs `make deps` unless LELP_NO_DEPS is set (used by the check and demo recipes).
 RUN_DEPS = $(if $(LELP_NO_DEPS),:,$(MAKE) --no-print-directory deps)
