@@ -4,5 +4,5 @@
 CHECK_HOOKS += check-docs
 .PHONY: check-docs
 
-check-docs: $(LIB_A) $(LIB_SO) $(ALL_EXTRA)
+check-docs: all
 	BUILD=$(BUILD) CC="$(CC)" LAPACK_LIBS="$(LAPACK_LIBS)" $(PYTHON) tests/docs/check_docs.py
