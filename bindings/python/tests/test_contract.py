@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import lelp
+from _helpers import small_data  # noqa: E402
 from lelp import _lib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -19,12 +20,7 @@ HEADER = os.path.join(HERE, "..", "..", "..", "include", "lelp.h")
 PKG = os.path.normpath(os.path.join(HERE, ".."))
 
 
-def data(n=300, d=6, C=2, seed=0):
-    rng = np.random.default_rng(seed)
-    y = (np.arange(n) % C).astype(np.int32)
-    H = (rng.normal(size=(n, d)) * np.linspace(2, 0.5, d) + y[:, None] * 3).astype(np.float32)
-    Z = rng.normal(size=(n, C)).astype(np.float32)
-    return H, y, Z
+data = small_data
 
 
 def model(S=2):

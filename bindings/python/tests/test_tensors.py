@@ -13,33 +13,18 @@ import numpy as np
 import pytest
 
 import lelp
+from _helpers import small_data, spy  # noqa: E402
 
 torch = pytest.importorskip("torch", reason="python3-torch not installed: tensor interop untested")
 import lelp.torch as lt  # noqa: E402
 
 
-def data(n=300, d=6, C=2, seed=0):
-    rng = np.random.default_rng(seed)
-    y = (np.arange(n) % C).astype(np.int32)
-    H = (rng.normal(size=(n, d)) * np.linspace(2, 0.5, d) + y[:, None] * 3).astype(np.float32)
-    Z = rng.normal(size=(n, C)).astype(np.float32)
-    return H, y, Z
+data = small_data
 
 
 def fitted(S=2):
     H, y, Z = data()
     return lelp.SubspaceBuilder(dim=6, num_classes=2, subclasses=S, seed=1).update(H, y).fit(), H, y, Z
-
-
-def spy(monkeypatch, name):
-    calls = []
-    orig = getattr(lelp._L, name)
-
-    def wrapper(*args):
-        calls.append(args)
-        return orig(*args)
-    monkeypatch.setattr(lelp._L, name, wrapper)
-    return calls
 
 
 def test_every_array_call_returns_tensors_for_tensors_with_equal_values():

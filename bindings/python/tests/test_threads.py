@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import lelp
+from _helpers import spy  # noqa: E402
 from lelp import _threads
 
 ROWS = _threads.MIN_ROWS_PER_THREAD
@@ -20,17 +21,6 @@ def data(n, d=12, C=3, seed=0):
     H = (rng.normal(size=(n, d)) * scale + y[:, None] * 2).astype(np.float32)
     Z = rng.normal(size=(n, C)).astype(np.float32)
     return H, y, Z
-
-
-def spy(monkeypatch, name):
-    calls = []
-    orig = getattr(lelp._L, name)
-
-    def wrapper(*args):
-        calls.append(args)
-        return orig(*args)
-    monkeypatch.setattr(lelp._L, name, wrapper)
-    return calls
 
 
 def addr(a):
