@@ -246,7 +246,7 @@ enum lelp_param_experimental {
     /* builder (int): sketch rows l per class for LELP_SOLVER_SKETCH, S+1 ..
      * 16383 (the shrink's LAPACK workspace, 8l^2 doubles, must be
      * addressable by 32-bit LAPACK integers), or 0 = automatic,
-     * min(d + 1, 4S + 16, 16383) (default). Memory: C*2l*d doubles plus
+     * min(d + 1, max(2S, S + 8), 16383) (default). Memory: C*2l*d doubles plus
      * 2l*d + ~14 l^2 of scratch (docs/api.md). Set before the first update,
      * merge or load (LELP_E_STAGE after). */
     LELP_BUILDER_SKETCH_SIZE      = 107,

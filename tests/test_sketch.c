@@ -116,11 +116,16 @@ static void check_guarantee_and_agreement(double drift, int64_t ELL, int64_t d)
     assert_int_equal(lelp_model_means(ms, mus, C * d), LELP_OK);
     for (int i = 0; i < C * d; i++) assert_true(fabs(mue[i] - mus[i]) <= 1e-12 * (1.0 + fabs(mue[i])));
     for (int c = 0; c < C; c++) {
-        /* FD guarantee, k = S: 0 <= lambda_i - lambda_i(sketch) <= tail / (l - S),
-         * tail = sum of the eigenvalues beyond the S-th = trace - top S */
-        double trace = le[c * S] / re[c * S], top = 0.0;
-        for (int i = 0; i < S; i++) top += le[c * S + i];
-        double bound = (trace - top) / (double)(ELL - S);
+        /* the alpha-FD guarantee: 0 <= lambda_i - lambda_i(sketch) <=
+         * tail_k / (m - k) for every k < m, m = ceil(l / 5) (the rows each
+         * shrink lowers), tail_k = the sum of the eigenvalues beyond the k-th;
+         * the smallest of those known from the top S */
+        const int64_t m = (ELL + 4) / 5;
+        double trace = le[c * S] / re[c * S], head = 0.0, bound = INFINITY;
+        for (int64_t k = 0; k < m && k <= S; k++) {
+            bound = fmin(bound, (trace - head) / (double)(m - k));
+            if (k < S) head += le[c * S + k];
+        }
         for (int i = 0; i < S; i++) {
             double gap = le[c * S + i] - ls[c * S + i];
             if (!(gap >= -1e-9 * le[c * S] && gap <= bound * (1.0 + 1e-9)))

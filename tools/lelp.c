@@ -65,7 +65,7 @@ static const char* const COMMANDS[][3] = {
      "  --solver exact|sketch exact per-class co-moments (default, C*d*d doubles) or a Frequent\n"
      "                        Directions sketch (C*2l*d doubles)\n"
      "  --sketch-size L       sketch rows per class for --solver sketch, S+1 .. 65536, or 0 = automatic\n"
-     "                        (default: min(d + 1, 4S + 16))\n"
+     "                        (default: min(d + 1, max(2S, S + 8)))\n"
      "  --precision float64|float32  how the exact solver multiplies centred rows (default float64;\n"
      "                        float32: ~2x faster, co-moments to ~1e-6 relative)\n"
      "  --gram-form on|off    on (default): a class with at most d/2 rows is fitted from its Gram matrix\n"

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* sketch.c -- the streaming solver for large d: Frequent Directions
- * (Liberty 2013; Ghashami, Liberty, Phillips, Woodruff 2016) per class, on
- * the same centred rows and Chan correction rows that the exact solver adds
- * into its co-moment matrix, so B^T B approximates M_c with
- *     0 <= x^T (M_c - B^T B) x <= ||A - A_k||_F^2 / (l - k)   for every unit x
- * and every k < l (A = all rows fed). Memory O(C * l * d), one pass,
- * mergeable, deterministic (no randomness). See docs/method.md section 6. */
+ * (Liberty 2013; Ghashami, Liberty, Phillips, Woodruff 2016) in its alpha-FD
+ * form (Desai, Ghashami, Phillips 2016) per class, on the same centred rows
+ * and Chan correction rows that the exact solver adds into its co-moment
+ * matrix, so B^T B approximates M_c with
+ *     0 <= x^T (M_c - B^T B) x <= ||A - A_k||_F^2 / (m - k)   for every unit x
+ * and every k < m = lelp__sketch_shrunk_rows(l) (A = all rows fed).
+ * Memory O(C * l * d), one pass, mergeable, deterministic (no randomness). See docs/method.md section 6. */
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
@@ -18,8 +19,11 @@
 
 int64_t lelp__sketch_default_ell(int64_t d, int64_t S)
 {
-    /* d + 1 rows already hold any d-dimensional class exactly */
-    int64_t ell = 4 * S + 16;
+    /* 2S rows: alpha-FD keeps >= 0.99 of the exact top-S variance down to
+     * eigenvalues decaying as i^-1/2 (bench/sketch_ell.py, docs/method.md
+     * section 6); S + 8 for small S, whose few rows leave too little room.
+     * d + 1 rows already hold any d-dimensional class exactly. */
+    int64_t ell = 2 * S > S + 8 ? 2 * S : S + 8;
     if (ell > d + 1) ell = d + 1;
     return ell < LELP__MAX_SKETCH ? ell : LELP__MAX_SKETCH;
 }
@@ -136,10 +140,25 @@ static lapack_int lelp__sketch_gram_eigen(lelp__sketch* sk, const double* B, int
                                (lapack_int)sk->lwork, (lapack_int*)sk->iwork, (lapack_int)sk->liwork);
 }
 
+/* Rows of a shrink that lose delta: the smallest ceil(l/5) of the top l
+ * (the l-th, which becomes zero, included). The rest keep their singular
+ * values. This is "alpha-FD" (Desai, Ghashami, Phillips 2016, "Improved
+ * practical matrix sketching with guarantees", alpha = 0.2). Classic FD
+ * shrinks all l, which drags the strong directions down at every shrink, so
+ * the final rows favour the latest data: on a slowly decaying spectrum
+ * (eigenvalues i^-1/2, d = 1024) FD at l = 16 captures 24 % of the top-8
+ * variance and alpha-FD 99.4 % (bench/sketch_ell.py). The bound keeps its
+ * form with l replaced by this count (docs/method.md section 6). */
+int64_t lelp__sketch_shrunk_rows(int64_t ell)
+{
+    return (ell + 4) / 5;
+}
+
 /* A full buffer B (cap rows) becomes l-1 rows: B = U S V^T, subtract the
- * l-th largest squared singular value delta from every S^2 and keep
- * sqrt(S^2 - delta) V^T. Computed through the cap x cap Gram matrix B B^T
- * (dsyrk) and its eigendecomposition; the directions that survive have
+ * l-th largest squared singular value delta from the smallest
+ * lelp__sketch_shrunk_rows(l) of the top l S^2 and keep sqrt(S^2 - delta) V^T
+ * for those, S V^T for the others. Computed through the cap x cap Gram matrix
+ * B B^T (dsyrk) and its eigendecomposition; the directions that survive have
  * S^2 > delta, well away from the Gram matrix's rounding floor. */
 static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
 {
@@ -162,8 +181,9 @@ static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
         return;
     }
     /* w ascending: w[cap-l] is the l-th largest (delta), the last l-1 are
-     * kept. Each kept eigenvector v_i (a column of V) is scaled by
-     * sqrt((s2_i - delta) / s2_i) first, so the new rows are one product
+     * kept, the first `shrunk` of them shrunk. Each kept eigenvector v_i (a
+     * column of V) is scaled by sqrt((s2_i - delta) / s2_i) (shrunk) or 1
+     * first, so the new rows are one product
      * V^T B (small_gemm.c for buffers small_eigen.c serves, dgemm above),
      * written to the spare buffer, which becomes the class's buffer
      * (B the spare: no copy back). Rows past the kept ones are not
@@ -171,8 +191,10 @@ static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
      * puts zeros there). */
     const int64_t first = cap - keep;
     const double delta = sk->w[cap - ell] > 0.0 ? sk->w[cap - ell] : 0.0;
+    const int64_t shrunk = lelp__sketch_shrunk_rows(ell) - 1; /* of the kept rows: the l-th is dropped */
     for (int64_t i = 0; i < keep; i++) {
-        const double s2 = sk->w[first + i], f = s2 > delta ? sqrt((s2 - delta) / s2) : 0.0;
+        const double s2 = sk->w[first + i];
+        const double f = i >= shrunk ? 1.0 : s2 > delta ? sqrt((s2 - delta) / s2) : 0.0;
         for (int64_t j = 0; j < cap; j++) V[i * cap + j] *= f;
     }
     if (cap <= LELP__SMALL_EIGEN_MAX) /* small_gemm.c: ~30 % faster than dgemm at l = 16, d = 1024 */

@@ -29,6 +29,8 @@ typedef struct lelp__sketch {
 } lelp__sketch;
 
 int64_t lelp__sketch_default_ell(int64_t d, int64_t S);
+/* Rows each shrink lowers by delta (m of the bound x^T(M - B^T B)x <= tail_k / (m - k)). */
+int64_t lelp__sketch_shrunk_rows(int64_t ell);
 /* dsyevd's documented workspace for an n x n problem with vectors. */
 int64_t lelp__dsyevd_lwork(int64_t n);
 int64_t lelp__dsyevd_liwork(int64_t n);

@@ -22,6 +22,7 @@ Errors: a C status becomes a LelpError subclass (one per status code, .code and
 the library's message); wrong shapes and dtypes are ValueError/TypeError raised
 before the C call. docs/python.md is the guide.
 """
+import contextlib
 import ctypes as ct
 import os
 from typing import Any, Dict, Optional, Tuple, Union
@@ -253,7 +254,7 @@ class SubspaceBuilder(_Handle):
             of log S, in [0.01, 0.99].
         solver: "exact" (C*d^2 co-moments) or "sketch" (Frequent Directions,
             C*2l*d doubles).
-        sketch_size: sketch rows l per class; 0 automatic (min(d+1, 4S+16)).
+        sketch_size: sketch rows l per class; 0 automatic (min(d+1, max(2S, S+8))).
         precision: "float64" or "float32" (the exact solver's block products).
         gram_form: keep a class with at most d/2 rows as rows (fitted from their
             Gram matrix). Not saved with the state.
@@ -439,8 +440,13 @@ class SubspaceBuilder(_Handle):
         shards = _threads.ranges(n, T)
         if len(shards) > 1:
             shards = _threads.ranges(n, min(T, self._shards_memory_allows(n)))
+        # the sketch's BLAS calls are a 2l x d shrink each: OpenBLAS threads
+        # cost more than they give there (measured ~25 % slower at l = 16), so
+        # the sketch holds BLAS at one thread through its updates and merges
+        one_blas = _threads.ONE_BLAS_THREAD if self._is_sketch() else contextlib.nullcontext()
         if len(shards) == 1:
-            _check(_L.lelp_builder_update(self, _ptr(H), _ptr(y), n, d))
+            with one_blas:
+                _check(_L.lelp_builder_update(self, _ptr(H), _ptr(y), n, d))
             return self
         if d != self.dim:  # before any shard is built
             _check(_L.lelp_builder_update(self, _ptr(H[:1]), _ptr(y[:1]), 1, d))
@@ -452,9 +458,13 @@ class SubspaceBuilder(_Handle):
         def work(k: int, lo: int, hi: int) -> None:
             _check(_L.lelp_builder_update(parts[k], _ptr(H[lo:hi]), _ptr(y[lo:hi]), hi - lo, d))
         _threads.run(work, shards)
-        for p in parts:
-            self.merge(p)
+        with one_blas:
+            for p in parts:
+                self.merge(p)
         return self
+
+    def _is_sketch(self) -> bool:
+        return self._get_int(_BUILDER_SOLVER) == _SOLVERS["sketch"]
 
     def _shards_memory_allows(self, n: int) -> int:
         """The most shards whose builder states together take no more memory
@@ -464,7 +474,7 @@ class SubspaceBuilder(_Handle):
         their rows) or C*2l*d doubles (the sketch)."""
         d, C, S = self._dims
         if self._get_int(_BUILDER_SOLVER) == _SOLVERS["sketch"]:
-            ell = self._get_int(_BUILDER_SKETCH_SIZE) or min(d + 1, 4 * S + 16)
+            ell = self._get_int(_BUILDER_SKETCH_SIZE) or min(d + 1, max(2 * S, S + 8))
             per_shard = C * 2 * ell * d * 8
         elif self.gram_form and n <= d:
             return n  # the shards keep their rows: no more than the batch
