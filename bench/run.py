@@ -45,7 +45,7 @@ GRAM_SIZE = (2_000, 4096, 2, 8) if not QUICK else (400, 1024, 2, 8)
 TARGET_SIZE = (100_000, 1024, 2, 8) if not QUICK else (8_000, 256, 2, 8)
 LARGE_D = (3000, 16384, 2, 8) if not QUICK else (600, 4096, 2, 8)
 LOSS_SIZES = [(256, 2, 8), (4096, 2, 8)]
-TUNED_ELL = 16
+TUNED_ELL = 12
 
 
 def median_time(fn, reps=REPS):
