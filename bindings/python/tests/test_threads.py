@@ -146,6 +146,38 @@ def test_blas_is_held_at_one_thread_while_shards_run_and_restored(monkeypatch):
         one._set(saved)
 
 
+def test_sketch_updates_and_merges_hold_blas_at_one_thread(monkeypatch):
+    # the sketch's BLAS calls are 2l x d shrinks, slower on OpenBLAS threads:
+    # one thread through its updates (threads=1 too) and the shards' merges;
+    # the exact solver's single-call update keeps the caller's setting
+    one = _threads.ONE_BLAS_THREAD
+    if not one.available:
+        pytest.skip("the loaded BLAS has no openblas_set_num_threads (documented: set OPENBLAS_NUM_THREADS=1)")
+    saved = one._get()
+    one._set(2)
+    try:
+        seen = []
+        for name in ("lelp_builder_update", "lelp_builder_merge"):
+            orig = getattr(lelp._L, name)
+
+            def wrapper(*args, _orig=orig, _name=name):
+                seen.append((_name, one._get()))
+                return _orig(*args)
+            monkeypatch.setattr(lelp._L, name, wrapper)
+        H, y, _ = data(2 * ROWS)
+        lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=3, solver="sketch").update(H, y, threads=1)
+        assert seen == [("lelp_builder_update", 1)] and one._get() == 2
+        seen.clear()
+        lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=3, solver="sketch").update(H, y, threads=2)
+        assert sorted(seen) == [("lelp_builder_merge", 1)] * 2 + [("lelp_builder_update", 1)] * 2
+        assert one._get() == 2
+        seen.clear()
+        lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=3).update(H, y, threads=1)
+        assert seen == [("lelp_builder_update", 2)]
+    finally:
+        one._set(saved)
+
+
 def test_sharding_copies_no_rows():
     # the shards are views of the caller's batch: NumPy allocations (which
     # tracemalloc sees) during a sharded call are the output alone
