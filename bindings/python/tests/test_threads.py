@@ -54,11 +54,29 @@ def test_sharded_update_is_reproducible_and_equals_one_thread(monkeypatch, solve
     calls = spy(monkeypatch, "lelp_builder_update")
     merges = spy(monkeypatch, "lelp_builder_merge")
     two = lelp.SubspaceBuilder(**opts).update(H, y, threads=2)
-    # two shards, each a slice of the caller's buffer, on builders of their own, merged in order
-    assert len(calls) == 2 and len(merges) == 2
+    # two shards, each a slice of the caller's buffer, on builders of their own,
+    # merged in order; the fresh builder takes the first shard's handle
+    assert len(calls) == 2 and len(merges) == 1
     assert sorted(c[1] for c in calls) == [addr(H), addr(H) + (n // 2) * 12 * 4]
     again = lelp.SubspaceBuilder(**opts).update(H, y, threads=2)
     assert two.to_bytes() == again.to_bytes()  # the same bits every run
+    # the same bits as merging both shards into an empty builder
+    half = n // 2
+    parts = [lelp.SubspaceBuilder(**opts).update(H[a:b], y[a:b], threads=1) for a, b in ((0, half), (half, n))]
+    merged = lelp.SubspaceBuilder(**opts)
+    for p in parts:
+        merged.merge(p)
+    assert merged.to_bytes() == two.to_bytes()
+    assert two.gram_form  # the caller's setting, not the shards'
+    # a builder that already holds rows merges every shard into itself
+    merges.clear()
+    three = lelp.SubspaceBuilder(**opts).update(H[:5], y[:5], threads=1).update(H, y, threads=2)
+    assert len(merges) == 2 and [three.count(c) for c in range(3)] == (np.bincount(y) + np.bincount(y[:5], minlength=3)).tolist()
+    # and so does one with a head (the shards have none): the head stays
+    merges.clear()
+    W = np.random.default_rng(1).normal(size=(3, 12)).astype(np.float32)
+    four = lelp.SubspaceBuilder(**opts).set_head(W).update(H, y, threads=2)
+    assert len(merges) == 2 and four.fit().head_rank == 3
     assert [two.count(c) for c in range(3)] == [one.count(c) for c in range(3)] == np.bincount(y).tolist()
     m1, m2 = one.fit(), two.fit()
     assert np.array_equal(m2.components, again.fit().components)
@@ -169,7 +187,7 @@ def test_sketch_updates_and_merges_hold_blas_at_one_thread(monkeypatch):
         assert seen == [("lelp_builder_update", 1)] and one._get() == 2
         seen.clear()
         lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=3, solver="sketch").update(H, y, threads=2)
-        assert sorted(seen) == [("lelp_builder_merge", 1)] * 2 + [("lelp_builder_update", 1)] * 2
+        assert sorted(seen) == [("lelp_builder_merge", 1)] + [("lelp_builder_update", 1)] * 2
         assert one._get() == 2
         seen.clear()
         lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=3).update(H, y, threads=1)
