@@ -222,7 +222,7 @@ int lelp__bsample_reserve(const lelp__mem* mem, lelp__bsample* s, int64_t c, int
     while (lelp__bs_slots(s, k) < s->slots[c]) k++;
     while (s->slots[c] < rows) { /* one more chunk, and a free-slot stack as long as the slots */
         const int64_t more = lelp__bs_slots(s, k + 1), size = more - lelp__bs_slots(s, k);
-        float* chunk = lelp__alloc(mem, lelp__bytes(size, s->d, sizeof(float)));
+        float* chunk = lelp__alloc_dense(mem, lelp__bytes(size, s->d, sizeof(float)));
         int64_t* fs = lelp__alloc(mem, lelp__bytes(more, 1, sizeof(int64_t)));
         if (!chunk || !fs) {
             lelp__free(mem, chunk, lelp__bytes(size, s->d, sizeof(float)));

@@ -78,7 +78,7 @@ int lelp_builder_create(lelp_builder** out, int64_t d, int64_t C, int64_t S,
     b->nrows = lelp__calloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
     b->mean = lelp__calloc(&mem, lelp__bytes(C, d, sizeof(double)));
     b->head = lelp__calloc(&mem, lelp__bytes(C, d, sizeof(double)));
-    b->block = lelp__alloc(&mem, lelp__bytes(LELP__BLOCK_ROWS + 1, d, sizeof(double)));
+    b->block = lelp__alloc_dense(&mem, lelp__bytes(LELP__BLOCK_ROWS + 1, d, sizeof(double)));
     b->delta = lelp__alloc(&mem, lelp__bytes(d, 1, sizeof(double)));
     b->bmean = lelp__alloc(&mem, lelp__bytes(d, 1, sizeof(double)));
     b->batch_count = lelp__alloc(&mem, lelp__bytes(C, 1, sizeof(int64_t)));
