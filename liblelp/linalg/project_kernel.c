@@ -193,14 +193,26 @@ LELP__VINLINE void lelp__bcast2(lelp__v16f* v, const float* p)
     memcpy(v, &w, sizeof *v);
 }
 
+/* out[0..n) = v[0..n), n <= 16: a fixed count of lane tests (masked
+ * stores) rather than a memcpy of variable size, a library call per row. */
+LELP__VINLINE void lelp__store_n(float* out, const float* v, int64_t n)
+{
+    if (n == 16) {
+        memcpy(out, v, 16 * sizeof(float));
+        return;
+    }
+    for (int64_t l = 0; l < 16; l++)
+        if (l < n) out[l] = v[l];
+}
+
 /* Sums of the even and odd columns of directions 0..7 (*a) and 8..15 (*b):
- * out[0..n) for n <= 16. */
-LELP__VINLINE void lelp__store_pairs(float* out, const lelp__v16f* a, const lelp__v16f* b, int64_t n)
+ * out[0..16). */
+LELP__VINLINE void lelp__store_pairs(float* out, const lelp__v16f* a, const lelp__v16f* b)
 {
     const lelp__v16f even = __builtin_shufflevector(*a, *b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const lelp__v16f odd = __builtin_shufflevector(*a, *b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const lelp__v16f sum = even + odd;
-    memcpy(out, &sum, (size_t)n * sizeof(float));
+    memcpy(out, &sum, sizeof sum);
 }
 
 /* lelp__bcast2 and lelp__store_pairs on 8-lane halves: *a, *b directions
@@ -214,16 +226,14 @@ LELP__VINLINE void lelp__bcast2_8(lelp__v8f* v, const float* p)
 }
 
 LELP__VINLINE void lelp__store_pairs8(float* out, const lelp__v8f* a, const lelp__v8f* b, const lelp__v8f* c,
-                                      const lelp__v8f* e, int64_t n)
+                                      const lelp__v8f* e)
 {
     const lelp__v8f lo = __builtin_shufflevector(*a, *b, 0, 2, 4, 6, 8, 10, 12, 14) +
                          __builtin_shufflevector(*a, *b, 1, 3, 5, 7, 9, 11, 13, 15);
     const lelp__v8f hi = __builtin_shufflevector(*c, *e, 0, 2, 4, 6, 8, 10, 12, 14) +
                          __builtin_shufflevector(*c, *e, 1, 3, 5, 7, 9, 11, 13, 15);
-    float sums[16];
-    memcpy(sums, &lo, sizeof lo);
-    memcpy(sums + 8, &hi, sizeof hi);
-    memcpy(out, sums, (size_t)n * sizeof(float));
+    memcpy(out, &lo, sizeof lo);
+    memcpy(out + 8, &hi, sizeof hi);
 }
 
 /* The multiply-adds of one column pair for row r of a group: TT == 2
@@ -238,7 +248,7 @@ LELP__VINLINE void lelp__store_pairs8(float* out, const lelp__v8f* a, const lelp
         if (TT == 2) q += b_ * u1;                              \
     }
 #define LELP__STORE(r, p, q) \
-    if ((r) < R && (r) < nr) lelp__store_pairs(out + (r) * K, &(p), TT == 2 ? &(q) : &(p), nk)
+    if ((r) < R) lelp__store_pairs(sums[r], &(p), TT == 2 ? &(q) : &(p))
 
 /* TT <= 2 tiles (8 TT directions) for a group of nr <= R rows (H rows d
  * apart, R * TT <= 12): out[r*K + 0..nk) = the even-column sum + the
@@ -256,6 +266,7 @@ LELP__VINLINE void lelp__group(const int R, const int TT, const float* H, int64_
     }
     lelp__v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0}, a8 = {0}, a9 = {0},
                a10 = {0}, a11 = {0};
+    _Alignas(64) float sums[LELP__KRMAX][16];
     lelp__prep_rows(16, H, nr, d, c, 0, d < LELP__KJ ? d : LELP__KJ, x[0]);
     for (int64_t j0 = 0, s = 0; j0 < d; j0 += LELP__KJ, s ^= 1) {
         const int64_t len = d - j0 < LELP__KJ ? d - j0 : LELP__KJ, j1 = j0 + LELP__KJ;
@@ -305,6 +316,7 @@ LELP__VINLINE void lelp__group(const int R, const int TT, const float* H, int64_
         LELP__STORE(10, a10, a10);
         LELP__STORE(11, a11, a11);
     }
+    for (int64_t r = 0; r < nr; r++) lelp__store_n(out + r * K, sums[r], nk);
 }
 #undef LELP__ROW
 #undef LELP__STORE
@@ -325,7 +337,7 @@ LELP__VINLINE void lelp__group(const int R, const int TT, const float* H, int64_
         }                                                       \
     }
 #define LELP__STORE8(r, p0, p1, q0, q1) \
-    if ((r) < R && (r) < nr) lelp__store_pairs8(out + (r) * K, &(p0), &(p1), &(q0), &(q1), nk)
+    if ((r) < R) lelp__store_pairs8(sums[r], &(p0), &(p1), &(q0), &(q1))
 
 LELP__VINLINE void lelp__group8(const int R, const int TT, const float* H, int64_t nr, int64_t d, const float* c,
                                 const float* u, int64_t ts, const float* pf, float* out, int64_t K, int64_t nk)
@@ -336,6 +348,7 @@ LELP__VINLINE void lelp__group8(const int R, const int TT, const float* H, int64
         memset(x[1][r], 0, sizeof x[1][r]);
     }
     lelp__v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+    _Alignas(64) float sums[LELP__KRMAX][16];
     lelp__prep_rows(8, H, nr, d, c, 0, d < LELP__KJ ? d : LELP__KJ, x[0]);
     for (int64_t j0 = 0, s = 0; j0 < d; j0 += LELP__KJ, s ^= 1) {
         const int64_t len = d - j0 < LELP__KJ ? d - j0 : LELP__KJ, j1 = j0 + LELP__KJ;
@@ -368,6 +381,7 @@ LELP__VINLINE void lelp__group8(const int R, const int TT, const float* H, int64
         LELP__STORE8(2, a4, a5, a4, a5);
         LELP__STORE8(3, a6, a7, a6, a7);
     }
+    for (int64_t r = 0; r < nr; r++) lelp__store_n(out + r * K, sums[r], nk);
 }
 #undef LELP__ROW8
 #undef LELP__STORE8
