@@ -38,6 +38,9 @@ LELP_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 CC_IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
 VECTORIZE_FLAG := $(if $(CC_IS_CLANG),-fvectorize,-ftree-loop-vectorize)
 %/vexp.o: LELP_CFLAGS += -fno-trapping-math $(VECTORIZE_FLAG)
+# The projection kernel's multiply-adds are FMAs where the target has them,
+# as in the sgemm kernels it replaced (project_kernel.c says which bits).
+%/project_kernel.o: LELP_CFLAGS += -ffp-contract=fast
 LAPACK_CFLAGS ?= $(shell pkg-config --cflags lapacke openblas 2>/dev/null)
 LAPACK_LIBS ?= $(shell pkg-config --libs lapacke openblas 2>/dev/null || echo -llapacke -lopenblas)
 CMOCKA_CFLAGS ?= $(shell pkg-config --cflags cmocka 2>/dev/null)

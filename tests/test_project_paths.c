@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* test_project_paths.c -- the two ways lelp_model_project and the targets
- * run their GEMM (docs/method.md section 2): on rows centred by the pooled
- * mean, or on the rows as given when the mean is small against the spread
- * (no centring copy). Both must give the projections of the model's own
- * components and offsets within a float32 dot-product error bound,
- * computed here in double from the public queries; both must report a
- * NaN/Inf of H by row and column; and the choice must follow the rule
- * (mean vs spread, any all-zero column of U forces centring). */
+ * project their rows (docs/method.md section 3): centred by the pooled
+ * mean, or as given when the mean is small against the spread. Both must
+ * give the projections of the model's own components and offsets within a
+ * float32 dot-product error bound, computed here in double from the public
+ * queries; both must report a NaN/Inf of H by row and column; and the
+ * choice must follow the rule (mean vs spread, any all-zero column of U
+ * forces centring). The projection kernel itself (linalg/project_kernel.c)
+ * is checked against a float64 reference on random data for many shapes:
+ * direction counts around its tiles of 8, widths around its steps of 32
+ * columns and its column pairs, subnormal rows (flushed, in and out of the
+ * centring), NaN/Inf rows, and results that do not depend on how the rows
+ * are split between calls. */
 #include <float.h>
 #include <math.h>
 #include <setjmp.h>
@@ -21,6 +26,7 @@
 
 #include "lelp.h"
 #include "../liblelp/model/model_priv.h" /* centre_rows: which path a model takes */
+#include "../liblelp/linalg/linalg.h"     /* the projection kernel, tested alone below */
 #include "expect.h"
 #include "synth.h"
 
@@ -281,6 +287,211 @@ static void targets_overflow_names_the_row(void** state)
     synth_free(&data);
 }
 
+/* ---- the kernel alone ------------------------------------------------------ */
+
+static uint64_t kt_state = 0x9e3779b97f4a7c15ull;
+
+static double kt_normal(void) /* a rough normal: the sum of four uniforms, centred */
+{
+    double s = 0.0;
+    for (int i = 0; i < 4; i++) {
+        kt_state ^= kt_state << 13;
+        kt_state ^= kt_state >> 7;
+        kt_state ^= kt_state << 17;
+        s += (double)(kt_state >> 11) * 0x1.0p-53;
+    }
+    return (s - 2.0) * 1.7;
+}
+
+static float kt_flush(float v) /* subnormal -> zero of its sign (the kernel's rule) */
+{
+    return fabsf(v) < FLT_MIN ? copysignf(0.0f, v) : v;
+}
+
+typedef struct kt_case {
+    int64_t n, d, K;
+    double* U;    /* K x d */
+    float* Ut;    /* packed */
+    float* H;     /* n x d */
+    float* c;     /* d, or NULL */
+    float* F;     /* n x K */
+} kt_case;
+
+static void kt_make(kt_case* t, int64_t n, int64_t d, int64_t K, int centred)
+{
+    t->n = n;
+    t->d = d;
+    t->K = K;
+    t->U = malloc(sizeof(double) * (size_t)(K * d));
+    t->Ut = malloc(sizeof(float) * (size_t)lelp__project_packed(K, d));
+    t->H = malloc(sizeof(float) * (size_t)(n * d));
+    t->c = centred ? malloc(sizeof(float) * (size_t)d) : NULL;
+    t->F = malloc(sizeof(float) * (size_t)(n * K));
+    assert_true(t->U && t->Ut && t->H && (t->c || !centred) && t->F);
+    for (int64_t i = 0; i < K * d; i++) t->U[i] = kt_normal() / sqrt((double)d);
+    for (int64_t i = 0; i < n * d; i++) t->H[i] = (float)(kt_normal() * 3.0 + (centred ? 50.0 : 0.0));
+    if (centred)
+        for (int64_t j = 0; j < d; j++) t->c[j] = (float)(50.0 + kt_normal());
+    lelp__project_pack(t->U, K, d, t->Ut);
+}
+
+static void kt_free(kt_case* t)
+{
+    free(t->U);
+    free(t->Ut);
+    free(t->H);
+    free(t->c);
+    free(t->F);
+}
+
+/* F[i][k] against sum_j x_j u_kj in float64, x_j = flush(flush(h_j) - c_j)
+ * and u = flush((float)U) as the kernel takes them: two float32 sums of
+ * d/2 terms each (even and odd columns) and their sum are within
+ * (d/2 + 2) FLT_EPSILON sum_j |x_j u_kj|, plus d FLT_TRUE_MIN for sums that
+ * pass through subnormal values. Rows holding a NaN/Inf must come out
+ * NaN/Inf in every direction. */
+static void kt_check(const kt_case* t, const char* what)
+{
+    for (int64_t i = 0; i < t->n; i++) {
+        const float* h = t->H + i * t->d;
+        int bad_row = 0;
+        for (int64_t j = 0; j < t->d; j++) bad_row |= !isfinite(h[j]);
+        for (int64_t k = 0; k < t->K; k++) {
+            const double got = t->F[i * t->K + k];
+            if (bad_row) {
+                if (isfinite(got))
+                    fail_msg("%s n=%lld d=%lld K=%lld: row %lld holds a NaN/Inf but F[%lld] = %g", what,
+                             (long long)t->n, (long long)t->d, (long long)t->K, (long long)i, (long long)k, got);
+                continue;
+            }
+            double want = 0.0, mag = 0.0;
+            for (int64_t j = 0; j < t->d; j++) {
+                const float x = t->c ? kt_flush(kt_flush(h[j]) - t->c[j]) : kt_flush(h[j]);
+                const double term = (double)x * (double)kt_flush((float)t->U[k * t->d + j]);
+                want += term;
+                mag += fabs(term);
+            }
+            const double bound = ((double)t->d / 2.0 + 2.0) * FLT_EPSILON * mag + (double)t->d * FLT_TRUE_MIN;
+            if (!(fabs(got - want) <= bound))
+                fail_msg("%s n=%lld d=%lld K=%lld centred=%d: F[%lld][%lld] = %.9g, want %.9g (error %.3g > %.3g)",
+                         what, (long long)t->n, (long long)t->d, (long long)t->K, t->c != NULL, (long long)i,
+                         (long long)k, got, want, fabs(got - want), bound);
+        }
+    }
+}
+
+/* Random shapes against the reference, centred and not: direction counts
+ * 1..40 (tiles of 8, passes of two tiles, blocks of rows when more), widths
+ * 1..1030 (steps of 32 columns, odd widths' last pair), 1..130 rows (groups
+ * of 2..12 rows and their remainders). */
+static void kernel_matches_float64_reference(void** state)
+{
+    (void)state;
+    const int64_t Ks[] = {1, 3, 7, 8, 9, 15, 16, 17, 24, 25, 40};
+    const int64_t ds[] = {1, 2, 7, 31, 32, 33, 64, 100, 1030};
+    const int64_t ns[] = {1, 5, 13, 37, 130};
+    for (size_t a = 0; a < sizeof Ks / sizeof Ks[0]; a++)
+        for (size_t b = 0; b < sizeof ds / sizeof ds[0]; b++)
+            for (int centred = 0; centred < 2; centred++) {
+                const int64_t n = ns[(a + b + (size_t)centred) % (sizeof ns / sizeof ns[0])];
+                kt_case t;
+                kt_make(&t, n, ds[b], Ks[a], centred);
+                lelp__project_rows(t.H, t.n, t.d, t.c, t.Ut, t.K, t.F);
+                kt_check(&t, "random");
+                kt_free(&t);
+            }
+}
+
+/* Subnormal inputs are flushed before they are multiplied: a row of
+ * subnormals projects to exactly 0 (unflushed, the products would be
+ * subnormal and their sums not 0), and on the centred path a difference
+ * h - c that is subnormal is flushed too (a row at c + a subnormal step
+ * projects to exactly 0). Subnormals among normal values, and subnormal
+ * components, are checked against the reference. */
+static void kernel_flushes_subnormals(void** state)
+{
+    (void)state;
+    const int64_t Ks[] = {5, 16, 19};
+    for (size_t a = 0; a < sizeof Ks / sizeof Ks[0]; a++)
+        for (int centred = 0; centred < 2; centred++) {
+            const int64_t n = 9, d = 70, K = Ks[a];
+            kt_case t;
+            kt_make(&t, n, d, K, centred);
+            for (int64_t j = 0; j < d; j++) {
+                if (centred) t.c[j] = 1.5e-38f * (j % 2 ? -1.0f : 1.0f); /* normal, next to FLT_MIN */
+                t.H[0 * d + j] = (j % 3 ? 1e-40f : -3e-39f);             /* all subnormal */
+                t.H[1 * d + j] = centred ? 2.0e-38f * (j % 2 ? -1.0f : 1.0f) : 7e-39f; /* h - c = 5e-39 */
+                if (j % 5 == 0) t.H[2 * d + j] = -2e-42f;                 /* a few among normal values */
+                if (j % 7 == 0) t.U[(K - 1) * d + j] = 1e-41;            /* subnormal as a float */
+            }
+            lelp__project_pack(t.U, K, d, t.Ut);
+            lelp__project_rows(t.H, t.n, t.d, t.c, t.Ut, t.K, t.F);
+            kt_check(&t, "subnormal");
+            for (int64_t k = 0; k < K; k++) {
+                if (!centred && t.F[k] != 0.0f) fail_msg("K=%lld: a subnormal row projects to %g", (long long)K, t.F[k]);
+                if (t.F[K + k] != 0.0f)
+                    fail_msg("K=%lld centred=%d: a row whose centred values are subnormal projects to %g",
+                             (long long)K, centred, t.F[K + k]);
+            }
+            kt_free(&t);
+        }
+}
+
+/* NaN, +Inf and -Inf anywhere in a row (first, last and middle columns,
+ * first and last rows of a group) make all of that row's outputs NaN/Inf,
+ * also where a direction has a zero weight on that column; the other rows
+ * stay exact. */
+static void kernel_propagates_nonfinite(void** state)
+{
+    (void)state;
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    const int64_t Ks[] = {4, 16, 21};
+    for (size_t a = 0; a < sizeof Ks / sizeof Ks[0]; a++)
+        for (int centred = 0; centred < 2; centred++)
+            for (int v = 0; v < 3; v++) {
+                const int64_t n = 14, d = 45, K = Ks[a];
+                kt_case t;
+                kt_make(&t, n, d, K, centred);
+                for (int64_t k = 0; k < K; k++) t.U[k * d + 44] = 0.0; /* a column no direction uses */
+                lelp__project_pack(t.U, K, d, t.Ut);
+                t.H[0 * d + 0] = bad[v];
+                t.H[5 * d + 44] = bad[v];
+                t.H[11 * d + 20] = bad[v];
+                t.H[13 * d + 31] = bad[v];
+                lelp__project_rows(t.H, t.n, t.d, t.c, t.Ut, t.K, t.F);
+                kt_check(&t, "nonfinite");
+                kt_free(&t);
+            }
+}
+
+/* A row's projections do not depend on the rows around it: the whole
+ * batch, each row alone and the batch split at every offset give the same
+ * bits (the tools shard rows over threads). */
+static void kernel_rows_are_independent(void** state)
+{
+    (void)state;
+    const int64_t Ks[] = {6, 16, 30};
+    for (size_t a = 0; a < sizeof Ks / sizeof Ks[0]; a++)
+        for (int centred = 0; centred < 2; centred++) {
+            const int64_t n = 29, d = 77, K = Ks[a];
+            kt_case t;
+            kt_make(&t, n, d, K, centred);
+            float* G = malloc(sizeof(float) * (size_t)(n * K));
+            assert_non_null(G);
+            lelp__project_rows(t.H, n, d, t.c, t.Ut, K, t.F);
+            for (int64_t i = 0; i < n; i++) lelp__project_rows(t.H + i * d, 1, d, t.c, t.Ut, K, G + i * K);
+            assert_memory_equal(t.F, G, sizeof(float) * (size_t)(n * K));
+            for (int64_t split = 1; split < n; split++) {
+                memset(G, 0, sizeof(float) * (size_t)(n * K));
+                lelp__project_rows(t.H, split, d, t.c, t.Ut, K, G);
+                lelp__project_rows(t.H + split * d, n - split, d, t.c, t.Ut, K, G + split * K);
+                assert_memory_equal(t.F, G, sizeof(float) * (size_t)(n * K));
+            }
+            free(G);
+            kt_free(&t);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +501,10 @@ int main(void)
         cmocka_unit_test(zero_column_forces_centring),
         cmocka_unit_test(reload_keeps_the_path),
         cmocka_unit_test(targets_overflow_names_the_row),
+        cmocka_unit_test(kernel_matches_float64_reference),
+        cmocka_unit_test(kernel_flushes_subnormals),
+        cmocka_unit_test(kernel_propagates_nonfinite),
+        cmocka_unit_test(kernel_rows_are_independent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

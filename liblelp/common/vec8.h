@@ -26,11 +26,16 @@ typedef double lelp__v4d __attribute__((vector_size(32)));
  * the lanes of AVX2 for the float64 polynomials, the same IEEE operations
  * lane by lane (no FMA contraction: ISO C mode, -ffp-contract=off), so the same bits as the AVX2 and
  * default clones. Off where LELP__CLONES is off
- * (sanitizers, clang, non-glibc). */
+ * (sanitizers, clang, non-glibc). A file built with contraction
+ * (project_kernel.c) uses the levels x86-64-v3 (AVX2 with FMA) and v4
+ * (LELP__X86_LEVELS, GCC 11 and later), whose FMAs give the same bits. */
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__GLIBC__) && \
     !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__) /* internal.h's LELP__CLONES test */
 #if __GNUC__ >= 11 /* the x86-64-v4 level name */
 #define LELP__WIDE_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#define LELP__X86_LEVELS 1 /* the two below exist */
+#define LELP__TARGET_V4 __attribute__((target("arch=x86-64-v4")))
+#define LELP__CLONES_V3 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define LELP__WIDE_CLONES __attribute__((target_clones("avx2", "default")))
 #endif

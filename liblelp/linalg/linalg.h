@@ -48,6 +48,20 @@ int lelp__krylov_applies(int64_t d, int64_t S);
 int lelp__krylov_top(const lelp__mem* mem, const double* A, int64_t d, int64_t S, double* w, double* V,
                      int64_t cls);
 
+/* project_kernel.c: F (n x K, row-major) = X U^T with X = flush(flush(H) -
+ * center) when center != NULL, else flush(H) (subnormals to signed zero),
+ * in float32, from Ut = lelp__project_pack(U) (U: K x d, float64), of
+ * lelp__project_packed(K, d) floats. Allocates nothing. A NaN/Inf in a row
+ * of H makes all K of its outputs NaN/Inf (no product is skipped, and NaN
+ * and Inf times 0 are NaN), so callers find them there. */
+#define LELP__PROJECT_LANES 8 /* lelp__project_kpad(K): K rounded up to a multiple of this */
+int64_t lelp__project_kpad(int64_t K);
+int64_t lelp__project_packed(int64_t K, int64_t d);
+void lelp__project_pack(const double* U, int64_t K, int64_t d, float* Ut);
+float lelp__project_entry(const float* Ut, int64_t d, int64_t k, int64_t j); /* U[k][j] as packed */
+void lelp__project_rows(const float* H, int64_t n, int64_t d, const float* center, const float* Ut, int64_t K,
+                       float* F);
+
 /* rotation.c: R (S x S, column-major) Haar-random from stream (seed, c, 0). */
 void lelp__haar_rotation(uint64_t seed, int64_t c, int64_t S, double* R);
 

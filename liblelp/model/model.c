@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* model.c -- the immutable fitted model: allocation, derived arrays,
  * queries and copies. */
-#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -9,7 +8,7 @@
 #include "../linalg/linalg.h"
 
 typedef struct lelp__model_sizes {
-    size_t count, mean, eig, U, Uf, center;
+    size_t count, mean, eig, U, Ut, center;
 } lelp__model_sizes;
 
 static lelp__model_sizes lelp__sizes(int64_t d, int64_t C, int64_t S)
@@ -19,7 +18,7 @@ static lelp__model_sizes lelp__sizes(int64_t d, int64_t C, int64_t S)
     z.mean = lelp__bytes(C, d, sizeof(double));
     z.eig = lelp__bytes(C, S, sizeof(double));
     z.U = lelp__bytes(C * S, d, sizeof(double));
-    z.Uf = lelp__bytes(C * S, d, sizeof(float));
+    z.Ut = lelp__bytes(lelp__project_packed(C * S, d), 1, sizeof(float));
     z.center = lelp__bytes(d, 1, sizeof(float));
     return z;
 }
@@ -34,7 +33,7 @@ static void lelp__model_release(lelp_model* m)
     lelp__free(&mem, m->ratio, z.eig);
     lelp__free(&mem, m->U, z.U);
     lelp__free(&mem, m->b, z.eig);
-    lelp__free(&mem, m->Uf, z.Uf);
+    lelp__free(&mem, m->Ut, z.Ut);
     lelp__free(&mem, m->center, z.center);
     lelp__free(&mem, m->b_proj, z.eig);
     m->magic = LELP__MAGIC_DEAD;
@@ -61,10 +60,10 @@ int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S, lel
     m->ratio = lelp__calloc(mem, z.eig);
     m->U = lelp__calloc(mem, z.U);
     m->b = lelp__calloc(mem, z.eig);
-    m->Uf = lelp__calloc(mem, z.Uf);
+    m->Ut = lelp__calloc(mem, z.Ut);
     m->center = lelp__calloc(mem, z.center);
     m->b_proj = lelp__calloc(mem, z.eig);
-    if (!m->count || !m->mean || !m->eig || !m->ratio || !m->U || !m->b || !m->Uf || !m->center ||
+    if (!m->count || !m->mean || !m->eig || !m->ratio || !m->U || !m->b || !m->Ut || !m->center ||
         !m->b_proj) {
         lelp__model_release(m);
         return lelp__fail(LELP_E_NOMEM, "%s: out of memory for a model with d = %lld, C*S = %lld", fn,
@@ -74,15 +73,18 @@ int lelp__model_alloc(const lelp__mem* mem, int64_t d, int64_t C, int64_t S, lel
     return LELP_OK;
 }
 
-/* Whether the projections' GEMM should run on rows centred by the pooled
- * mean c. In float32 its rounding error grows with |h|, and the mean squared
- * |h|^2 of the fitting rows is |c|^2 + spread^2 (spread^2: their mean squared
- * distance to c), so skipping the centring copy costs at most a factor
- * sqrt(2) in that error while |c|^2 <= spread^2. The per-class traces come
- * from eig / ratio (traces after the head's row space is projected out:
- * smaller, so the estimate errs towards centring). A column of U that is
- * zero in every direction also forces centring: the raw path finds NaN/Inf
- * in H through the projections, and a BLAS may skip zero products. */
+/* Whether the projections should be taken of rows centred by the pooled
+ * mean c. In float32 their rounding error grows with |h|, and the mean
+ * squared |h|^2 of the fitting rows is |c|^2 + spread^2 (spread^2: their
+ * mean squared distance to c), so skipping the centring (a subtraction and
+ * a flush per value, a few percent of the kernel's time) costs at most a
+ * factor sqrt(2) in that error while |c|^2 <= spread^2. The per-class
+ * traces come from eig / ratio (traces after the head's row space is
+ * projected out: smaller, so the estimate errs towards centring). A column
+ * of U that is zero in every direction also forces centring: a rule from
+ * when the uncentred path ran on a BLAS, which may skip zero products and
+ * so lose a NaN/Inf of H; the fused kernel skips none (linalg.h), but the
+ * rule stays so that such models keep their path and offsets. */
 static int lelp__needs_centring(const lelp_model* m)
 {
     const int64_t d = m->d, C = m->C, S = m->S;
@@ -101,15 +103,15 @@ static int lelp__needs_centring(const lelp_model* m)
     }
     for (int64_t j = 0; j < d; j++) {
         int64_t k = 0;
-        while (k < C * S && m->Uf[k * d + j] == 0.0f) k++;
+        while (k < C * S && lelp__project_entry(m->Ut, d, k, j) == 0.0f) k++;
         if (k == C * S) return 1;
     }
     return !(c2 <= spread2);
 }
 
-/* Derived arrays. Centred rows are rounded to float before the GEMM, so
- * that <U, h - center> - <U, mu_c - center> is <U, h - mu_c> exactly in
- * exact arithmetic. */
+/* Derived arrays. Centred rows are rounded to float before they are
+ * multiplied, so that <U, h - center> - <U, mu_c - center> is
+ * <U, h - mu_c> exactly in exact arithmetic. */
 void lelp__model_finish(lelp_model* m)
 {
     const int64_t d = m->d, C = m->C, S = m->S;
@@ -120,11 +122,7 @@ void lelp__model_finish(lelp_model* m)
         for (int64_t c = 0; c < C; c++) v += (double)m->count[c] * m->mean[c * d + j];
         m->center[j] = (float)(v / total);
     }
-    for (int64_t k = 0; k < C * S; k++)
-        for (int64_t j = 0; j < d; j++) { /* subnormal floats flushed (project.c) */
-            const float u = (float)m->U[k * d + j];
-            m->Uf[k * d + j] = fabsf(u) < FLT_MIN ? 0.0f * u : u;
-        }
+    lelp__project_pack(m->U, C * S, d, m->Ut); /* subnormal floats flushed, as the rows are (project.c) */
     m->centre_rows = lelp__needs_centring(m);
     for (int64_t k = 0; k < C * S; k++) {
         const double* u = m->U + k * d;
@@ -159,7 +157,7 @@ static int lelp__model_copy(const lelp_model* src, lelp_model** out)
     memcpy(m->ratio, src->ratio, z.eig);
     memcpy(m->U, src->U, z.U);
     memcpy(m->b, src->b, z.eig);
-    memcpy(m->Uf, src->Uf, z.Uf);
+    memcpy(m->Ut, src->Ut, z.Ut);
     memcpy(m->center, src->center, z.center);
     memcpy(m->b_proj, src->b_proj, z.eig);
     m->centre_rows = src->centre_rows;

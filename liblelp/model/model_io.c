@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model_priv.h"
+#include "../linalg/linalg.h"
 
 enum { LELP__M_COUNT, LELP__M_MEAN, LELP__M_EIG, LELP__M_RATIO, LELP__M_U, LELP__M_B, LELP__M_N };
 
@@ -243,9 +244,12 @@ int lelp_model_load(lelp_model** out, const void* src, size_t size, const lelp_a
     uint32_t flags = 0;
     memset(&h, 0, sizeof h);
     if ((st = lelp__model_header(src, env.payload_len, &h, &flags))) return st;
-    /* what lelp__model_alloc allocates: 1.5 times the stored arrays */
-    const double d = (double)h.d, C = (double)h.C, S = (double)h.S;
-    if ((st = lelp__load_budget(8.0 * (C + C * d + 4.0 * C * S) + 12.0 * C * S * d + 4.0 * d, size, "lelp_model_load")))
+    /* what lelp__model_alloc allocates: the stored arrays, a float32 copy of
+     * the components padded to whole tiles (lelp__project_packed), the centre */
+    const double d = (double)h.d, C = (double)h.C, S = (double)h.S,
+                 packed = 2.0 * ceil(d / 2.0) * LELP__PROJECT_LANES * ceil(C * S / LELP__PROJECT_LANES);
+    if ((st = lelp__load_budget(8.0 * (C + C * d + 4.0 * C * S) + 8.0 * C * S * d + 4.0 * packed + 4.0 * d, size,
+                                "lelp_model_load")))
         return st;
     lelp__mem mem;
     lelp__mem_init(&mem, alloc);

@@ -24,9 +24,10 @@ struct lelp_model {
     double* b;               /* C x S offsets <U, mu_c> */
     uint32_t format_version, writer_version; /* of the buffer it was loaded from (else this library's) */
     /* derived on creation, not serialized */
-    float* Uf;               /* float copy of U for SGEMM */
+    float* Ut;               /* float copy of U packed for the projection kernel:
+                                lelp__project_packed(C*S, d) floats (linalg.h) */
     float* center;           /* pooled mean, float, d */
-    int centre_rows;         /* 1: the GEMM runs on h - center; 0: on h as given */
+    int centre_rows;         /* 1: projections of h - center; 0: of h as given */
     double* b_proj;          /* <U, mu_c - center>, or <U, mu_c> when !centre_rows:
                                 what the projection's output is offset by */
 };

@@ -1,114 +1,43 @@
 /* SPDX-License-Identifier: MIT */
-/* project.c -- per-batch use of a fitted model: projections (one SGEMM per
- * block of rows), soft targets, hard pseudo-subclasses and batch entropy. */
-#include <cblas.h>
+/* project.c -- per-batch use of a fitted model: projections (the fused
+ * kernel of linalg/project_kernel.c: flushed, centred and multiplied in one
+ * read of each row, no BLAS), soft targets, hard pseudo-subclasses and
+ * batch entropy. */
 #include <math.h>
 #include <string.h>
 
 #include "model_priv.h"
+#include "../linalg/linalg.h"
 
-/* Rows per SGEMM block when projecting a batch. */
+/* Rows per kernel call: each block's projections are scanned for NaN/Inf
+ * while they are still in cache, and a call stops at the first block whose
+ * rows hold one. */
 #define LELP__PROJECT_ROWS 512
 
-/* Subnormal floats (|x| < FLT_MIN) are flushed to zero (keeping the sign)
- * before they reach an arithmetic unit: on many x86 cores every operation
- * on one takes a microcode assist, which made the targets of a batch of
- * subnormal embeddings ~45x slower. The bits are tested as integers, which
- * costs no assist. A flushed input changes a projection by at most
- * d * FLT_MIN * max|u| (~1e-38 absolute): below float32's resolution of
- * any projection that is not itself subnormal (docs/method.md). */
-static inline float lelp__flush(float v)
-{
-    uint32_t b;
-    memcpy(&b, &v, sizeof b);
-    b &= (b & 0x7f800000u) ? 0xffffffffu : 0x80000000u;
-    memcpy(&v, &b, sizeof v);
-    return v;
-}
-
-/* X = H - center for nb rows (subnormals flushed, in and out), checking
- * for NaN/Inf in the same pass (the exponent-bits test of common.h), so a
- * batch is read from memory once. */
-static int lelp__center_rows(const float* restrict H, const float* restrict center, float* restrict X,
-                             int64_t nb, int64_t d)
-{
-    uint32_t bad = 0;
-    for (int64_t r = 0; r < nb; r++) {
-        const float* h = H + r * d;
-        float* x = X + r * d;
-        for (int64_t j = 0; j < d; j++) {
-            uint32_t b;
-            memcpy(&b, h + j, sizeof b);
-            bad |= lelp__nonfinite_bit(b);
-            x[j] = lelp__flush(lelp__flush(h[j]) - center[j]);
-        }
-    }
-    return (int)bad;
-}
-
-/* Whether nb rows hold a subnormal (exponent bits zero, mantissa not):
- * integer tests only, a vector loop over the block the GEMM reads next. */
-static int lelp__any_subnormal(const float* H, int64_t count)
-{
-    uint32_t any = 0;
-    for (int64_t i = 0; i < count; i++) {
-        uint32_t b;
-        memcpy(&b, H + i, sizeof b);
-        any |= (uint32_t)((b & 0x7f800000u) == 0) & (uint32_t)((b & 0x007fffffu) != 0);
-    }
-    return any != 0;
-}
-
-/* Without centring (lelp__needs_centring): the GEMM reads H in place, and
- * NaN/Inf show up in the block's projections (NaN times anything, Inf times
- * 0, is NaN), where checking C*S values per row costs nothing; H is then
- * scanned to name the entry. Non-finite projections of finite rows
- * (overflow) are left to the callers, as on the centred path. */
-static int lelp__project_uncentred(const lelp_model* m, const float* H, int64_t n, int64_t row0, float* F,
-                                   const char* fn)
-{
-    const int64_t d = m->d, K = m->C * m->S;
-    float* X = NULL; /* a flushed copy of a block that holds subnormals */
-    size_t xbytes = 0;
-    int st = LELP_OK;
-    for (int64_t i0 = 0; i0 < n && !st; i0 += LELP__PROJECT_ROWS) {
-        int64_t nb = n - i0 < LELP__PROJECT_ROWS ? n - i0 : LELP__PROJECT_ROWS;
-        const float* A = H + i0 * d;
-        if (lelp__any_subnormal(A, nb * d)) {
-            if (!X && !(X = lelp__alloc(&m->mem, xbytes = lelp__bytes(LELP__PROJECT_ROWS, d, sizeof(float))))) {
-                st = lelp__fail(LELP_E_NOMEM, "%s: out of memory for a %d-row projection block", fn, LELP__PROJECT_ROWS);
-                break;
-            }
-            for (int64_t i = 0; i < nb * d; i++) X[i] = lelp__flush(A[i]);
-            A = X;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)K, (int)d, 1.0f, A, (int)d, m->Uf, (int)d,
-                    0.0f, F + i0 * K, (int)K);
-        if (lelp__any_nonfinite(F + i0 * K, nb * K)) st = lelp__check_finite_rows(H + i0 * d, nb, d, row0 + i0, fn, "H");
-    }
-    lelp__free(&m->mem, X, xbytes);
-    return st;
-}
-
+/* Raw projections <U, h - center> (centre_rows) or <U, h> of n rows into F
+ * (n x C*S). Subnormal floats in H are flushed to zero, keeping the sign,
+ * before they reach an arithmetic unit, in and out of the centring: on
+ * many x86 cores every operation on one takes a microcode assist, which
+ * made the targets of a batch of subnormal embeddings ~45x slower. A
+ * flushed input changes a projection by at most d * FLT_MIN * max|u|
+ * (~1e-38 absolute): below float32's resolution of any projection that is
+ * not itself subnormal (docs/method.md). A NaN/Inf in H is
+ * LELP_E_NONFINITE naming its first row (row0 + i) and column: it makes
+ * every projection of its row NaN/Inf (the kernel skips no product, and
+ * NaN and Inf times 0 are NaN), so the C*S projections of a row are
+ * scanned rather than its d values, and H only when one is not finite.
+ * Finite rows whose projections overflow are left to the callers. */
 static int lelp__project_raw(const lelp_model* m, const float* H, int64_t n, int64_t row0, float* F, const char* fn)
 {
-    if (!m->centre_rows) return lelp__project_uncentred(m, H, n, row0, F, fn);
     const int64_t d = m->d, K = m->C * m->S;
-    const int64_t rows = n < LELP__PROJECT_ROWS ? n : LELP__PROJECT_ROWS;
-    size_t bytes = lelp__bytes(rows, d, sizeof(float));
-    float* X = lelp__alloc(&m->mem, bytes);
-    if (!X) return lelp__fail(LELP_E_NOMEM, "%s: out of memory for a %lld-row projection block", fn, (long long)rows);
     int st = LELP_OK;
-    for (int64_t i0 = 0; i0 < n; i0 += rows) {
-        int64_t nb = n - i0 < rows ? n - i0 : rows;
-        if (lelp__center_rows(H + i0 * d, m->center, X, nb, d)) {
-            st = lelp__check_finite_rows(H + i0 * d, nb, d, row0 + i0, fn, "H");
+    for (int64_t i0 = 0; i0 < n; i0 += LELP__PROJECT_ROWS) {
+        const int64_t nb = n - i0 < LELP__PROJECT_ROWS ? n - i0 : LELP__PROJECT_ROWS;
+        lelp__project_rows(H + i0 * d, nb, d, m->centre_rows ? m->center : NULL, m->Ut, K, F + i0 * K);
+        if (lelp__any_nonfinite(F + i0 * K, nb * K) &&
+            (st = lelp__check_finite_rows(H + i0 * d, nb, d, row0 + i0, fn, "H")))
             break;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)K, (int)d, 1.0f, X, (int)d,
-                    m->Uf, (int)d, 0.0f, F + i0 * K, (int)K);
     }
-    lelp__free(&m->mem, X, bytes);
     return st;
 }
 
