@@ -492,6 +492,72 @@ static void kernel_rows_are_independent(void** state)
         }
 }
 
+/* A counting allocator: the largest single request since the last reset. */
+typedef struct {
+    size_t largest;
+} biggest_alloc;
+
+static void* ba_alloc(void* opaque, size_t size, size_t align)
+{
+    biggest_alloc* b = opaque;
+    if (size > b->largest) b->largest = size;
+    void* p = NULL;
+    return posix_memalign(&p, align < sizeof(void*) ? sizeof(void*) : align, size) ? NULL : p;
+}
+
+static void ba_free(void* opaque, void* p, size_t size)
+{
+    (void)opaque;
+    (void)size;
+    free(p);
+}
+
+/* assign and mean_entropy work block by block: their scratch does not grow
+ * with the batch (an n x S buffer per call cost page faults on every call
+ * of a sharded host), and the results equal the same calls on the blocks'
+ * rows one call at a time */
+static void own_class_calls_scratch_one_block(void** state)
+{
+    (void)state;
+    enum { REP = 8, NB = N * REP };
+    synth_data data;
+    make(&data, 0.0);
+    float* H = malloc(sizeof(float) * NB * D);
+    int32_t* y = malloc(sizeof(int32_t) * NB);
+    int32_t *a1 = malloc(sizeof(int32_t) * NB), *a2 = malloc(sizeof(int32_t) * NB);
+    assert_non_null(H), assert_non_null(y), assert_non_null(a1), assert_non_null(a2);
+    for (int r = 0; r < REP; r++) {
+        memcpy(H + (size_t)r * N * D, data.H, sizeof(float) * N * D);
+        memcpy(y + (size_t)r * N, data.y, sizeof(int32_t) * N);
+    }
+    biggest_alloc big = {0};
+    lelp_allocator* a = NULL;
+    EXPECT_OK(lelp_allocator_create(&a, ba_alloc, ba_free, &big));
+    lelp_builder* b = NULL;
+    lelp_model* m = NULL;
+    EXPECT_OK(lelp_builder_create(&b, D, C, S, a));
+    EXPECT_OK(lelp_builder_update(b, data.H, data.y, N, D));
+    EXPECT_OK(lelp_builder_fit(b, &m));
+    big.largest = 0;
+    EXPECT_OK(lelp_model_assign(m, H, y, NB, D, a1));
+    double e1 = 0.0, e2 = 0.0;
+    EXPECT_OK(lelp_model_mean_entropy(m, H, y, NB, D, 1.5, &e1));
+    if (!(big.largest * 8 <= (size_t)NB * S * sizeof(double)))
+        fail_msg("largest scratch %zu bytes for %d rows", big.largest, NB);
+    for (int64_t i0 = 0; i0 < NB; i0 += 700) { /* blocks that do not line up with the library's */
+        const int64_t nb = NB - i0 < 700 ? NB - i0 : 700;
+        EXPECT_OK(lelp_model_assign(m, H + i0 * D, y + i0, nb, D, a2 + i0));
+    }
+    assert_memory_equal(a1, a2, sizeof(int32_t) * NB);
+    EXPECT_OK(lelp_model_mean_entropy(m, data.H, data.y, N, D, 1.5, &e2));
+    if (!(fabs(e1 - e2) <= 1e-12 * fabs(e2))) fail_msg("mean entropy %.17g over the copies, %.17g once", e1, e2);
+    lelp_model_free(m);
+    lelp_builder_free(b);
+    lelp_allocator_free(a);
+    free(H), free(y), free(a1), free(a2);
+    synth_free(&data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,6 +571,7 @@ int main(void)
         cmocka_unit_test(kernel_flushes_subnormals),
         cmocka_unit_test(kernel_propagates_nonfinite),
         cmocka_unit_test(kernel_rows_are_independent),
+        cmocka_unit_test(own_class_calls_scratch_one_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

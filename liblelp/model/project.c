@@ -215,29 +215,62 @@ int lelp_model_project(const lelp_model* m, const float* H, int64_t n, int64_t d
 }
 
 /* g (n x S, double) = centred projections of each row onto its own class. */
+/* g (nb x S) <- each row's own-class projections minus the class offsets,
+ * for rows [row0, row0 + nb) of the call (nb <= LELP__PROJECT_ROWS; F is an
+ * nb x C*S scratch). */
+static int lelp__own_class_block(const lelp_model* m, const float* H, const int32_t* y, int64_t nb, int64_t row0,
+                                 float* F, double* g, const char* fn)
+{
+    const int64_t S = m->S, K = m->C * S;
+    int st = lelp__project_raw(m, H, nb, row0, F, fn);
+    for (int64_t r = 0; r < nb && st == LELP_OK; r++) {
+        int64_t c = y[r];
+        for (int64_t s = 0; s < S; s++) g[r * S + s] = (double)F[r * K + c * S + s] - m->b_proj[c * S + s];
+        if (lelp__any_nonfinite(F + r * K + c * S, S)) /* finite rows too large for float32 */
+            st = lelp__fail(LELP_E_NUMERICAL, "%s: the projections of row %lld overflow float32", fn,
+                            (long long)(row0 + r));
+    }
+    return st;
+}
+
+/* The scratch of lelp__own_class_block for blocks of up to `rows` rows. */
+static size_t lelp__own_class_scratch(const lelp_model* m, int64_t rows)
+{
+    return lelp__bytes(rows, m->C * m->S, sizeof(float));
+}
+
 static int lelp__own_class(const lelp_model* m, const float* H, const int32_t* y, int64_t n, double* g,
                            const char* fn)
 {
-    const int64_t S = m->S, K = m->C * S;
     const int64_t rows = n < LELP__PROJECT_ROWS ? n : LELP__PROJECT_ROWS;
-    size_t bytes = lelp__bytes(rows, K, sizeof(float));
+    size_t bytes = lelp__own_class_scratch(m, rows);
     float* F = lelp__alloc(&m->mem, bytes);
     if (!F) return lelp__fail(LELP_E_NOMEM, "%s: out of memory for projections", fn);
     int st = LELP_OK;
     for (int64_t i0 = 0; i0 < n && st == LELP_OK; i0 += rows) {
         int64_t nb = n - i0 < rows ? n - i0 : rows;
-        st = lelp__project_raw(m, H + i0 * m->d, nb, i0, F, fn);
-        for (int64_t r = 0; r < nb && st == LELP_OK; r++) {
-            int64_t c = y[i0 + r];
-            for (int64_t s = 0; s < S; s++)
-                g[(i0 + r) * S + s] = (double)F[r * K + c * S + s] - m->b_proj[c * S + s];
-            if (lelp__any_nonfinite(F + r * K + c * S, S)) /* finite rows too large for float32 */
-                st = lelp__fail(LELP_E_NUMERICAL, "%s: the projections of row %lld overflow float32", fn,
-                                (long long)(i0 + r));
-        }
+        st = lelp__own_class_block(m, H + i0 * m->d, y + i0, nb, i0, F, g + i0 * m->S, fn);
     }
     lelp__free(&m->mem, F, bytes);
     return st;
+}
+
+/* The checks the own-class calls share; out: n labels (out_bytes < 0,
+ * assign) or one double (mean entropy, beta). */
+static int lelp__own_class_check(const lelp_model* m, const float* H, const int32_t* labels, int64_t n, int64_t d,
+                                 const void* out, int64_t out_bytes, const char* what)
+{
+    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, what, "model");
+    if (st) return st;
+    if (!out) return lelp__fail(LELP_E_NULL, "%s: output is NULL", what);
+    if ((st = lelp__check_batch_shape(H, n, d, m->d, what))) return st;
+    if (n == 0) return LELP_OK;
+    if (!labels) return lelp__fail(LELP_E_NULL, "%s: labels is NULL", what);
+    const size_t ob = out_bytes < 0 ? (size_t)n * sizeof(int32_t) : (size_t)out_bytes;
+    if ((st = lelp__check_disjoint(out, ob, "the output", H, (size_t)(n * d) * sizeof(float), "H", what)) ||
+        (st = lelp__check_disjoint(out, ob, "the output", labels, (size_t)n * sizeof(int32_t), "labels", what)))
+        return st;
+    return lelp__check_labels(labels, n, m->C, what, "labels");
 }
 
 static int lelp__own_class_call(const lelp_model* m, const float* H, const int32_t* labels, int64_t n,
@@ -245,18 +278,8 @@ static int lelp__own_class_call(const lelp_model* m, const float* H, const int32
                                 size_t* gbytes)
 {
     *g = NULL;
-    int st = lelp__check_handle(m, LELP__MAGIC_MODEL, what, "model");
-    if (st) return st;
-    if (!out) return lelp__fail(LELP_E_NULL, "%s: output is NULL", what);
-    if ((st = lelp__check_batch_shape(H, n, d, m->d, what))) return st;
-    if (n == 0) return LELP_OK;
-    if (!labels) return lelp__fail(LELP_E_NULL, "%s: labels is NULL", what);
-    /* out: n labels (assign) or one double (mean entropy, beta) */
-    const size_t ob = out_bytes < 0 ? (size_t)n * sizeof(int32_t) : (size_t)out_bytes;
-    if ((st = lelp__check_disjoint(out, ob, "the output", H, (size_t)(n * d) * sizeof(float), "H", what)) ||
-        (st = lelp__check_disjoint(out, ob, "the output", labels, (size_t)n * sizeof(int32_t), "labels", what)))
-        return st;
-    if ((st = lelp__check_labels(labels, n, m->C, what, "labels"))) return st;
+    int st = lelp__own_class_check(m, H, labels, n, d, out, out_bytes, what);
+    if (st || n == 0) return st;
     *gbytes = lelp__bytes(n, m->S, sizeof(double));
     *g = lelp__alloc(&m->mem, *gbytes);
     if (!*g) return lelp__fail(LELP_E_NOMEM, "%s: out of memory", what);
@@ -267,40 +290,58 @@ static int lelp__own_class_call(const lelp_model* m, const float* H, const int32
     return st;
 }
 
+/* Block by block, so its scratch is one block's (no n x S buffer: a per-call
+ * allocation that size cost page faults on every call of a sharded host). */
 int lelp_model_assign(const lelp_model* m, const float* H, const int32_t* labels, int64_t n, int64_t d,
                       int32_t* out)
 {
-    double* g = NULL;
-    size_t gbytes = 0;
-    int st = lelp__own_class_call(m, H, labels, n, d, out, -1, "lelp_model_assign", &g, &gbytes);
+    int st = lelp__own_class_check(m, H, labels, n, d, out, -1, "lelp_model_assign");
     if (st || n == 0) return st;
-    const int64_t S = m->S;
-    for (int64_t i = 0; i < n; i++) {
-        const double* gi = g + i * S;
-        int32_t best = 0;
-        for (int64_t s = 1; s < S; s++)
-            if (gi[s] > gi[best]) best = (int32_t)s;
-        out[i] = best;
+    const int64_t S = m->S, rows = n < LELP__PROJECT_ROWS ? n : LELP__PROJECT_ROWS;
+    const size_t fbytes = lelp__own_class_scratch(m, rows), gbytes = lelp__bytes(rows, S, sizeof(double));
+    float* F = lelp__alloc(&m->mem, fbytes);
+    double* g = lelp__alloc(&m->mem, gbytes);
+    if (!F || !g) st = lelp__fail(LELP_E_NOMEM, "lelp_model_assign: out of memory for projections");
+    for (int64_t i0 = 0; i0 < n && st == LELP_OK; i0 += rows) {
+        const int64_t nb = n - i0 < rows ? n - i0 : rows;
+        st = lelp__own_class_block(m, H + i0 * d, labels + i0, nb, i0, F, g, "lelp_model_assign");
+        for (int64_t i = 0; i < nb && st == LELP_OK; i++) {
+            const double* gi = g + i * S;
+            int32_t best = 0;
+            for (int64_t s = 1; s < S; s++)
+                if (gi[s] > gi[best]) best = (int32_t)s;
+            out[i0 + i] = best;
+        }
     }
+    lelp__free(&m->mem, F, fbytes);
     lelp__free(&m->mem, g, gbytes);
-    return LELP_OK;
+    return st;
 }
 
 int lelp_model_mean_entropy(const lelp_model* m, const float* H, const int32_t* labels, int64_t n,
                             int64_t d, double beta, double* entropy)
 {
-    if (!(beta > 0.0) || !isfinite(beta))
-        return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_mean_entropy: beta = %g must be > 0", beta);
-    double* g = NULL;
-    size_t gbytes = 0;
-    int st = lelp__own_class_call(m, H, labels, n, d, entropy, (int64_t)sizeof(double), "lelp_model_mean_entropy", &g, &gbytes);
+    static const char fn[] = "lelp_model_mean_entropy";
+    if (!(beta > 0.0) || !isfinite(beta)) return lelp__fail(LELP_E_INVALID_ARG, "%s: beta = %g must be > 0", fn, beta);
+    int st = lelp__own_class_check(m, H, labels, n, d, entropy, (int64_t)sizeof(double), fn);
     if (st) return st;
-    if (n == 0) return lelp__fail(LELP_E_INVALID_ARG, "lelp_model_mean_entropy: empty batch");
+    if (n == 0) return lelp__fail(LELP_E_INVALID_ARG, "%s: empty batch", fn);
+    /* block by block, as assign; the sum runs over the rows in order */
+    const int64_t S = m->S, rows = n < LELP__PROJECT_ROWS ? n : LELP__PROJECT_ROWS;
+    const size_t fbytes = lelp__own_class_scratch(m, rows), gbytes = lelp__bytes(rows, S, sizeof(double));
+    float* F = lelp__alloc(&m->mem, fbytes);
+    double* g = lelp__alloc(&m->mem, gbytes);
+    if (!F || !g) st = lelp__fail(LELP_E_NOMEM, "%s: out of memory", fn);
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) sum += lelp__softmax_entropy(g + i * m->S, m->S, 1.0 / beta, NULL);
-    *entropy = sum / (double)n;
+    for (int64_t i0 = 0; i0 < n && st == LELP_OK; i0 += rows) {
+        const int64_t nb = n - i0 < rows ? n - i0 : rows;
+        st = lelp__own_class_block(m, H + i0 * d, labels + i0, nb, i0, F, g, fn);
+        for (int64_t i = 0; i < nb && st == LELP_OK; i++) sum += lelp__softmax_entropy(g + i * S, S, 1.0 / beta, NULL);
+    }
+    lelp__free(&m->mem, F, fbytes);
     lelp__free(&m->mem, g, gbytes);
-    return LELP_OK;
+    if (st == LELP_OK) *entropy = sum / (double)n;
+    return st;
 }
 
 int lelp_model_estimate_beta(const lelp_model* m, const float* H, const int32_t* labels, int64_t n,
