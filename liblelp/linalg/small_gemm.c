@@ -7,10 +7,11 @@
  * l + 1 rows (bench_core shrink, docs/performance.md). Here each panel of 32
  * columns of B is copied into a contiguous scratch (in place, rows of
  * d = 1024 doubles are 8 KiB apart, so every row's piece maps to the same
- * L1 sets), and every new row's panel is summed from it in eight four-lane
- * accumulators. Each output is one fixed sum over j in order, whatever the
- * blocking or the instruction set (no FMA contraction in ISO C mode), so
- * the AVX2 clone gives the SSE2 bits. (The Gram matrix B B^T stays with
+ * L1 sets), and every new row's panel is summed from it in four eight-lane
+ * accumulators (one register each with AVX-512, two with AVX2). Each output
+ * is one fixed sum over j in order, whatever the blocking or the
+ * instruction set (no FMA contraction in ISO C mode), so the AVX-512 and
+ * AVX2 clones give the SSE2 bits. (The Gram matrix B B^T stays with
  * dsyrk: a kernel of this kind was no faster there.) */
 #include <string.h>
 
@@ -19,9 +20,13 @@
 
 #define LELP__PANEL 32 /* columns per panel: 8 vectors */
 
-/* four doubles from p, any alignment (a vector goes out by pointer: by
+/* Eight doubles: one AVX-512 register, two AVX2 ones (GCC splits the type
+ * on narrower clones) */
+typedef double lelp__v8d __attribute__((vector_size(64)));
+
+/* eight doubles from p, any alignment (a vector goes out by pointer: by
  * value GCC warns of an ABI change without AVX, although it is inlined) */
-LELP__VINLINE void lelp__ld4(lelp__v4d* x, const double* p)
+LELP__VINLINE void lelp__ld8(lelp__v8d* x, const double* p)
 {
     memcpy(x, p, sizeof *x);
 }
@@ -34,8 +39,8 @@ int64_t lelp__rows_combine_work(int64_t n)
 
 /* T (m x d, row-major) = V^T B: row i of T = sum over j < n, in order, of
  * V[i * ldv + j] B_j (B row-major n x d). work: n * 32 doubles. */
-LELP__CLONES void lelp__rows_combine(const double* V, int64_t ldv, int64_t m, const double* B, int64_t n, int64_t d,
-                                     double* T, double* work)
+LELP__WIDE_CLONES void lelp__rows_combine(const double* V, int64_t ldv, int64_t m, const double* B, int64_t n,
+                                          int64_t d, double* T, double* work)
 {
     const int64_t d0 = d - d % LELP__PANEL;
     for (int64_t c = 0; c < d0; c += LELP__PANEL) {
@@ -43,19 +48,16 @@ LELP__CLONES void lelp__rows_combine(const double* V, int64_t ldv, int64_t m, co
         for (int64_t i = 0; i < m; i++) {
             const double* v = V + i * ldv;
             const double* p = work;
-            lelp__v4d t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0}, t4 = {0}, t5 = {0}, t6 = {0}, t7 = {0};
+            lelp__v8d t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0};
             for (int64_t j = 0; j < n; j++, p += LELP__PANEL) {
-                const lelp__v4d w = {v[j], v[j], v[j], v[j]};
-                lelp__v4d x0, x1, x2, x3, x4, x5, x6, x7;
-                lelp__ld4(&x0, p), lelp__ld4(&x1, p + 4), lelp__ld4(&x2, p + 8), lelp__ld4(&x3, p + 12);
-                lelp__ld4(&x4, p + 16), lelp__ld4(&x5, p + 20), lelp__ld4(&x6, p + 24), lelp__ld4(&x7, p + 28);
+                const lelp__v8d w = {v[j], v[j], v[j], v[j], v[j], v[j], v[j], v[j]};
+                lelp__v8d x0, x1, x2, x3;
+                lelp__ld8(&x0, p), lelp__ld8(&x1, p + 8), lelp__ld8(&x2, p + 16), lelp__ld8(&x3, p + 24);
                 t0 += w * x0, t1 += w * x1, t2 += w * x2, t3 += w * x3;
-                t4 += w * x4, t5 += w * x5, t6 += w * x6, t7 += w * x7;
             }
             double* t = T + i * d + c;
-            memcpy(t, &t0, sizeof t0), memcpy(t + 4, &t1, sizeof t1), memcpy(t + 8, &t2, sizeof t2);
-            memcpy(t + 12, &t3, sizeof t3), memcpy(t + 16, &t4, sizeof t4), memcpy(t + 20, &t5, sizeof t5);
-            memcpy(t + 24, &t6, sizeof t6), memcpy(t + 28, &t7, sizeof t7);
+            memcpy(t, &t0, sizeof t0), memcpy(t + 8, &t1, sizeof t1), memcpy(t + 16, &t2, sizeof t2);
+            memcpy(t + 24, &t3, sizeof t3);
         }
     }
     for (int64_t i = 0; i < m && d0 < d; i++) { /* the last columns: the same sums, one at a time */
