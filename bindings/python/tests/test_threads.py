@@ -138,62 +138,62 @@ def test_an_error_in_any_shard_is_raised_and_nothing_is_applied():
         m.assign(H, yb, threads=2)
 
 
-def test_blas_is_held_at_one_thread_while_shards_run_and_restored(monkeypatch):
+@pytest.fixture
+def blas_at_two():
+    """ONE_BLAS_THREAD with OpenBLAS set to 2 threads for the test (restored after)."""
     one = _threads.ONE_BLAS_THREAD
     if not one.available:
         pytest.skip("the loaded BLAS has no openblas_set_num_threads (documented: set OPENBLAS_NUM_THREADS=1)")
     saved = one._get()
     one._set(2)
     try:
-        seen = []
-        orig = lelp._L.lelp_model_project
-
-        def wrapper(*args):
-            seen.append(one._get())
-            return orig(*args)
-        n = 2 * ROWS
-        H, y, _ = data(n)
-        m = lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=3).update(H, y).fit()
-        monkeypatch.setattr(lelp._L, "lelp_model_project", wrapper)
-        m.project(H, threads=2)
-        assert seen == [1, 1] and one._get() == 2
-        seen.clear()
-        m.project(H, threads=1)  # one call: the BLAS setting is left alone
-        assert seen == [2]
+        yield one
     finally:
         one._set(saved)
 
 
-def test_sketch_updates_and_merges_hold_blas_at_one_thread(monkeypatch):
+def test_blas_is_held_at_one_thread_while_shards_run_and_restored(monkeypatch, blas_at_two):
+    one = blas_at_two
+    seen = []
+    orig = lelp._L.lelp_model_project
+
+    def wrapper(*args):
+        seen.append(one._get())
+        return orig(*args)
+    n = 2 * ROWS
+    H, y, _ = data(n)
+    m = lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=3).update(H, y).fit()
+    monkeypatch.setattr(lelp._L, "lelp_model_project", wrapper)
+    m.project(H, threads=2)
+    assert seen == [1, 1] and one._get() == 2
+    seen.clear()
+    m.project(H, threads=1)  # one call: the BLAS setting is left alone
+    assert seen == [2]
+
+
+def test_sketch_updates_and_merges_hold_blas_at_one_thread(monkeypatch, blas_at_two):
     # the sketch's BLAS calls are 2l x d shrinks, slower on OpenBLAS threads:
     # one thread through its updates (threads=1 too) and the shards' merges;
     # the exact solver's single-call update keeps the caller's setting
-    one = _threads.ONE_BLAS_THREAD
-    if not one.available:
-        pytest.skip("the loaded BLAS has no openblas_set_num_threads (documented: set OPENBLAS_NUM_THREADS=1)")
-    saved = one._get()
-    one._set(2)
-    try:
-        seen = []
-        for name in ("lelp_builder_update", "lelp_builder_merge"):
-            orig = getattr(lelp._L, name)
+    one = blas_at_two
+    seen = []
+    for name in ("lelp_builder_update", "lelp_builder_merge"):
+        orig = getattr(lelp._L, name)
 
-            def wrapper(*args, _orig=orig, _name=name):
-                seen.append((_name, one._get()))
-                return _orig(*args)
-            monkeypatch.setattr(lelp._L, name, wrapper)
-        H, y, _ = data(2 * ROWS)
-        lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=3, solver="sketch").update(H, y, threads=1)
-        assert seen == [("lelp_builder_update", 1)] and one._get() == 2
-        seen.clear()
-        lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=3, solver="sketch").update(H, y, threads=2)
-        assert sorted(seen) == [("lelp_builder_merge", 1)] + [("lelp_builder_update", 1)] * 2
-        assert one._get() == 2
-        seen.clear()
-        lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=3).update(H, y, threads=1)
-        assert seen == [("lelp_builder_update", 2)]
-    finally:
-        one._set(saved)
+        def wrapper(*args, _orig=orig, _name=name):
+            seen.append((_name, one._get()))
+            return _orig(*args)
+        monkeypatch.setattr(lelp._L, name, wrapper)
+    H, y, _ = data(2 * ROWS)
+    lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=3, solver="sketch").update(H, y, threads=1)
+    assert seen == [("lelp_builder_update", 1)] and one._get() == 2
+    seen.clear()
+    lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=3, solver="sketch").update(H, y, threads=2)
+    assert sorted(seen) == [("lelp_builder_merge", 1)] + [("lelp_builder_update", 1)] * 2
+    assert one._get() == 2
+    seen.clear()
+    lelp.SubspaceBuilder(dim=12, num_classes=3, subclasses=3).update(H, y, threads=1)
+    assert seen == [("lelp_builder_update", 2)]
 
 
 def test_sharding_copies_no_rows():
