@@ -107,8 +107,11 @@ void lelp__mem_init(lelp__mem* mem, const lelp_allocator* alloc);
 void* lelp__alloc(const lelp__mem* mem, size_t size);
 void* lelp__calloc(const lelp__mem* mem, size_t size);
 /* lelp__alloc for a block the caller will write in full (huge pages with the
- * default allocator, alloc.c); freed with lelp__free. */
+ * default allocator, alloc_dense.c; not in the edge library); freed with
+ * lelp__free. */
 void* lelp__alloc_dense(const lelp__mem* mem, size_t size);
+/* 1 if mem is the default (posix_memalign/free) allocator. */
+int lelp__mem_is_default(const lelp__mem* mem);
 void lelp__free(const lelp__mem* mem, void* p, size_t size);
 /* a*b*c in size_t, SIZE_MAX on overflow or negative input. */
 size_t lelp__bytes(int64_t a, int64_t b, size_t elem);
