@@ -18,8 +18,11 @@
  *     - the other host's compressor compresses as it did there (1e-6);
  *   portable lastrow FILE  prints the last row of a float .npy (a sparse
  *                        file over 2 GiB: 64-bit offsets on 32-bit targets).
- * Three solver cases: exact co-moments, the Frequent Directions sketch, and
- * the exact solver's Gram (row) form (few rows per class). The synthetic
+ * Three solver cases: exact co-moments, the Frequent Directions sketch (at
+ * l = d + 1, where its shrinks lose nothing, so a state merged across hosts
+ * matches the single-host fit to rounding; the automatic l would add the
+ * sketch's own error), and the exact solver's Gram (row) form (few rows per
+ * class). The synthetic
  * data are computed exactly in double and rounded once: s390x evaluates
  * float expressions in double (FLT_EVAL_METHOD 1 under -std=c11), and a
  * fused multiply-add (-ffp-contract=off here) would change bits too. */
@@ -29,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LELP_EXPERIMENTAL /* LELP_BUILDER_SKETCH_SIZE */
 #include "lelp.h"
 #include "npy.h"
 
@@ -92,6 +96,8 @@ static lelp_builder* make_builder(const pcase* pc)
     die_if(lelp_builder_create(&b, pc->d, pc->C, pc->S, NULL) != LELP_OK, "builder_create");
     die_if(lelp_builder_set_int(b, LELP_BUILDER_SOLVER, pc->solver) != LELP_OK, "set solver");
     die_if(lelp_builder_set_int(b, LELP_BUILDER_SEED, 17) != LELP_OK, "set seed");
+    if (pc->solver == LELP_SOLVER_SKETCH)
+        die_if(lelp_builder_set_int(b, LELP_BUILDER_SKETCH_SIZE, pc->d + 1) != LELP_OK, "set sketch size");
     return b;
 }
 
