@@ -562,7 +562,8 @@ static int bench_copy(int argc, char** argv)
 }
 
 /* One sketch shrink's calls on a 2l x d buffer (sketch.c): the Gram matrix
- * (dsyrk), its eigendecomposition (small_eigen.c, as sketch.c for 2l <= 96;
+ * (dsyrk, as sketch.c above 2l = 96; small_gemm.c's lelp__rows_gram, as
+ * sketch.c up to it), its eigendecomposition (small_eigen.c, as sketch.c for 2l <= 96;
  * dsyevd, as sketch.c above that; for comparison dsyevr for only the l wanted
  * pairs, and ssyevd in float32) and the rotation (dgemm, as sketch.c above
  * 2l = 96; small_gemm.c's lelp__rows_combine, as sketch.c up to it). */
@@ -587,7 +588,7 @@ static int bench_shrink(int argc, char** argv)
     const int64_t lwork = lelp__small_eigen_work(n, l - 1);
     double* work = malloc(sizeof(double) * (size_t)lwork);
     double* panel = malloc(sizeof(double) * (size_t)lelp__rows_combine_work(n));
-    double t[7][64];
+    double t[8][64];
     for (int r = 0; r <= reps; r++) {
         double t0 = now();
         cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, n, d, 1.0, B, d, 0.0, G, n);
@@ -608,7 +609,10 @@ static int bench_shrink(int argc, char** argv)
         double t6 = now();
         lelp__rows_combine(Z, n, l - 1, B, n, d, T, panel); /* the sketch's product for n <= 96 */
         double t7 = now();
+        lelp__rows_gram(B, n, d, G2, n);
+        double t8 = now();
         if (r > 0) {
+            t[7][r - 1] = t8 - t7;
             t[6][r - 1] = t7 - t6;
             t[5][r - 1] = t6 - t5;
             t[0][r - 1] = t1 - t0;
@@ -620,9 +624,9 @@ static int bench_shrink(int argc, char** argv)
     }
     printf("{\"step\": \"shrink\", \"l\": %d, \"d\": %d, \"dsyrk_s\": %.6g, \"dsyevd_s\": %.6g, "
            "\"dsyevr_wanted_s\": %.6g, \"dgemm_s\": %.6g, \"ssyevd_s\": %.6g, \"small_eigen_s\": %.6g, "
-           "\"rows_combine_s\": %.6g}\n",
+           "\"rows_combine_s\": %.6g, \"rows_gram_s\": %.6g}\n",
            l, d, median(t[0], reps), median(t[1], reps), median(t[2], reps), median(t[3], reps), median(t[4], reps),
-           median(t[5], reps), median(t[6], reps));
+           median(t[5], reps), median(t[6], reps), median(t[7], reps));
     free(work);
     free(panel);
     free(B);

