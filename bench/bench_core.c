@@ -10,8 +10,11 @@
  *   bench_core syrk     N d reps                 (dsyrk/ssyrk bound)
  *   bench_core targets  N d C S reps data.f32 labels.i32 logits.f32 [model.lelp shards]
  *                       shards > 1: that many threads share the rows of each call (one
- *                       contiguous slice each, one BLAS thread each) on the same model
- *   bench_core assign   N d C S reps data.f32 labels.i32 [shards]   (lelp_model_assign on all rows)
+ *                       contiguous slice each, one BLAS thread each) on the same model;
+ *                       timed interleaved with the one-thread call (time_pair):
+ *                       "seconds" (shards), "one_seconds" (one thread), "speedup"
+ *   bench_core assign   N d C S reps data.f32 labels.i32 [shards]   (lelp_model_assign on all rows,
+ *                                                 timed as targets)
  *   bench_core loss     n C S reps [alpha]       (the loss, and its bound: the library's vector exp and
  *                                                 log (vexp.h) over the same n*C*S values -- one exp and
  *                                                 one log each, a second exp with alpha > 0 -- and the
@@ -265,6 +268,30 @@ static int bench_syrk(int argc, char** argv)
     return 0;
 }
 
+/* Times `call` at one shard and at `shards` shards, interleaved rep by rep
+ * (the order alternating), after one warm-up of each: on a shared machine
+ * the load drifts between processes and within one, and a ratio of two
+ * separate runs carries that drift; here both see the same stretch of time.
+ * Writes the medians and the median of the per-rep ratios. */
+static void time_pair(void (*call)(void*, int), void* ctx, int shards, int reps, double* one, double* all,
+                      double* speedup)
+{
+    double t1[64], tn[64], q[64];
+    for (int r = 0; r <= reps && r < 64; r++) {
+        double a = 0.0, b = 0.0;
+        for (int k = 0; k < 2; k++) {
+            const int n = (k == 0) == (r % 2 == 0) ? 1 : shards;
+            double t0 = now();
+            call(ctx, n);
+            *(n == 1 ? &a : &b) = now() - t0;
+        }
+        if (r > 0) t1[r - 1] = a, tn[r - 1] = b, q[r - 1] = a / b;
+    }
+    *one = median(t1, reps);
+    *all = median(tn, reps);
+    *speedup = median(q, reps);
+}
+
 typedef struct {
     const lelp_model* m;
     const float *H, *Z;
@@ -291,6 +318,22 @@ static void targets_sharded(const lelp_model* m, const float* H, const float* Z,
     for (int k = 0; k < shards; k++) die(job[k].st, "targets (shard)");
 }
 
+typedef struct {
+    const lelp_model* m;
+    const float *H, *Z;
+    float* T;
+    int64_t N, d, C, S;
+} targets_ctx;
+
+static void targets_call(void* p, int shards)
+{
+    targets_ctx* c = p;
+    if (shards > 1)
+        targets_sharded(c->m, c->H, c->Z, c->T, c->N, c->d, c->C, c->S, shards);
+    else
+        die(lelp_model_targets_from_logits(c->m, c->H, c->Z, c->N, c->d, 2.0, c->T), "targets");
+}
+
 static int bench_targets(int argc, char** argv)
 {
     if (argc < 10) return 2;
@@ -308,18 +351,12 @@ static int bench_targets(int argc, char** argv)
     int shards = argc > 11 ? atoi(argv[11]) : 1;
     if (shards < 1 || shards > 64) return 2;
     if (shards > 1 && openblas_set_num_threads) openblas_set_num_threads(1);
-    double t[64];
-    for (int r = 0; r <= reps && r < 64; r++) {
-        double t0 = now();
-        if (shards > 1)
-            targets_sharded(m, H, Z, T, N, d, C, S, shards);
-        else
-            die(lelp_model_targets_from_logits(m, H, Z, N, d, 2.0, T), "targets");
-        if (r > 0) t[r - 1] = now() - t0;
-    }
+    targets_ctx ctx = {m, H, Z, T, N, d, C, S};
+    double one = 0.0, all = 0.0, speedup = 1.0;
+    time_pair(targets_call, &ctx, shards, reps, &one, &all, &speedup);
     printf("{\"step\": \"targets\", \"shards\": %d, \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, \"seconds\": %.6f, "
-           "\"input_bytes\": %lld}\n",
-           shards, (long long)N, (long long)d, (long long)C, (long long)S, median(t, reps), (long long)(N * d * 4));
+           "\"one_seconds\": %.6f, \"speedup\": %.4f, \"input_bytes\": %lld}\n",
+           shards, (long long)N, (long long)d, (long long)C, (long long)S, all, one, speedup, (long long)(N * d * 4));
     if (argc > 10 && strcmp(argv[10], "-") != 0) { /* optional: save the model for the peers */
         die(lelp_model_save_path(m, argv[10]), "save");
     }
@@ -348,6 +385,24 @@ static void* assign_slice(void* p)
     return NULL;
 }
 
+typedef struct {
+    const lelp_model* m;
+    const float* H;
+    const int32_t* y;
+    int32_t* out;
+    int64_t N, d;
+} assign_ctx;
+
+static void assign_call(void* p, int shards)
+{
+    assign_ctx* c = p;
+    assign_job job[64];
+    for (int k = 0; k < shards; k++)
+        job[k] = (assign_job){c->m, c->H, c->y, c->out, c->N * k / shards, c->N * (k + 1) / shards, c->d, LELP_OK};
+    run_on_threads(assign_slice, job, sizeof job[0], shards);
+    for (int k = 0; k < shards; k++) die(job[k].st, "assign");
+}
+
 /* lelp_model_assign on all N rows: one call, or `shards` threads each
  * calling it on a contiguous share (one BLAS thread each). */
 static int bench_assign(int argc, char** argv)
@@ -366,19 +421,12 @@ static int bench_assign(int argc, char** argv)
     die(lelp_builder_fit(b, &m), "fit");
     int32_t* out = malloc(sizeof(int32_t) * (size_t)N);
     if (shards > 1 && openblas_set_num_threads) openblas_set_num_threads(1);
-    assign_job job[64];
-    double t[64];
-    for (int r = 0; r <= reps && r < 64; r++) {
-        double t0 = now();
-        for (int k = 0; k < shards; k++)
-            job[k] = (assign_job){m, H, y, out, N * k / shards, N * (k + 1) / shards, d, LELP_OK};
-        run_on_threads(assign_slice, job, sizeof job[0], shards);
-        for (int k = 0; k < shards; k++) die(job[k].st, "assign");
-        if (r > 0) t[r - 1] = now() - t0;
-    }
+    assign_ctx ctx = {m, H, y, out, N, d};
+    double one = 0.0, all = 0.0, speedup = 1.0;
+    time_pair(assign_call, &ctx, shards, reps, &one, &all, &speedup);
     printf("{\"step\": \"assign\", \"shards\": %d, \"N\": %lld, \"d\": %lld, \"C\": %lld, \"S\": %lld, "
-           "\"seconds\": %.6f, \"input_bytes\": %lld}\n",
-           shards, (long long)N, (long long)d, (long long)C, (long long)S, median(t, reps), (long long)(N * d * 4));
+           "\"seconds\": %.6f, \"one_seconds\": %.6f, \"speedup\": %.4f, \"input_bytes\": %lld}\n",
+           shards, (long long)N, (long long)d, (long long)C, (long long)S, all, one, speedup, (long long)(N * d * 4));
     lelp_model_free(m);
     lelp_builder_free(b);
     free(H);

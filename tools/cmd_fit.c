@@ -96,7 +96,9 @@ static void update_share(void* ctx, int t, int T)
 #define FIT_BUDGET (INT64_C(2) << 30)
 static int64_t default_fit_threads(const opts* o, int64_t d, int64_t C)
 {
-    int64_t l = o->have_sketch_size && o->sketch_size > 0 ? o->sketch_size : (d + 1 < 4 * o->S + 16 ? d + 1 : 4 * o->S + 16);
+    /* the automatic l of include/lelp.h (LELP_BUILDER_SKETCH_SIZE): min(d + 1, max(2S, S + 8)) */
+    const int64_t auto_l = 2 * o->S > o->S + 8 ? 2 * o->S : o->S + 8;
+    int64_t l = o->have_sketch_size && o->sketch_size > 0 ? o->sketch_size : (d + 1 < auto_l ? d + 1 : auto_l);
     double bytes = o->solver == 1 ? 8.0 * (double)(C + 1) * 2.0 * (double)l * (double)d : 8.0 * (double)C * (double)d * (double)d;
     double fit = (double)FIT_BUDGET / (bytes > 1 ? bytes : 1);
     int64_t t = threads_default();
