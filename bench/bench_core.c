@@ -280,10 +280,10 @@ static void time_pair(void (*call)(void*, int), void* ctx, int shards, int reps,
     for (int r = 0; r <= reps && r < 64; r++) {
         double a = 0.0, b = 0.0;
         for (int k = 0; k < 2; k++) {
-            const int n = (k == 0) == (r % 2 == 0) ? 1 : shards;
+            const int is_one = (k == 0) == (r % 2 == 0);
             double t0 = now();
-            call(ctx, n);
-            *(n == 1 ? &a : &b) = now() - t0;
+            call(ctx, is_one ? 1 : shards);
+            *(is_one ? &a : &b) = now() - t0;
         }
         if (r > 0) t1[r - 1] = a, tn[r - 1] = b, q[r - 1] = a / b;
     }
