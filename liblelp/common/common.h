@@ -106,9 +106,9 @@ void lelp__mem_init(lelp__mem* mem, const lelp_allocator* alloc);
 /* 64-byte aligned; NULL on failure or when the size overflowed (SIZE_MAX). */
 void* lelp__alloc(const lelp__mem* mem, size_t size);
 void* lelp__calloc(const lelp__mem* mem, size_t size);
-/* lelp__alloc for a block the caller will write in full (huge pages with the
- * default allocator, alloc_dense.c; not in the edge library); freed with
- * lelp__free. */
+/* lelp__alloc for a block the caller will write in full or in one
+ * contiguous stretch (huge pages with the default allocator, alloc_dense.c;
+ * not in the edge library); freed with lelp__free. */
 void* lelp__alloc_dense(const lelp__mem* mem, size_t size);
 /* 1 if mem is the default (posix_memalign/free) allocator. */
 int lelp__mem_is_default(const lelp__mem* mem);

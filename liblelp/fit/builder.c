@@ -136,8 +136,11 @@ static int lelp__builder_solver_storage(lelp_builder* b, const char* fn)
     if (b->solver == LELP_SOLVER_EXACT) {
         /* not zeroed: every class starts in row form with no rows, and its
          * switch to a co-moment writes the whole matrix, so pages a small
-         * class never reaches are never touched (nor counted in RSS) */
-        b->M = lelp__alloc(&b->mem, lelp__bytes(b->C, b->d * b->d, sizeof(double)));
+         * class never reaches are never touched (nor counted in RSS). Huge
+         * pages (alloc_dense.c): rows and co-moments are written in runs of
+         * whole rows, so a class touches one contiguous stretch of its d x d
+         * block, and 2 MiB pages add at most 2 MiB at each end of it */
+        b->M = lelp__alloc_dense(&b->mem, lelp__bytes(b->C, b->d * b->d, sizeof(double)));
         if (!b->M)
             return lelp__fail(LELP_E_NOMEM, "%s: out of memory for %lld co-moment matrices of %lld x %lld doubles "
                               "(LELP_SOLVER_SKETCH needs O(C*l*d))", fn, (long long)b->C, (long long)b->d, (long long)b->d);

@@ -126,8 +126,9 @@ int lelp__gram_eigen(const lelp__mem* mem, const double* rows, int64_t r, int64_
     if (r < S) return LELP_OK; /* the caller's rank rule reports it */
     size_t a_bytes = lelp__bytes(r, d, sizeof(double)), g_bytes = lelp__bytes(r, r, sizeof(double));
     size_t t_bytes = lelp__bytes(r, rh > 0 ? rh : 1, sizeof(double)), v_bytes = lelp__bytes(S, d, sizeof(double));
-    double* A = lelp__alloc(mem, a_bytes);
-    double* G = lelp__alloc(mem, g_bytes);
+    /* both written in full (a copy, dsyrk's triangle): huge pages */
+    double* A = lelp__alloc_dense(mem, a_bytes);
+    double* G = lelp__alloc_dense(mem, g_bytes);
     double* wtop = lelp__alloc(mem, lelp__bytes(S, 1, sizeof(double)));
     double* Z = lelp__alloc(mem, lelp__bytes(r, S, sizeof(double)));
     double* T = lelp__alloc(mem, t_bytes);
